@@ -1,0 +1,7 @@
+"""`python -m ctui` runs the `ctui` command."""
+
+import sys
+
+from ctui.cli import main
+
+sys.exit(main())

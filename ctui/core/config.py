@@ -1,0 +1,92 @@
+"""Settings from `.ctui/config.toml`, with defaults for everything.
+
+```toml
+[instances]
+ttl = 300            # seconds without a heartbeat before an instance is stale
+[leases]
+ttl = 300            # default lease lifetime, renewed by heartbeats and hook calls
+release = "hold"     # or "release-after-edit"
+[events]
+keep = 20000         # events kept when pruning
+[tasks]
+claim_ttl = 1800
+max_attempts = 3
+[threads]
+max_concurrent = 4
+stop_grace = 5.0
+[gate]
+commands = ["pytest -q"]
+completion_token = "<promise>DONE</promise>"
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctui.core.errors import UsageError
+
+CONFIG_NAME = "config.toml"
+
+
+@dataclass
+class Config:
+    """Typed settings; unknown keys are kept in `raw` for the parts that read them."""
+
+    instance_ttl: float = 300.0
+    lease_ttl: float = 300.0
+    release_policy: str = "hold"
+    events_keep: int = 20000
+    task_claim_ttl: float = 1800.0
+    task_max_attempts: int = 3
+    max_concurrent: int = 4
+    stop_grace: float = 5.0
+    gate_commands: list[str] = field(default_factory=list)
+    completion_token: str = "<promise>DONE</promise>"
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store_dir: Path) -> Config:
+        """Read `config.toml` from the store folder; a missing file means defaults."""
+        path = store_dir / CONFIG_NAME
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return cls()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{path} is not valid TOML: {exc}") from exc
+        return cls.from_dict(raw, path)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], path: Path | str = "config") -> Config:
+        def get(section: str, key: str, kind: type, default: Any) -> Any:
+            value = raw.get(section, {}).get(key, default)
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+                raise UsageError(f"{path}: [{section}] {key} must be a {kind.__name__}")
+            return value
+
+        config = cls(
+            instance_ttl=get("instances", "ttl", float, cls.instance_ttl),
+            lease_ttl=get("leases", "ttl", float, cls.lease_ttl),
+            release_policy=get("leases", "release", str, cls.release_policy),
+            events_keep=get("events", "keep", int, cls.events_keep),
+            task_claim_ttl=get("tasks", "claim_ttl", float, cls.task_claim_ttl),
+            task_max_attempts=get("tasks", "max_attempts", int, cls.task_max_attempts),
+            max_concurrent=get("threads", "max_concurrent", int, cls.max_concurrent),
+            stop_grace=get("threads", "stop_grace", float, cls.stop_grace),
+            gate_commands=list(get("gate", "commands", list, [])),
+            completion_token=get("gate", "completion_token", str, cls.completion_token),
+            raw=raw,
+        )
+        if config.release_policy not in ("hold", "release-after-edit"):
+            raise UsageError(f"{path}: [leases] release must be 'hold' or 'release-after-edit'")
+        return config

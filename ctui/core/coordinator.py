@@ -1,0 +1,157 @@
+"""`Coordinator`: the one object scripts, the CLI and every other face use.
+
+    from ctui.core import Coordinator
+    c = Coordinator.open(".")                  # finds .ctui/ like the CLI does
+    me = c.instances.register(role="script")
+    lease = c.leases.acquire("src/app.py", instance=me.id, intent="refactor")
+    c.decisions.add(category="api", title="Use REST", author=me.id)
+    c.leases.release("src/app.py", instance=me.id)
+
+Domain parts are created on first use, so a hook that only needs leases does
+not pay for threads or worktrees.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ctui.core import events as events_mod
+from ctui.core.clock import Clock, system_clock
+from ctui.core.config import Config
+from ctui.core.paths import RepoPaths, resolve_store_dir
+from ctui.core.store import DB_NAME, Store
+
+if TYPE_CHECKING:
+    from ctui.core.decisions import Decisions
+    from ctui.core.discoveries import Discoveries
+    from ctui.core.events import Events
+    from ctui.core.instances import Instances
+    from ctui.core.leases import Leases
+    from ctui.core.tasks import Tasks
+    from ctui.core.threads import Threads
+
+
+class Coordinator:
+    """The coordination store of one repository, with its domain parts as attributes."""
+
+    def __init__(self, store: Store, *, clock: Clock | None = None, config: Config | None = None) -> None:
+        self.store = store
+        self.clock = clock or system_clock
+        self._config = config
+        with store.write() as conn:
+            from ctui.core.instances import ensure_operator
+
+            ensure_operator(conn, self.now())
+
+    @classmethod
+    def open(
+        cls,
+        start: str | os.PathLike[str] = ".",
+        *,
+        store_dir: str | os.PathLike[str] | None = None,
+        create: bool = True,
+        clock: Clock | None = None,
+        timeout: float | None = None,
+    ) -> Coordinator:
+        """Open the store for the repository around `start` (or `store_dir` itself)."""
+        start_path = Path(start)
+        if store_dir is None and (start_path / DB_NAME).exists():
+            store_dir = start_path
+        folder = resolve_store_dir(store_dir, start_path)
+        store = Store.open(folder, create=create, **({"timeout": timeout} if timeout else {}))
+        return cls(store, clock=clock)
+
+    def now(self) -> float:
+        return self.clock()
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = Config.load(self.store.path)
+        return self._config
+
+    @property
+    def root(self) -> Path:
+        """The repository root the store belongs to (the folder holding `.ctui/`)."""
+        return self.store.path.parent
+
+    @cached_property
+    def paths(self) -> RepoPaths:
+        return RepoPaths(self.root)
+
+    def log(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        """Record an event inside the current write transaction."""
+        return events_mod.record(
+            conn, kind, at=self.now(), actor=actor, subject=subject, data=data, keep=self.config.events_keep
+        )
+
+    def release_holdings(self, conn: sqlite3.Connection, instance_id: str, *, reason: str) -> dict[str, int]:
+        """Free everything an instance holds: leases, queued waits and task claims."""
+        from ctui.core import tasks
+
+        leases = self.leases.release_all(conn, instance_id, reason=reason)
+        conn.execute("DELETE FROM lease_waiters WHERE instance = ?", (instance_id,))
+        requeued = tasks.requeue_claims(self, conn, instance_id, reason=reason)
+        return {"leases_released": leases, "tasks_requeued": requeued}
+
+    @cached_property
+    def instances(self) -> Instances:
+        from ctui.core.instances import Instances
+
+        return Instances(self)
+
+    @cached_property
+    def leases(self) -> Leases:
+        from ctui.core.leases import Leases
+
+        return Leases(self)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        from ctui.core.decisions import Decisions
+
+        return Decisions(self)
+
+    @cached_property
+    def events(self) -> Events:
+        return events_mod.Events(self)
+
+    @cached_property
+    def tasks(self) -> Tasks:
+        from ctui.core.tasks import Tasks
+
+        return Tasks(self)
+
+    @cached_property
+    def discoveries(self) -> Discoveries:
+        from ctui.core.discoveries import Discoveries
+
+        return Discoveries(self)
+
+    @cached_property
+    def threads(self) -> Threads:
+        from ctui.core.threads import Threads
+
+        return Threads(self)
+
+    def cleanup(self) -> dict[str, Any]:
+        """Reap stale instances and expired leases (and, when present, orphaned threads)."""
+        with self.store.write() as conn:
+            reaped = self.instances.reap(conn=conn)
+            expired = self.leases.expire(conn)
+        return {"instances_reaped": reaped, "leases_expired": expired}
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,265 @@
+"""The decision log: `DEC-YYYYMMDD-NNNN` records that every agent can read and search.
+
+Ids are numbered per UTC day inside the write transaction, so concurrent
+writers never share one. Full-text search goes through SQLite FTS5, behind
+`_match_query` so another backend has one place to change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ctui.core.clock import iso
+from ctui.core.errors import NotFound, UsageError
+
+if TYPE_CHECKING:
+    from ctui.core.coordinator import Coordinator
+
+SCOPES = ("file", "module", "service", "system")
+STATUSES = ("proposed", "accepted", "superseded", "rejected")
+ID_RE = re.compile(r"^DEC-(\d{8})-(\d{4,})$")
+CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,47}$")
+
+
+@dataclass
+class Decision:
+    id: str
+    category: str
+    title: str
+    description: str
+    scope: str
+    status: str
+    author: str
+    created_at: float
+    supersedes: str | None
+    tags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Decision:
+        return cls(
+            row["id"], row["category"], row["title"], row["description"], row["scope"], row["status"],
+            row["author"], row["created_at"], row["supersedes"], json.loads(row["tags"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "category": self.category,
+            "title": self.title,
+            "description": self.description,
+            "scope": self.scope,
+            "status": self.status,
+            "author": self.author,
+            "created_at": iso(self.created_at),
+            "supersedes": self.supersedes,
+            "tags": self.tags,
+        }
+
+
+def _check(category: str, title: str, scope: str, status: str) -> str:
+    category = (category or "").strip().lower()
+    if not CATEGORY_RE.match(category):
+        raise UsageError(f"bad category {category!r}: a short lowercase word such as 'api-design' or 'database'")
+    if not title or not title.strip():
+        raise UsageError("a decision needs a title (--title TEXT)")
+    if scope not in SCOPES:
+        raise UsageError(f"bad scope {scope!r}: one of {', '.join(SCOPES)}")
+    if status not in STATUSES:
+        raise UsageError(f"bad status {status!r}: one of {', '.join(STATUSES)}")
+    return category
+
+
+def _match_query(text: str) -> str:
+    """Turn free text into a safe FTS5 query: every word must appear (prefix match)."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        raise UsageError("search needs at least one word")
+    return " ".join(f'"{w}"*' for w in words)
+
+
+class Decisions:
+    """Log, list, query, search and import decisions."""
+
+    def __init__(self, coord: Coordinator) -> None:
+        self._c = coord
+
+    def add(
+        self,
+        *,
+        category: str,
+        title: str,
+        author: str,
+        description: str = "",
+        scope: str = "module",
+        status: str = "accepted",
+        supersedes: str | None = None,
+        tags: list[str] | None = None,
+        at: float | None = None,
+        decision_id: str | None = None,
+    ) -> Decision:
+        """Record a decision and return it with its new id."""
+        category = _check(category, title, scope, status)
+        now = self._c.now() if at is None else at
+        with self._c.store.write() as conn:
+            if author != "operator":
+                self._c.instances.require_live(author, conn)
+            if supersedes is not None:
+                old = conn.execute("SELECT status FROM decisions WHERE id = ?", (supersedes,)).fetchone()
+                if old is None:
+                    raise NotFound(f"no decision {supersedes!r} to supersede")
+            day, seq = self._next_id(conn, now, decision_id)
+            new_id = f"DEC-{day}-{seq:04d}"
+            conn.execute(
+                "INSERT INTO decisions(id, day, seq, category, title, description, scope, status, author, "
+                "created_at, supersedes, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new_id, day, seq, category, title.strip(), description or "", scope, status, author, now,
+                 supersedes, json.dumps(tags or [])),
+            )
+            if supersedes is not None:
+                conn.execute("UPDATE decisions SET status = 'superseded' WHERE id = ?", (supersedes,))
+            self._c.log(conn, "decision.logged", subject=new_id, actor=author,
+                        data={"category": category, "title": title.strip(), "supersedes": supersedes})
+            return Decision.from_row(conn.execute("SELECT * FROM decisions WHERE id = ?", (new_id,)).fetchone())
+
+    def _next_id(self, conn: sqlite3.Connection, now: float, wanted: str | None) -> tuple[str, int]:
+        if wanted:
+            match = ID_RE.match(wanted)
+            taken = conn.execute("SELECT 1 FROM decisions WHERE id = ?", (wanted,)).fetchone()
+            if match and not taken:
+                return match.group(1), int(match.group(2))
+        day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+        row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM decisions WHERE day = ?", (day,)).fetchone()
+        return day, int(row[0]) + 1
+
+    def get(self, decision_id: str) -> Decision:
+        row = self._c.store.conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no decision {decision_id!r}: see `ctui decisions list`")
+        return Decision.from_row(row)
+
+    def set_status(self, decision_id: str, status: str, *, actor: str = "operator") -> Decision:
+        if status not in STATUSES:
+            raise UsageError(f"bad status {status!r}: one of {', '.join(STATUSES)}")
+        with self._c.store.write() as conn:
+            self.get(decision_id)
+            conn.execute("UPDATE decisions SET status = ? WHERE id = ?", (status, decision_id))
+            self._c.log(conn, "decision.status", subject=decision_id, actor=actor, data={"status": status})
+        return self.get(decision_id)
+
+    def list(
+        self,
+        *,
+        category: str | None = None,
+        author: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        limit: int = 50,
+    ) -> list[Decision]:
+        """Newest first, filtered by category, author, status and time."""
+        if limit <= 0:
+            raise UsageError(f"bad limit {limit}: a positive number")
+        where, args = [], []
+        for column, value in (("category", category), ("author", author), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(since)
+        sql = "SELECT * FROM decisions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        args.append(limit)
+        return [Decision.from_row(r) for r in self._c.store.conn.execute(sql, args)]
+
+    def search(self, text: str, *, limit: int = 20) -> list[Decision]:
+        """Full-text search over title, description and category, best match first."""
+        rows = self._c.store.conn.execute(
+            "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.rowid = f.rowid "
+            "WHERE decisions_fts MATCH ? ORDER BY bm25(decisions_fts) LIMIT ?",
+            (_match_query(text), limit),
+        )
+        return [Decision.from_row(r) for r in rows]
+
+    def count(self) -> int:
+        return int(self._c.store.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
+
+    def import_file(self, path: Path, *, author: str = "operator") -> dict[str, Any]:
+        """Import a SkillForge `decision-log.json`; all of it or nothing."""
+        try:
+            doc = json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from exc
+        items = doc.get("decisions") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise UsageError(f"{path}: expected a list of decisions under \"decisions\"")
+        parsed = [_from_skillforge(item, i, author) for i, item in enumerate(items)]
+        imported, skipped = [], []
+        with self._c.store.write():
+            for fields in parsed:
+                existing = fields.get("decision_id")
+                if existing and self._exists(existing):
+                    skipped.append(existing)
+                    continue
+                decision = self._import_one(fields)
+                imported.append(decision.id)
+        return {"imported": imported, "skipped": skipped}
+
+    def _exists(self, decision_id: str) -> bool:
+        return self._c.store.conn.execute("SELECT 1 FROM decisions WHERE id = ?", (decision_id,)).fetchone() is not None
+
+    def _import_one(self, fields: dict[str, Any]) -> Decision:
+        supersedes = fields.pop("supersedes", None)
+        decision = self.add(**fields)
+        if supersedes and self._exists(supersedes):
+            with self._c.store.write() as conn:
+                conn.execute("UPDATE decisions SET supersedes = ? WHERE id = ?", (supersedes, decision.id))
+        return decision
+
+
+def _from_skillforge(item: Any, index: int, default_author: str) -> dict[str, Any]:
+    """Map one SkillForge decision object onto `Decisions.add` arguments."""
+    if not isinstance(item, dict):
+        raise UsageError(f"decision #{index + 1} is not an object")
+    made_by = item.get("made_by") or item.get("author") or default_author
+    if isinstance(made_by, dict):
+        made_by = made_by.get("instance_id") or made_by.get("agent_role") or default_author
+    when = item.get("made_at") or item.get("timestamp") or item.get("created_at")
+    at = None
+    if when:
+        try:
+            at = datetime.fromisoformat(str(when).replace("Z", "+00:00")).timestamp()
+        except ValueError as exc:
+            raise UsageError(f"decision #{index + 1}: bad time {when!r}") from exc
+    description = str(item.get("description") or "")
+    for extra in ("rationale", "impact"):
+        if item.get(extra):
+            description += f"\n\n{extra.title()}: {item[extra]}"
+    title = item.get("title")
+    if not title:
+        raise UsageError(f"decision #{index + 1} has no title")
+    scope = item.get("scope") or "module"
+    status = item.get("status") or "accepted"
+    category = _check(str(item.get("category") or "general"), str(title), scope, status)
+    tags = item.get("tags") or []
+    return {
+        "decision_id": item.get("decision_id") or item.get("id"),
+        "category": category,
+        "title": str(title),
+        "description": description.strip(),
+        "scope": scope,
+        "status": status,
+        "author": "operator",
+        "tags": [str(t) for t in tags] + [f"by:{made_by}"] if made_by != default_author else [str(t) for t in tags],
+        "at": at,
+        "supersedes": item.get("supersedes"),
+    }

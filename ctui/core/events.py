@@ -1,0 +1,126 @@
+"""The event log: one row for every change, read by the activity feed and `ctui events`.
+
+Heartbeats and lease renewals refresh timestamps and are not logged: they would
+drown the feed. Everything that changes who holds, owns or runs what is.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ctui.core.clock import iso
+
+if TYPE_CHECKING:
+    from ctui.core.coordinator import Coordinator
+
+PRUNE_EVERY = 200
+
+
+@dataclass(frozen=True)
+class Event:
+    """One logged change."""
+
+    id: int
+    at: float
+    kind: str
+    actor: str | None
+    subject: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Event:
+        return cls(row["id"], row["at"], row["kind"], row["actor"], row["subject"], json.loads(row["data"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "kind": self.kind,
+            "actor": self.actor,
+            "subject": self.subject,
+            "data": self.data,
+        }
+
+
+def record(
+    conn: sqlite3.Connection,
+    kind: str,
+    *,
+    at: float,
+    actor: str | None = None,
+    subject: str | None = None,
+    data: dict[str, Any] | None = None,
+    keep: int | None = None,
+) -> int:
+    """Append an event inside the caller's write transaction; prune now and then."""
+    cur = conn.execute(
+        "INSERT INTO events(at, kind, actor, subject, data) VALUES (?, ?, ?, ?, ?)",
+        (at, kind, actor, subject, json.dumps(data or {}, separators=(",", ":"), default=str)),
+    )
+    event_id = int(cur.lastrowid or 0)
+    if keep is not None and event_id % PRUNE_EVERY == 0:
+        prune(conn, keep)
+    return event_id
+
+
+def prune(conn: sqlite3.Connection, keep: int) -> int:
+    """Delete all but the newest `keep` events; returns how many went."""
+    cur = conn.execute(
+        "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?", (max(keep, 0),)
+    )
+    return cur.rowcount
+
+
+class Events:
+    """Reading, publishing and following the event log."""
+
+    def __init__(self, coord: Coordinator) -> None:
+        self._c = coord
+
+    def publish(
+        self, kind: str, *, actor: str | None = None, subject: str | None = None, data: dict[str, Any] | None = None
+    ) -> int:
+        """Append an event from outside the core (the API's publish route, scripts)."""
+        with self._c.store.write() as conn:
+            return record(
+                conn, kind, at=self._c.now(), actor=actor, subject=subject, data=data, keep=self._c.config.events_keep
+            )
+
+    def since(self, cursor: int = 0, *, limit: int = 500, kinds: list[str] | None = None) -> list[Event]:
+        """Events with an id above `cursor`, oldest first."""
+        sql = "SELECT * FROM events WHERE id > ?"
+        args: list[Any] = [cursor]
+        if kinds:
+            sql += " AND (" + " OR ".join("kind LIKE ?" for _ in kinds) + ")"
+            args.extend(k.replace("*", "%") for k in kinds)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        return [Event.from_row(r) for r in self._c.store.conn.execute(sql, args)]
+
+    def recent(self, limit: int = 50) -> list[Event]:
+        """The newest `limit` events, oldest first."""
+        rows = self._c.store.conn.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [Event.from_row(r) for r in reversed(rows)]
+
+    def latest_id(self) -> int:
+        row = self._c.store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
+        return int(row[0])
+
+    def follow(self, cursor: int = 0, *, poll: float = 0.2, until: float | None = None) -> Iterator[Event]:
+        """Yield events as they arrive (polling), until the optional deadline."""
+        while until is None or time.monotonic() < until:
+            batch = self.since(cursor)
+            for event in batch:
+                cursor = event.id
+                yield event
+            if not batch:
+                time.sleep(poll)
+
+    def prune(self, keep: int | None = None) -> int:
+        with self._c.store.write() as conn:
+            return prune(conn, self._c.config.events_keep if keep is None else keep)

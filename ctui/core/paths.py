@@ -1,0 +1,148 @@
+"""Where the store lives and how file paths map to lease keys.
+
+Everything here reads git's files directly instead of running `git`: the hook
+runs on every edit, and a `git rev-parse` subprocess would cost more than the
+rest of the hook together.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ctui.core.errors import UsageError
+
+STORE_NAME = ".ctui"
+ENV_DIR = "CTUI_DIR"
+
+
+@dataclass(frozen=True)
+class GitLayout:
+    """The git repository around a folder: its worktree, common dir and main worktree."""
+
+    worktree: Path
+    common_dir: Path
+
+    @property
+    def main_root(self) -> Path:
+        """The main worktree's root (the common dir's parent for a non-bare repository)."""
+        if self.common_dir.name == ".git":
+            return self.common_dir.parent
+        return self.worktree
+
+
+def find_git(start: Path) -> GitLayout | None:
+    """Walk up from `start` to the nearest `.git` and describe the repository, or None."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        dotgit = folder / ".git"
+        if dotgit.is_dir():
+            return GitLayout(folder, _common_dir(dotgit))
+        if dotgit.is_file():
+            gitdir = _read_gitdir_file(dotgit)
+            if gitdir is not None:
+                return GitLayout(folder, _common_dir(gitdir))
+    return None
+
+
+def _read_gitdir_file(dotgit: Path) -> Path | None:
+    try:
+        text = dotgit.read_text().strip()
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text[len("gitdir:") :].strip())
+    if not target.is_absolute():
+        target = dotgit.parent / target
+    return target.resolve()
+
+
+def _common_dir(gitdir: Path) -> Path:
+    try:
+        rel = (gitdir / "commondir").read_text().strip()
+    except OSError:
+        return gitdir
+    return (gitdir / rel).resolve()
+
+
+def linked_worktrees(common_dir: Path) -> list[Path]:
+    """Roots of the linked worktrees git records under `<common dir>/worktrees/`."""
+    roots = []
+    base = common_dir / "worktrees"
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            gitfile = Path((entry / "gitdir").read_text().strip())
+        except OSError:
+            continue
+        roots.append(gitfile.parent.resolve())
+    return roots
+
+
+def resolve_store_dir(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path:
+    """The store folder: `--dir`, else `CTUI_DIR`, else `.ctui` in the main worktree.
+
+    Outside a git repository the nearest ancestor holding a `.ctui` wins, and
+    failing that the starting folder gets one.
+    """
+    chosen = explicit or os.environ.get(ENV_DIR)
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    layout = find_git(here)
+    if layout is not None:
+        return layout.main_root / STORE_NAME
+    for folder in (here, *here.parents):
+        if (folder / STORE_NAME).is_dir():
+            return folder / STORE_NAME
+    return here / STORE_NAME
+
+
+class RepoPaths:
+    """Maps user-given paths (absolute, relative, in any worktree) to lease keys.
+
+    A key is a POSIX path relative to the repository root. A path inside a
+    linked worktree maps to the same key as the main worktree's file.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @cached_property
+    def roots(self) -> list[Path]:
+        """Every worktree root of the repository, longest first so nesting resolves right."""
+        found = [self.root]
+        layout = find_git(self.root)
+        if layout is not None:
+            found.extend(linked_worktrees(layout.common_dir))
+        return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+    def key(self, path: str, cwd: Path | None = None) -> str | None:
+        """The lease key for `path`, or None when it lies outside the repository."""
+        if not path or not path.strip():
+            raise UsageError("empty path: name a file or a glob inside the repository")
+        if "\x00" in path:
+            raise UsageError("path contains a NUL byte")
+        raw = Path(path).expanduser()
+        if not raw.is_absolute():
+            raw = (cwd or Path.cwd()) / raw
+        full = Path(os.path.realpath(raw))
+        for root in self.roots:
+            try:
+                rel = full.relative_to(root)
+            except ValueError:
+                continue
+            key = rel.as_posix()
+            if key in ("", "."):
+                raise UsageError(f"{path!r} is the repository root, not a file inside it")
+            if key == ".git" or key.startswith(".git/"):
+                return None
+            return key
+        return None
+

@@ -1,0 +1,185 @@
+"""The store's schema, as forward-only migrations.
+
+`MIGRATIONS[i]` takes a database from `PRAGMA user_version` i to i + 1. Add a
+new entry to change the schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+CORE = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+CREATE TABLE instances (
+    id TEXT PRIMARY KEY,
+    session_id TEXT,
+    agent_id TEXT,
+    parent_id TEXT,
+    role TEXT,
+    task TEXT,
+    cwd TEXT,
+    worktree TEXT,
+    branch TEXT,
+    pid INTEGER,
+    pid_start TEXT,
+    host TEXT,
+    agent TEXT,
+    thread_id TEXT,
+    started_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL,
+    ttl REAL NOT NULL,
+    state TEXT NOT NULL,
+    state_at REAL NOT NULL,
+    ended_at REAL,
+    last_seen_event INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX instances_session ON instances(session_id, agent_id);
+CREATE INDEX instances_state ON instances(state);
+
+CREATE TABLE leases (
+    path TEXT PRIMARY KEY,
+    is_glob INTEGER NOT NULL,
+    prefix TEXT NOT NULL,
+    holder TEXT NOT NULL REFERENCES instances(id),
+    token INTEGER NOT NULL,
+    intent TEXT,
+    acquired_at REAL NOT NULL,
+    renewed_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    ttl REAL NOT NULL,
+    sha1 TEXT
+);
+CREATE INDEX leases_holder ON leases(holder);
+CREATE INDEX leases_globs ON leases(is_glob, prefix);
+CREATE INDEX leases_expiry ON leases(expires_at);
+
+CREATE TABLE lease_waiters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL,
+    is_glob INTEGER NOT NULL,
+    prefix TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    since REAL NOT NULL,
+    seen_at REAL NOT NULL
+);
+
+CREATE TABLE decisions (
+    id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    scope TEXT NOT NULL,
+    status TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    supersedes TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (day, seq)
+);
+CREATE INDEX decisions_category ON decisions(category, created_at);
+CREATE INDEX decisions_created ON decisions(created_at);
+CREATE VIRTUAL TABLE decisions_fts USING fts5(
+    title, description, category, content='decisions', content_rowid='rowid'
+);
+CREATE TRIGGER decisions_ai AFTER INSERT ON decisions BEGIN
+    INSERT INTO decisions_fts(rowid, title, description, category)
+    VALUES (new.rowid, new.title, new.description, new.category);
+END;
+CREATE TRIGGER decisions_ad AFTER DELETE ON decisions BEGIN
+    INSERT INTO decisions_fts(decisions_fts, rowid, title, description, category)
+    VALUES ('delete', old.rowid, old.title, old.description, old.category);
+END;
+CREATE TRIGGER decisions_au AFTER UPDATE ON decisions BEGIN
+    INSERT INTO decisions_fts(decisions_fts, rowid, title, description, category)
+    VALUES ('delete', old.rowid, old.title, old.description, old.category);
+    INSERT INTO decisions_fts(rowid, title, description, category)
+    VALUES (new.rowid, new.title, new.description, new.category);
+END;
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    subject TEXT,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+WORK = """
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    num INTEGER NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 10),
+    status TEXT NOT NULL,
+    context TEXT NOT NULL DEFAULT '{}',
+    claimed_by TEXT,
+    claimed_at REAL,
+    claim_expires_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL DEFAULT 3,
+    result TEXT,
+    error TEXT,
+    created_by TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    done_at REAL,
+    thread_id TEXT
+);
+CREATE INDEX tasks_queue ON tasks(status, priority, num);
+CREATE INDEX tasks_claimant ON tasks(claimed_by);
+CREATE TABLE task_deps (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    depends_on TEXT NOT NULL REFERENCES tasks(id),
+    PRIMARY KEY (task_id, depends_on)
+);
+CREATE INDEX task_deps_reverse ON task_deps(depends_on);
+
+CREATE TABLE discoveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance TEXT,
+    text TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE threads (
+    name TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    command TEXT,
+    template TEXT,
+    prompt TEXT,
+    context TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,
+    worktree TEXT,
+    branch TEXT,
+    base TEXT,
+    supervisor_pid INTEGER,
+    agent_pid INTEGER,
+    run_id INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    error TEXT,
+    log_path TEXT,
+    session_id TEXT,
+    instance_id TEXT,
+    task_id TEXT,
+    turns INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    gate TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL
+);
+CREATE INDEX threads_status ON threads(status);
+"""
+
+MIGRATIONS: list[str] = [CORE + WORK]
+
+VERSION = len(MIGRATIONS)

@@ -1,0 +1,220 @@
+"""The SQLite store under `.ctui/`: connections, transactions and migrations.
+
+One file, WAL mode, a busy timeout of at least five seconds, foreign keys on.
+Every write runs in one `BEGIN IMMEDIATE` transaction (`Store.write`), so two
+processes never both read-then-write the same rows. Connections are per thread.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ctui.core import schema
+from ctui.core.errors import StoreError
+
+DB_NAME = "ctui.db"
+BUSY_TIMEOUT_S = 5.0
+NETWORK_FS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "9p", "fuse.sshfs", "afs", "ceph", "glusterfs"}
+
+
+class Store:
+    """A handle on one `.ctui/` folder and its database."""
+
+    def __init__(self, path: Path, *, timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path = path
+        self.db_path = path / DB_NAME
+        self.timeout = timeout
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True, timeout: float = BUSY_TIMEOUT_S) -> Store:
+        """Open the store at `path`, creating and migrating it when `create` allows."""
+        store = cls(path, timeout=timeout)
+        if not store.db_path.exists():
+            if not create:
+                raise StoreError(f"no ctui store at {path}: run `ctui init` in the repository")
+            store._create_folder()
+        store.conn  # noqa: B018 - opening validates the file and migrates it
+        return store
+
+    def _create_folder(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            ignore = self.path / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n")
+        except OSError as exc:
+            raise StoreError(f"cannot create the store at {self.path}: {exc.strerror}") from exc
+        fs = _filesystem_type(self.path)
+        if fs in NETWORK_FS:
+            raise StoreError(
+                f"{self.path} is on a network filesystem ({fs}); SQLite WAL needs a local disk: "
+                "set CTUI_DIR or --dir to a local folder"
+            )
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened and migrated on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.db_path.exists() and not os.access(self.db_path, os.R_OK | os.W_OK):
+            raise StoreError(f"cannot read and write {self.db_path}: check its permissions")
+        try:
+            conn = sqlite3.connect(
+                self.db_path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.db_path} is not a usable ctui store ({exc})") from exc
+        if version > schema.VERSION:
+            conn.close()
+            raise StoreError(
+                f"{self.db_path} has schema version {version}, newer than this ctui knows "
+                f"({schema.VERSION}): upgrade ctui; the store was left untouched"
+            )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if version < schema.VERSION:
+                self._migrate(conn)
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode != "wal":
+                    raise StoreError(f"{self.db_path}: SQLite refused WAL mode (got {mode})")
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise translate(exc, self.db_path) from exc
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{self.db_path} is not a usable ctui store ({exc})") from exc
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in range(version, schema.VERSION):
+                for statement in _statements(schema.MIGRATIONS[step]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One `BEGIN IMMEDIATE` transaction; nested calls join the outer one."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise translate(exc, self.db_path) from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            conn.execute("ROLLBACK")
+            raise translate(exc, self.db_path) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several SELECTs (a deferred transaction)."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.OperationalError as exc:
+            raise translate(exc, self.db_path) from exc
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads close theirs on exit)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # Named seams for SQLite-only features, so another backend has one place to fill.
+
+    def next_counter(self, conn: sqlite3.Connection, name: str) -> int:
+        """Increment and return the named counter (call inside `write()`)."""
+        row = conn.execute(
+            "INSERT INTO counters(name, value) VALUES (?, 1) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits (cheap change check)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            if statement:
+                yield statement
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
+
+
+def translate(exc: sqlite3.OperationalError, db_path: Path) -> StoreError:
+    """Turn SQLite's operational errors into one-line store errors."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"the store {db_path} stayed locked by another process past the timeout: try again"
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"the store {db_path} is read-only: check the folder's permissions")
+    if "disk" in text and "full" in text:
+        return StoreError(f"the disk holding {db_path} is full")
+    return StoreError(f"store error in {db_path}: {text}")
+
+
+def _filesystem_type(path: Path) -> str | None:
+    """The filesystem type of the mount holding `path` (Linux only; None elsewhere)."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    target = str(path.resolve())
+    best, kind = "", None
+    for line in mounts:
+        parts = line.split()
+        if len(parts) >= 3 and (target == parts[1] or target.startswith(parts[1].rstrip("/") + "/")):
+            if len(parts[1]) >= len(best):
+                best, kind = parts[1], parts[2]
+    return kind
