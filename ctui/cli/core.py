@@ -30,30 +30,8 @@ def init(ctx: Ctx) -> int:
 
 
 def snapshot(c: Any) -> dict[str, Any]:
-    """Everything `status` shows, as plain data (also used by the API and the TUI)."""
-    now = c.now()
-    with c.store.read():
-        instances = [i.to_dict(now) for i in c.instances.list()]
-        locks = [lease.to_dict(now) for lease in c.leases.list()]
-        decisions = [d.to_dict() for d in c.decisions.list(limit=10)]
-        tasks = _optional(c, "tasks", now)
-        threads = _optional(c, "threads", now)
-    return {
-        "store": str(c.store.path),
-        "instances": instances,
-        "locks": locks,
-        "threads": threads,
-        "tasks": tasks,
-        "decisions": decisions,
-        "counts": {"decisions": c.decisions.count()},
-    }
-
-
-def _optional(c: Any, part: str, now: float) -> list[dict[str, Any]]:
-    lister = getattr(getattr(c, part), "list", None)
-    if lister is None:
-        return []
-    return [item.to_dict() for item in lister()]
+    """Everything `status` shows, as plain data (kept here for callers; the core owns it)."""
+    return dict(c.snapshot())
 
 
 def status(ctx: Ctx) -> int:

@@ -146,6 +146,30 @@ class Coordinator:
 
         return Threads(self)
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything `ctui status` shows, as plain data (also `/api/status` and the TUI)."""
+        now = self.now()
+        with self.store.read():
+            instances = [i.to_dict(now) for i in self.instances.list()]
+            locks = [lease.to_dict(now) for lease in self.leases.list()]
+            decisions = [d.to_dict() for d in self.decisions.list(limit=10)]
+            tasks = self._listed("tasks")
+            threads = self._listed("threads")
+            count = self.decisions.count()
+        return {
+            "store": str(self.store.path),
+            "instances": instances,
+            "locks": locks,
+            "threads": threads,
+            "tasks": tasks,
+            "decisions": decisions,
+            "counts": {"decisions": count},
+        }
+
+    def _listed(self, part: str) -> list[dict[str, Any]]:
+        lister = getattr(getattr(self, part), "list", None)
+        return [] if lister is None else [item.to_dict() for item in lister()]
+
     def cleanup(self) -> dict[str, Any]:
         """Reap stale instances and expired leases (and, when present, orphaned threads)."""
         with self.store.write() as conn:
