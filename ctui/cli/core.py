@@ -14,18 +14,30 @@ from ctui.core.clock import ago, iso
 def register(sub: argparse._SubParsersAction) -> None:
     leaf(sub, "init", init, "create .ctui/ for this repository (idempotent)")
     p = leaf(sub, "status", status, "instances, leases, threads, tasks and decisions at a glance")
-    p.add_argument("--verbose", "-v", action="store_true", help="also list every lease and recent events")
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="also list every lease and recent events"
+    )
     p = leaf(sub, "events", events, "the event log (every change to the store)")
-    p.add_argument("--since", type=int, default=None, metavar="N", help="events after id N (default: the last 20)")
+    p.add_argument(
+        "--since",
+        type=int,
+        default=None,
+        metavar="N",
+        help="events after id N (default: the last 20)",
+    )
     p.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
-    p.add_argument("--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C")
+    p.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C"
+    )
     p.add_argument("--for", dest="follow_for", type=positive(), metavar="S", help=argparse.SUPPRESS)
     leaf(sub, "cleanup", cleanup, "reap stale instances, expired leases and orphaned threads")
 
 
 def init(ctx: Ctx) -> int:
     c = ctx.coord
-    ctx.emit({"store": str(c.store.path), "root": str(c.root)}, f"ctui store ready at {c.store.path}")
+    ctx.emit(
+        {"store": str(c.store.path), "root": str(c.root)}, f"ctui store ready at {c.store.path}"
+    )
     return 0
 
 
@@ -44,31 +56,66 @@ def status(ctx: Ctx) -> int:
     now = c.now()
     out = [f"store  {data['store']}", ""]
     out.append(f"INSTANCES ({len(data['instances'])} live)")
-    out.append(table(
-        ["ID", "STATE", "BEAT", "ROLE", "TASK", "LEASES"],
-        [[i["id"], i["state"], ago(i["heartbeat_age"]), i["role"] or "-", _short(i["task"]),
-          sum(1 for lease in data["locks"] if lease["holder"] == i["id"])] for i in data["instances"]],
-    ))
+    out.append(
+        table(
+            ["ID", "STATE", "BEAT", "ROLE", "TASK", "LEASES"],
+            [
+                [
+                    i["id"],
+                    i["state"],
+                    ago(i["heartbeat_age"]),
+                    i["role"] or "-",
+                    _short(i["task"]),
+                    sum(1 for lease in data["locks"] if lease["holder"] == i["id"]),
+                ]
+                for i in data["instances"]
+            ],
+        )
+    )
     out.append("")
     out.append(f"LEASES ({len(data['locks'])} held)")
     shown = data["locks"] if verbose else data["locks"][:15]
-    out.append(table(
-        ["PATH", "HOLDER", "EXPIRES", "TOKEN", "INTENT"],
-        [[lease["path"], lease["holder"], ago(lease["expires_in"]), lease["token"], _short(lease["intent"])]
-         for lease in shown],
-    ))
+    out.append(
+        table(
+            ["PATH", "HOLDER", "EXPIRES", "TOKEN", "INTENT"],
+            [
+                [
+                    lease["path"],
+                    lease["holder"],
+                    ago(lease["expires_in"]),
+                    lease["token"],
+                    _short(lease["intent"]),
+                ]
+                for lease in shown
+            ],
+        )
+    )
     if len(shown) < len(data["locks"]):
         out.append(f"... and {len(data['locks']) - len(shown)} more (ctui lock list)")
     for part in ("threads", "tasks"):
         if data[part]:
             out += ["", f"{part.upper()} ({len(data[part])})"]
-            keys = ["name", "status", "mode", "agent"] if part == "threads" else ["id", "status", "priority", "description"]
-            out.append(table([k.upper() for k in keys], [[_short(str(t.get(k))) for k in keys] for t in data[part]]))
+            keys = (
+                ["name", "status", "mode", "agent"]
+                if part == "threads"
+                else ["id", "status", "priority", "description"]
+            )
+            out.append(
+                table(
+                    [k.upper() for k in keys],
+                    [[_short(str(t.get(k))) for k in keys] for t in data[part]],
+                )
+            )
     out += ["", f"DECISIONS ({data['counts']['decisions']} logged, newest first)"]
-    out.append(table(
-        ["ID", "CATEGORY", "TITLE"],
-        [[d["id"], d["category"], _short(d["title"], 60)] for d in data["decisions"][: 10 if verbose else 5]],
-    ))
+    out.append(
+        table(
+            ["ID", "CATEGORY", "TITLE"],
+            [
+                [d["id"], d["category"], _short(d["title"], 60)]
+                for d in data["decisions"][: 10 if verbose else 5]
+            ],
+        )
+    )
     if verbose:
         out += ["", "RECENT EVENTS"]
         out.append(_events_table(c.events.recent(15), now))
@@ -86,7 +133,10 @@ def _short(text: str | None, width: int = 40) -> str:
 def _events_table(evs: list[Any], now: float) -> str:
     return table(
         ["ID", "AT", "KIND", "SUBJECT", "ACTOR", "DATA"],
-        [[e.id, iso(e.at), e.kind, e.subject or "-", e.actor or "-", _short(_data(e.data), 50)] for e in evs],
+        [
+            [e.id, iso(e.at), e.kind, e.subject or "-", e.actor or "-", _short(_data(e.data), 50)]
+            for e in evs
+        ],
         empty="(no events)",
     )
 
@@ -120,15 +170,19 @@ def _print_event(ctx: Ctx, e: Any) -> None:
     if ctx.json:
         print(json.dumps(e.to_dict()))
     else:
-        print(f"{e.id:>6}  {iso(e.at)}  {e.kind:<20} {e.subject or '-':<24} {e.actor or '-':<14} {_data(e.data)}")
+        print(
+            f"{e.id:>6}  {iso(e.at)}  {e.kind:<20} {e.subject or '-':<24} {e.actor or '-':<14} {_data(e.data)}"
+        )
     sys.stdout.flush()
 
 
 def cleanup(ctx: Ctx) -> int:
     result = ctx.coord.cleanup()
     reaped = result.get("instances_reaped", [])
-    text = f"reaped {len(reaped)} stale instance(s){': ' + ', '.join(reaped) if reaped else ''}; " \
+    text = (
+        f"reaped {len(reaped)} stale instance(s){': ' + ', '.join(reaped) if reaped else ''}; "
         f"expired {result.get('leases_expired', 0)} lease(s)"
+    )
     for key, value in result.items():
         if key not in ("instances_reaped", "leases_expired"):
             text += f"; {key.replace('_', ' ')}: {value}"

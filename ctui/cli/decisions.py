@@ -46,8 +46,14 @@ def _rows(found: list[Decision]) -> str:
 def add(ctx: Ctx) -> int:
     a = ctx.args
     d = ctx.coord.decisions.add(
-        category=a.category, title=a.title, description=a.description, scope=a.scope, status=a.status,
-        author=ctx.actor, supersedes=a.supersedes, tags=a.tag,
+        category=a.category,
+        title=a.title,
+        description=a.description,
+        scope=a.scope,
+        status=a.status,
+        author=ctx.actor,
+        supersedes=a.supersedes,
+        tags=a.tag,
     )
     ctx.emit(d.to_dict(), d.id)
     return 0
@@ -57,7 +63,9 @@ def list_cmd(ctx: Ctx) -> int:
     a = ctx.args
     c = ctx.coord
     since = c.now() - a.since * 3600 if a.since else None
-    found = c.decisions.list(category=a.category, author=a.author, status=a.status, since=since, limit=a.limit)
+    found = c.decisions.list(
+        category=a.category, author=a.author, status=a.status, since=since, limit=a.limit
+    )
     ctx.emit([d.to_dict() for d in found], lambda: _rows(found))
     return 0
 
@@ -90,6 +98,9 @@ def search(ctx: Ctx) -> int:
 
 def import_cmd(ctx: Ctx) -> int:
     result = ctx.coord.decisions.import_file(ctx.args.file, author=ctx.actor)
-    ctx.emit(result, f"imported {len(result['imported'])} decision(s), skipped {len(result['skipped'])} "
-             "already present")
+    ctx.emit(
+        result,
+        f"imported {len(result['imported'])} decision(s), skipped {len(result['skipped'])} "
+        "already present",
+    )
     return 0

@@ -22,7 +22,6 @@ completion_token = "<promise>DONE</promise>"
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,8 @@ class Config:
             return cls()
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+        import tomllib  # only when a config file exists: it costs start-up time
+
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -70,8 +71,10 @@ class Config:
             value = raw.get(section, {}).get(key, default)
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
-            if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise UsageError(f"{path}: [{section}] {key} must be a {kind.__name__}")
+            if kind in (int, float) and not value > 0:
+                raise UsageError(f"{path}: [{section}] {key} must be above 0 (got {value})")
             return value
 
         config = cls(

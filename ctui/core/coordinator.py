@@ -42,10 +42,11 @@ class Coordinator:
         self.store = store
         self.clock = clock or system_clock
         self._config = config
-        with store.write() as conn:
+        if store.conn.execute("SELECT 1 FROM instances WHERE id = 'operator'").fetchone() is None:
             from ctui.core.instances import ensure_operator
 
-            ensure_operator(conn, self.now())
+            with store.write() as conn:
+                ensure_operator(conn, self.now())
 
     @classmethod
     def open(
@@ -171,11 +172,14 @@ class Coordinator:
         return [] if lister is None else [item.to_dict() for item in lister()]
 
     def cleanup(self) -> dict[str, Any]:
-        """Reap stale instances and expired leases (and, when present, orphaned threads)."""
+        """Reap stale instances, expired leases and task claims (and, when present, orphaned threads)."""
+        from ctui.core.tasks import expire_claims
+
         with self.store.write() as conn:
             reaped = self.instances.reap(conn=conn)
             expired = self.leases.expire(conn)
-        return {"instances_reaped": reaped, "leases_expired": expired}
+            requeued = expire_claims(self, conn)
+        return {"instances_reaped": reaped, "leases_expired": expired, "task_claims_expired": requeued}
 
     def close(self) -> None:
         self.store.close()

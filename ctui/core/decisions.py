@@ -43,8 +43,16 @@ class Decision:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Decision:
         return cls(
-            row["id"], row["category"], row["title"], row["description"], row["scope"], row["status"],
-            row["author"], row["created_at"], row["supersedes"], json.loads(row["tags"]),
+            row["id"],
+            row["category"],
+            row["title"],
+            row["description"],
+            row["scope"],
+            row["status"],
+            row["author"],
+            row["created_at"],
+            row["supersedes"],
+            json.loads(row["tags"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,7 +73,9 @@ class Decision:
 def _check(category: str, title: str, scope: str, status: str) -> str:
     category = (category or "").strip().lower()
     if not CATEGORY_RE.match(category):
-        raise UsageError(f"bad category {category!r}: a short lowercase word such as 'api-design' or 'database'")
+        raise UsageError(
+            f"bad category {category!r}: a short lowercase word such as 'api-design' or 'database'"
+        )
     if not title or not title.strip():
         raise UsageError("a decision needs a title (--title TEXT)")
     if scope not in SCOPES:
@@ -102,15 +112,23 @@ class Decisions:
         tags: list[str] | None = None,
         at: float | None = None,
         decision_id: str | None = None,
+        logged_by: str | None = None,
     ) -> Decision:
-        """Record a decision and return it with its new id."""
+        """Record a decision and return it with its new id.
+
+        `logged_by` (imports) names who recorded it when the author is someone
+        else, such as an instance of the system the log came from; the author
+        then need not be a live instance here.
+        """
         category = _check(category, title, scope, status)
         now = self._c.now() if at is None else at
         with self._c.store.write() as conn:
-            if author != "operator":
+            if author != "operator" and logged_by is None:
                 self._c.instances.require_live(author, conn)
             if supersedes is not None:
-                old = conn.execute("SELECT status FROM decisions WHERE id = ?", (supersedes,)).fetchone()
+                old = conn.execute(
+                    "SELECT status FROM decisions WHERE id = ?", (supersedes,)
+                ).fetchone()
                 if old is None:
                     raise NotFound(f"no decision {supersedes!r} to supersede")
             day, seq = self._next_id(conn, now, decision_id)
@@ -118,14 +136,40 @@ class Decisions:
             conn.execute(
                 "INSERT INTO decisions(id, day, seq, category, title, description, scope, status, author, "
                 "created_at, supersedes, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new_id, day, seq, category, title.strip(), description or "", scope, status, author, now,
-                 supersedes, json.dumps(tags or [])),
+                (
+                    new_id,
+                    day,
+                    seq,
+                    category,
+                    title.strip(),
+                    description or "",
+                    scope,
+                    status,
+                    author,
+                    now,
+                    supersedes,
+                    json.dumps(tags or []),
+                ),
             )
             if supersedes is not None:
-                conn.execute("UPDATE decisions SET status = 'superseded' WHERE id = ?", (supersedes,))
-            self._c.log(conn, "decision.logged", subject=new_id, actor=author,
-                        data={"category": category, "title": title.strip(), "supersedes": supersedes})
-            return Decision.from_row(conn.execute("SELECT * FROM decisions WHERE id = ?", (new_id,)).fetchone())
+                conn.execute(
+                    "UPDATE decisions SET status = 'superseded' WHERE id = ?", (supersedes,)
+                )
+            self._c.log(
+                conn,
+                "decision.logged",
+                subject=new_id,
+                actor=logged_by or author,
+                data={
+                    "category": category,
+                    "title": title.strip(),
+                    "supersedes": supersedes,
+                    **({"author": author} if logged_by else {}),
+                },
+            )
+            return Decision.from_row(
+                conn.execute("SELECT * FROM decisions WHERE id = ?", (new_id,)).fetchone()
+            )
 
     def _next_id(self, conn: sqlite3.Connection, now: float, wanted: str | None) -> tuple[str, int]:
         if wanted:
@@ -134,11 +178,15 @@ class Decisions:
             if match and not taken:
                 return match.group(1), int(match.group(2))
         day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
-        row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM decisions WHERE day = ?", (day,)).fetchone()
+        row = conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM decisions WHERE day = ?", (day,)
+        ).fetchone()
         return day, int(row[0]) + 1
 
     def get(self, decision_id: str) -> Decision:
-        row = self._c.store.conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+        row = self._c.store.conn.execute(
+            "SELECT * FROM decisions WHERE id = ?", (decision_id,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"no decision {decision_id!r}: see `ctui decisions list`")
         return Decision.from_row(row)
@@ -149,7 +197,9 @@ class Decisions:
         with self._c.store.write() as conn:
             self.get(decision_id)
             conn.execute("UPDATE decisions SET status = ? WHERE id = ?", (status, decision_id))
-            self._c.log(conn, "decision.status", subject=decision_id, actor=actor, data={"status": status})
+            self._c.log(
+                conn, "decision.status", subject=decision_id, actor=actor, data={"status": status}
+            )
         return self.get(decision_id)
 
     def list(
@@ -165,6 +215,7 @@ class Decisions:
         if limit <= 0:
             raise UsageError(f"bad limit {limit}: a positive number")
         where, args = [], []
+        category = category.strip().lower() if category else None
         for column, value in (("category", category), ("author", author), ("status", status)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -192,38 +243,85 @@ class Decisions:
         return int(self._c.store.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
 
     def import_file(self, path: Path, *, author: str = "operator") -> dict[str, Any]:
-        """Import a SkillForge `decision-log.json`; all of it or nothing."""
+        """Import a SkillForge `decision-log.json`, all of it or nothing.
+
+        Ids are kept (a decision already present is skipped, so importing twice
+        is harmless); the original maker becomes the author; `author` (the
+        importing instance) is recorded on the events.
+        """
         try:
             doc = json.loads(Path(path).read_text())
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path} is not a JSON decision log: {exc}") from exc
         items = doc.get("decisions") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
-            raise UsageError(f"{path}: expected a list of decisions under \"decisions\"")
+            raise UsageError(f'{path}: expected a list of decisions under "decisions"')
         parsed = [_from_skillforge(item, i, author) for i, item in enumerate(items)]
         imported, skipped = [], []
-        with self._c.store.write():
+        with self._c.store.write() as conn:
             for fields in parsed:
                 existing = fields.get("decision_id")
                 if existing and self._exists(existing):
                     skipped.append(existing)
                     continue
-                decision = self._import_one(fields)
+                supersedes = fields.pop("supersedes", None)
+                decision = self.add(**fields, logged_by=author)
+                if supersedes and self._exists(supersedes):
+                    conn.execute(
+                        "UPDATE decisions SET supersedes = ? WHERE id = ?",
+                        (supersedes, decision.id),
+                    )
                 imported.append(decision.id)
         return {"imported": imported, "skipped": skipped}
 
     def _exists(self, decision_id: str) -> bool:
-        return self._c.store.conn.execute("SELECT 1 FROM decisions WHERE id = ?", (decision_id,)).fetchone() is not None
+        return (
+            self._c.store.conn.execute(
+                "SELECT 1 FROM decisions WHERE id = ?", (decision_id,)
+            ).fetchone()
+            is not None
+        )
 
-    def _import_one(self, fields: dict[str, Any]) -> Decision:
-        supersedes = fields.pop("supersedes", None)
-        decision = self.add(**fields)
-        if supersedes and self._exists(supersedes):
-            with self._c.store.write() as conn:
-                conn.execute("UPDATE decisions SET supersedes = ? WHERE id = ?", (supersedes, decision.id))
-        return decision
+
+SCOPE_ALIASES = {
+    "global": "system",
+    "project": "system",
+    "repository": "system",
+    "repo": "system",
+    "component": "module",
+    "package": "module",
+    "directory": "module",
+    "api": "service",
+}
+STATUS_ALIASES = {
+    "active": "accepted",
+    "approved": "accepted",
+    "implemented": "accepted",
+    "final": "accepted",
+    "pending": "proposed",
+    "draft": "proposed",
+    "open": "proposed",
+    "deprecated": "superseded",
+    "replaced": "superseded",
+    "declined": "rejected",
+}
+
+
+def _parse_time(when: Any, index: int) -> float | None:
+    """ISO-8601 (with `Z`, an offset, or naive meaning UTC) or epoch seconds."""
+    if when in (None, ""):
+        return None
+    if isinstance(when, int | float) and not isinstance(when, bool):
+        return float(when)
+    try:
+        parsed = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"decision #{index + 1}: bad time {when!r} (want ISO-8601)") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def _from_skillforge(item: Any, index: int, default_author: str) -> dict[str, Any]:
@@ -231,35 +329,43 @@ def _from_skillforge(item: Any, index: int, default_author: str) -> dict[str, An
     if not isinstance(item, dict):
         raise UsageError(f"decision #{index + 1} is not an object")
     made_by = item.get("made_by") or item.get("author") or default_author
+    role = None
     if isinstance(made_by, dict):
-        made_by = made_by.get("instance_id") or made_by.get("agent_role") or default_author
-    when = item.get("made_at") or item.get("timestamp") or item.get("created_at")
-    at = None
-    if when:
-        try:
-            at = datetime.fromisoformat(str(when).replace("Z", "+00:00")).timestamp()
-        except ValueError as exc:
-            raise UsageError(f"decision #{index + 1}: bad time {when!r}") from exc
-    description = str(item.get("description") or "")
-    for extra in ("rationale", "impact"):
-        if item.get(extra):
-            description += f"\n\n{extra.title()}: {item[extra]}"
+        role = made_by.get("agent_role")
+        made_by = made_by.get("instance_id") or role or default_author
     title = item.get("title")
-    if not title:
+    if not title or not str(title).strip():
         raise UsageError(f"decision #{index + 1} has no title")
-    scope = item.get("scope") or "module"
-    status = item.get("status") or "accepted"
-    category = _check(str(item.get("category") or "general"), str(title), scope, status)
-    tags = item.get("tags") or []
+    description = str(item.get("description") or "")
+    for key in ("rationale", "alternatives_considered", "alternatives", "impact", "consequences"):
+        value = item.get(key)
+        if value:
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            description += f"\n\n{key.replace('_', ' ').capitalize()}: {text}"
+    files = item.get("related_files") or item.get("files") or []
+    if files:
+        description += "\n\nFiles: " + ", ".join(map(str, files))
+    scope = str(item.get("scope") or "module").strip().lower()
+    status = str(item.get("status") or "accepted").strip().lower()
+    scope, status = SCOPE_ALIASES.get(scope, scope), STATUS_ALIASES.get(status, status)
+    try:
+        category = _check(str(item.get("category") or "general"), str(title), scope, status)
+    except UsageError as exc:
+        raise UsageError(f"decision #{index + 1}: {exc.message}") from exc
+    tags = [str(t) for t in item.get("tags") or []]
+    if role:
+        tags.append(f"role:{role}")
     return {
         "decision_id": item.get("decision_id") or item.get("id"),
         "category": category,
-        "title": str(title),
+        "title": str(title).strip(),
         "description": description.strip(),
         "scope": scope,
         "status": status,
-        "author": "operator",
-        "tags": [str(t) for t in tags] + [f"by:{made_by}"] if made_by != default_author else [str(t) for t in tags],
-        "at": at,
+        "author": str(made_by),
+        "tags": tags,
+        "at": _parse_time(
+            item.get("made_at") or item.get("timestamp") or item.get("created_at"), index
+        ),
         "supersedes": item.get("supersedes"),
     }

@@ -34,7 +34,9 @@ class Event:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Event:
-        return cls(row["id"], row["at"], row["kind"], row["actor"], row["subject"], json.loads(row["data"]))
+        return cls(
+            row["id"], row["at"], row["kind"], row["actor"], row["subject"], json.loads(row["data"])
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,15 +85,28 @@ class Events:
         self._c = coord
 
     def publish(
-        self, kind: str, *, actor: str | None = None, subject: str | None = None, data: dict[str, Any] | None = None
+        self,
+        kind: str,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        data: dict[str, Any] | None = None,
     ) -> int:
         """Append an event from outside the core (the API's publish route, scripts)."""
         with self._c.store.write() as conn:
             return record(
-                conn, kind, at=self._c.now(), actor=actor, subject=subject, data=data, keep=self._c.config.events_keep
+                conn,
+                kind,
+                at=self._c.now(),
+                actor=actor,
+                subject=subject,
+                data=data,
+                keep=self._c.config.events_keep,
             )
 
-    def since(self, cursor: int = 0, *, limit: int = 500, kinds: list[str] | None = None) -> list[Event]:
+    def since(
+        self, cursor: int = 0, *, limit: int = 500, kinds: list[str] | None = None
+    ) -> list[Event]:
         """Events with an id above `cursor`, oldest first."""
         sql = "SELECT * FROM events WHERE id > ?"
         args: list[Any] = [cursor]
@@ -104,14 +119,18 @@ class Events:
 
     def recent(self, limit: int = 50) -> list[Event]:
         """The newest `limit` events, oldest first."""
-        rows = self._c.store.conn.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._c.store.conn.execute(
+            "SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
         return [Event.from_row(r) for r in reversed(rows)]
 
     def latest_id(self) -> int:
         row = self._c.store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
         return int(row[0])
 
-    def follow(self, cursor: int = 0, *, poll: float = 0.2, until: float | None = None) -> Iterator[Event]:
+    def follow(
+        self, cursor: int = 0, *, poll: float = 0.2, until: float | None = None
+    ) -> Iterator[Event]:
         """Yield events as they arrive (polling), until the optional deadline."""
         while until is None or time.monotonic() < until:
             batch = self.since(cursor)

@@ -44,7 +44,9 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
         elif ch == "?":
             out.append("[^/]")
         elif ch == "[":
-            end = pattern.find("]", i + 2 if pattern.startswith("[!", i) or pattern.startswith("[]", i) else i + 1)
+            end = pattern.find(
+                "]", i + 2 if pattern.startswith("[!", i) or pattern.startswith("[]", i) else i + 1
+            )
             if end < 0:
                 raise UsageError(f"bad glob {pattern!r}: '[' without a closing ']'")
             body = pattern[i + 1 : end]

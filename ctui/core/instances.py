@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sqlite3
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
 
 from ctui.core.clock import iso
 from ctui.core.errors import NotFound, StaleInstance, UsageError
+from ctui.core.paths import worktree_branch
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -26,7 +26,7 @@ OPERATOR = "operator"
 LIVE_STATES = ("working", "needs_input", "idle")
 STATES = (*LIVE_STATES, "ended", "stale")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-HOST = socket.gethostname()
+HOST = os.uname().nodename  # socket.gethostname() without importing socket
 
 
 @dataclass
@@ -137,7 +137,9 @@ class Instances:
     ) -> Instance:
         """Create an instance (or revive one with the same id) and reap stale ones."""
         if instance_id is not None and not ID_RE.match(instance_id):
-            raise UsageError(f"bad instance id {instance_id!r}: use letters, digits, '.', '_', ':' or '-'")
+            raise UsageError(
+                f"bad instance id {instance_id!r}: use letters, digits, '.', '_', ':' or '-'"
+            )
         if instance_id == OPERATOR:
             raise UsageError("'operator' is reserved for the person at the control room")
         ttl = self._c.config.instance_ttl if ttl is None else ttl
@@ -151,8 +153,11 @@ class Instances:
         with self._c.store.write() as conn:
             self.reap(conn=conn)
             if instance_id is None:
-                base = _slug(role) or "agent"
-                instance_id = f"{base}-{self._c.store.next_counter(conn, 'instance'):04d}"
+                instance_id = self._new_id(conn, role)
+            if cwd is not None and (worktree is None or branch is None):
+                found_tree, found_branch = worktree_branch(Path(cwd))
+                worktree = worktree or (str(found_tree) if found_tree else None)
+                branch = branch or found_branch
             values = {
                 "id": instance_id,
                 "session_id": session_id,
@@ -178,14 +183,32 @@ class Instances:
             }
             cols = ", ".join(values)
             marks = ", ".join("?" for _ in values)
-            updates = ", ".join(f"{k} = excluded.{k}" for k in values if k not in ("id", "last_seen_event"))
+            updates = ", ".join(
+                f"{k} = excluded.{k}" for k in values if k not in ("id", "last_seen_event")
+            )
             conn.execute(
                 f"INSERT INTO instances({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}",
                 tuple(values.values()),
             )
-            self._c.log(conn, "instance.registered", subject=instance_id, actor=instance_id,
-                        data={"role": role, "task": task, "session_id": session_id, "pid": pid})
+            self._c.log(
+                conn,
+                "instance.registered",
+                subject=instance_id,
+                actor=instance_id,
+                data={"role": role, "task": task, "session_id": session_id, "pid": pid},
+            )
             return self._get(conn, instance_id)
+
+    def _new_id(self, conn: sqlite3.Connection, role: str | None) -> str:
+        """`ROLE-NNNN` from a counter, skipping ids someone chose by hand."""
+        base = _slug(role) or "agent"
+        while True:
+            candidate = f"{base}-{self._c.store.next_counter(conn, 'instance'):04d}"
+            if (
+                conn.execute("SELECT 1 FROM instances WHERE id = ?", (candidate,)).fetchone()
+                is None
+            ):
+                return candidate
 
     def get(self, instance_id: str) -> Instance:
         return self._get(self._c.store.conn, instance_id)
@@ -193,7 +216,10 @@ class Instances:
     def _get(self, conn: sqlite3.Connection, instance_id: str) -> Instance:
         row = conn.execute("SELECT * FROM instances WHERE id = ?", (instance_id,)).fetchone()
         if row is None:
-            raise NotFound(f"no instance {instance_id!r}: see `ctui instance list --all`")
+            raise NotFound(
+                f"no instance {instance_id!r}: register it first (`ctui instance register`) "
+                "or see `ctui instance list --all`"
+            )
         return Instance.from_row(row)
 
     def find_session(self, session_id: str, agent_id: str | None = None) -> Instance | None:
@@ -214,7 +240,9 @@ class Instances:
             )
         return inst
 
-    def heartbeat(self, instance_id: str, *, state: str | None = None, renew_leases: bool = True) -> Instance:
+    def heartbeat(
+        self, instance_id: str, *, state: str | None = None, renew_leases: bool = True
+    ) -> Instance:
         """Refresh the heartbeat (and the instance's leases); optionally set the state."""
         if state is not None and state not in LIVE_STATES:
             raise UsageError(f"bad state {state!r}: one of {', '.join(LIVE_STATES)}")
@@ -235,8 +263,16 @@ class Instances:
         return self.heartbeat(instance_id, state=state)
 
     def _set_state(self, conn: sqlite3.Connection, inst: Instance, state: str, now: float) -> None:
-        conn.execute("UPDATE instances SET state = ?, state_at = ? WHERE id = ?", (state, now, inst.id))
-        self._c.log(conn, "instance.state", subject=inst.id, actor=inst.id, data={"from": inst.state, "to": state})
+        conn.execute(
+            "UPDATE instances SET state = ?, state_at = ? WHERE id = ?", (state, now, inst.id)
+        )
+        self._c.log(
+            conn,
+            "instance.state",
+            subject=inst.id,
+            actor=inst.id,
+            data={"from": inst.state, "to": state},
+        )
 
     def unregister(self, instance_id: str, *, reason: str = "unregistered") -> dict[str, int]:
         """End the instance: release its leases, requeue its claims, mark it ended."""
@@ -251,8 +287,13 @@ class Instances:
                     "UPDATE instances SET state = 'ended', state_at = ?, ended_at = ? WHERE id = ?",
                     (now, now, instance_id),
                 )
-                self._c.log(conn, "instance.ended", subject=instance_id, actor=instance_id,
-                            data={"reason": reason, **freed})
+                self._c.log(
+                    conn,
+                    "instance.ended",
+                    subject=instance_id,
+                    actor=instance_id,
+                    data={"reason": reason, **freed},
+                )
             return freed
 
     def list(self, *, include_ended: bool = False) -> list[Instance]:
@@ -272,7 +313,9 @@ class Instances:
             found.append(inst)
         return found
 
-    def reap(self, *, conn: sqlite3.Connection | None = None, only: list[str] | None = None) -> list[str]:
+    def reap(
+        self, *, conn: sqlite3.Connection | None = None, only: list[str] | None = None
+    ) -> list[str]:
         """Mark stale instances, free their leases and claims; returns the reaped ids."""
         if conn is None:
             with self._c.store.write() as wconn:
@@ -290,7 +333,9 @@ class Instances:
                 continue
             why = "heartbeat" if now - inst.heartbeat_at > inst.ttl else "process gone"
             freed = self._c.release_holdings(conn, inst.id, reason=f"stale ({why})")
-            conn.execute("UPDATE instances SET state = 'stale', state_at = ? WHERE id = ?", (now, inst.id))
+            conn.execute(
+                "UPDATE instances SET state = 'stale', state_at = ? WHERE id = ?", (now, inst.id)
+            )
             self._c.log(conn, "instance.stale", subject=inst.id, data={"why": why, **freed})
             reaped.append(inst.id)
         return reaped
@@ -298,7 +343,9 @@ class Instances:
     def mark_seen(self, instance_id: str, event_id: int) -> None:
         """Remember the newest event this instance has been told about (hook context)."""
         with self._c.store.write() as conn:
-            conn.execute("UPDATE instances SET last_seen_event = ? WHERE id = ?", (event_id, instance_id))
+            conn.execute(
+                "UPDATE instances SET last_seen_event = ? WHERE id = ?", (event_id, instance_id)
+            )
 
 
 def _slug(text: str | None) -> str:
@@ -312,5 +359,3 @@ def ensure_operator(conn: sqlite3.Connection, now: float) -> None:
         "VALUES ('operator', 'operator', ?, ?, ?, 1e12, 'idle', ?)",
         (HOST, now, now, now),
     )
-
-

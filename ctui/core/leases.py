@@ -8,7 +8,6 @@ grows. Waiters queue in a table and are served in the order they asked.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sqlite3
 import time
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ctui.core.clock import ago, iso
 from ctui.core.errors import Conflict, CtuiError, LeaseExpired, LeaseHeld, NotFound, UsageError
 from ctui.core.globs import compile_glob, fixed_prefix, is_glob, overlaps
-from ctui.core.instances import OPERATOR, Instance
+from ctui.core.instances import OPERATOR, Instance, is_stale
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -47,8 +46,16 @@ class Lease:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Lease:
         return cls(
-            row["path"], bool(row["is_glob"]), row["holder"], row["token"], row["intent"],
-            row["acquired_at"], row["renewed_at"], row["expires_at"], row["ttl"], row["sha1"],
+            row["path"],
+            bool(row["is_glob"]),
+            row["holder"],
+            row["token"],
+            row["intent"],
+            row["acquired_at"],
+            row["renewed_at"],
+            row["expires_at"],
+            row["ttl"],
+            row["sha1"],
         )
 
     def expired(self, now: float) -> bool:
@@ -73,6 +80,8 @@ class Lease:
 
 def file_sha1(path: Path) -> str | None:
     """SHA-1 of the file's bytes, `absent` when there is no file, None for a folder."""
+    import hashlib  # here, not at the top: loading OpenSSL costs start-up time
+
     try:
         with open(path, "rb") as fh:
             return hashlib.file_digest(fh, "sha1").hexdigest()
@@ -100,13 +109,22 @@ class Leases:
     def require_key(self, path: str, cwd: Path | None = None) -> str:
         key = self.key(path, cwd)
         if key is None:
-            raise UsageError(f"{path!r} is outside the repository {self._c.root}: only its files can be leased")
+            raise UsageError(
+                f"{path!r} is outside the repository {self._c.root}: only its files can be leased"
+            )
         return key
 
     def _ttl(self, ttl: float | None) -> float:
         value = self._c.config.lease_ttl if ttl is None else ttl
-        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0 or value > MAX_TTL:
-            raise UsageError(f"bad TTL {ttl!r}: a number of seconds above 0 and at most {int(MAX_TTL)}")
+        if (
+            not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+            or value > MAX_TTL
+        ):
+            raise UsageError(
+                f"bad TTL {ttl!r}: a number of seconds above 0 and at most {int(MAX_TTL)}"
+            )
         return float(value)
 
     # -- acquire ------------------------------------------------------------
@@ -135,7 +153,9 @@ class Leases:
                 return self._grant(conn, key, instance, intent, ttl, waiter=None)
         return self._acquire_waiting(key, instance, intent, ttl, wait)
 
-    def _acquire_waiting(self, key: str, instance: str, intent: str | None, ttl: float, wait: float) -> Lease:
+    def _acquire_waiting(
+        self, key: str, instance: str, intent: str | None, ttl: float, wait: float
+    ) -> Lease:
         deadline = time.monotonic() + wait
         with self._c.store.write() as conn:
             self._c.instances.require_live(instance, conn)
@@ -151,7 +171,10 @@ class Leases:
                 try:
                     with self._c.store.write() as conn:
                         if time.monotonic() - last_seen > 1.0:
-                            conn.execute("UPDATE lease_waiters SET seen_at = ? WHERE id = ?", (self._c.now(), waiter))
+                            conn.execute(
+                                "UPDATE lease_waiters SET seen_at = ? WHERE id = ?",
+                                (self._c.now(), waiter),
+                            )
                             last_seen = time.monotonic()
                         return self._grant(conn, key, instance, intent, ttl, waiter=waiter)
                 except LeaseHeld as held:
@@ -166,7 +189,14 @@ class Leases:
                 conn.execute("DELETE FROM lease_waiters WHERE id = ?", (waiter,))
 
     def _grant(
-        self, conn: sqlite3.Connection, key: str, instance: str, intent: str | None, ttl: float, *, waiter: int | None
+        self,
+        conn: sqlite3.Connection,
+        key: str,
+        instance: str,
+        intent: str | None,
+        ttl: float,
+        *,
+        waiter: int | None,
     ) -> Lease:
         now = self._c.now()
         self._c.instances.require_live(instance, conn)
@@ -186,28 +216,58 @@ class Leases:
             raise LeaseHeld(
                 f"{key} is free but {ahead} earlier waiter(s) are queued for it: "
                 "use `ctui lock acquire --wait SECONDS` to queue too",
-                path=key, waiters=ahead,
+                path=key,
+                waiters=ahead,
             )
+        mine = self._row(conn, key)  # reaping a dead holder may have removed it already
         if mine is not None:
             conn.execute("DELETE FROM leases WHERE path = ?", (key,))
-            self._c.log(conn, "lease.expired", subject=key, actor=mine.holder,
-                        data={"holder": mine.holder, "token": mine.token})
+            self._c.log(
+                conn,
+                "lease.expired",
+                subject=key,
+                actor=mine.holder,
+                data={"holder": mine.holder, "token": mine.token},
+            )
         token = self._c.store.next_counter(conn, "fence")
         sha1 = None if is_glob(key) else file_sha1(self._c.root / key)
         conn.execute(
             "INSERT INTO leases(path, is_glob, prefix, holder, token, intent, acquired_at, renewed_at, "
             "expires_at, ttl, sha1) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, int(is_glob(key)), fixed_prefix(key), instance, token, intent, now, now, now + ttl, ttl, sha1),
+            (
+                key,
+                int(is_glob(key)),
+                fixed_prefix(key),
+                instance,
+                token,
+                intent,
+                now,
+                now,
+                now + ttl,
+                ttl,
+                sha1,
+            ),
         )
         if waiter is not None:
             conn.execute("DELETE FROM lease_waiters WHERE id = ?", (waiter,))
-        self._c.log(conn, "lease.acquired", subject=key, actor=instance,
-                    data={"token": token, "intent": intent, "ttl": ttl})
+        self._c.log(
+            conn,
+            "lease.acquired",
+            subject=key,
+            actor=instance,
+            data={"token": token, "intent": intent, "ttl": ttl},
+        )
         return self._require_row(conn, key)
 
-    def _blocking(self, conn: sqlite3.Connection, key: str, instance: str, now: float) -> list[Lease]:
+    def _blocking(
+        self, conn: sqlite3.Connection, key: str, instance: str, now: float
+    ) -> list[Lease]:
         """Unexpired leases of other live instances that overlap `key` (reaping dead holders)."""
-        found = [lease for lease in self._overlapping(conn, key) if lease.holder != instance and not lease.expired(now)]
+        found = [
+            lease
+            for lease in self._overlapping(conn, key)
+            if lease.holder != instance and not lease.expired(now)
+        ]
         if not found:
             return []
         holders = sorted({lease.holder for lease in found})
@@ -218,28 +278,38 @@ class Leases:
         if is_glob(key):
             prefix = fixed_prefix(key)
             rows = conn.execute(
-                "SELECT * FROM leases WHERE is_glob = 0 AND path >= ? AND path < ?", (prefix, prefix + "\U0010ffff")
+                "SELECT * FROM leases WHERE is_glob = 0 AND path >= ? AND path < ?",
+                (prefix, prefix + "\U0010ffff"),
             ).fetchall()
         else:
             rows = conn.execute("SELECT * FROM leases WHERE path = ?", (key,)).fetchall()
-        rows += conn.execute("SELECT * FROM leases WHERE is_glob = 1 AND path != ?", (key,)).fetchall()
+        rows += conn.execute(
+            "SELECT * FROM leases WHERE is_glob = 1 AND path != ?", (key,)
+        ).fetchall()
         if is_glob(key):
             rows += conn.execute("SELECT * FROM leases WHERE path = ?", (key,)).fetchall()
         return [Lease.from_row(r) for r in rows if overlaps(key, r["path"])]
 
-    def _waiters_ahead(self, conn: sqlite3.Connection, key: str, instance: str, waiter: int | None, now: float) -> int:
+    def _waiters_ahead(
+        self, conn: sqlite3.Connection, key: str, instance: str, waiter: int | None, now: float
+    ) -> int:
         rows = conn.execute(
             "SELECT id, path FROM lease_waiters WHERE instance != ? AND seen_at > ? AND id < ?",
             (instance, now - WAITER_STALE_S, waiter if waiter is not None else 2**62),
         ).fetchall()
         return sum(1 for r in rows if overlaps(key, r["path"]))
 
-    def _held_error(self, conn: sqlite3.Connection, key: str, lease: Lease, now: float) -> LeaseHeld:
+    def _held_error(
+        self, conn: sqlite3.Connection, key: str, lease: Lease, now: float
+    ) -> LeaseHeld:
         row = conn.execute("SELECT * FROM instances WHERE id = ?", (lease.holder,)).fetchone()
         holder = Instance.from_row(row) if row else None
         who = lease.holder
         if holder is not None and (holder.role or holder.task):
-            bits = [f"role {holder.role}" if holder.role else "", f"task {holder.task!r}" if holder.task else ""]
+            bits = [
+                f"role {holder.role}" if holder.role else "",
+                f"task {holder.task!r}" if holder.task else "",
+            ]
             who += " (" + ", ".join(b for b in bits if b) + ")"
         what = f"{key} overlaps {lease.path}, leased" if lease.path != key else f"{key} is leased"
         intent = f" to {lease.intent}" if lease.intent else ""
@@ -262,7 +332,9 @@ class Leases:
             raise CtuiError(f"lease {key} vanished inside its own transaction")
         return lease
 
-    def _own(self, conn: sqlite3.Connection, key: str, instance: str, *, allow_expired: bool = False) -> Lease:
+    def _own(
+        self, conn: sqlite3.Connection, key: str, instance: str, *, allow_expired: bool = False
+    ) -> Lease:
         """The caller's own lease on `key`, or the right error: held (10), expired (11), none (4)."""
         lease = self._row(conn, key)
         now = self._c.now()
@@ -276,11 +348,14 @@ class Leases:
             raise LeaseExpired(
                 f"your lease on {key} expired {ago(now - lease.expires_at)} ago: acquire it again "
                 "(and `ctui lock verify` the file before trusting your copy)",
-                path=key, lease=lease,
+                path=key,
+                lease=lease,
             )
         return lease
 
-    def renew(self, path: str, *, instance: str, ttl: float | None = None, cwd: Path | None = None) -> Lease:
+    def renew(
+        self, path: str, *, instance: str, ttl: float | None = None, cwd: Path | None = None
+    ) -> Lease:
         """Push the expiry of the caller's own lease to now + TTL."""
         key = self.require_key(path, cwd)
         with self._c.store.write() as conn:
@@ -300,31 +375,49 @@ class Leases:
         with self._c.store.write() as conn:
             lease = self._own(conn, key, instance, allow_expired=True)
             conn.execute("DELETE FROM leases WHERE path = ?", (key,))
-            self._c.log(conn, "lease.released", subject=key, actor=instance, data={"token": lease.token})
+            self._c.log(
+                conn, "lease.released", subject=key, actor=instance, data={"token": lease.token}
+            )
             return lease
 
-    def force_release(self, path: str, *, reason: str, by: str = OPERATOR, cwd: Path | None = None) -> Lease:
+    def force_release(
+        self, path: str, *, reason: str, by: str = OPERATOR, cwd: Path | None = None
+    ) -> Lease:
         """The operator takes a lease away from its holder; the event names both and why."""
         if by != OPERATOR:
             raise UsageError("only the operator may force-release a lease: run it without --as")
         if not reason or not reason.strip():
-            raise UsageError("force-release needs a reason (--reason TEXT): it is logged for the holder")
+            raise UsageError(
+                "force-release needs a reason (--reason TEXT): it is logged for the holder"
+            )
         key = self.require_key(path, cwd)
         with self._c.store.write() as conn:
             lease = self._row(conn, key)
             if lease is None:
                 raise NotFound(f"no lease on {key}: see `ctui lock list`")
             conn.execute("DELETE FROM leases WHERE path = ?", (key,))
-            self._c.log(conn, "lease.forced", subject=key, actor=by,
-                        data={"holder": lease.holder, "token": lease.token, "reason": reason.strip()})
+            self._c.log(
+                conn,
+                "lease.forced",
+                subject=key,
+                actor=by,
+                data={"holder": lease.holder, "token": lease.token, "reason": reason.strip()},
+            )
             return lease
 
     def release_all(self, conn: sqlite3.Connection, instance: str, *, reason: str) -> int:
         """Release every lease `instance` holds (inside the caller's transaction)."""
-        rows = conn.execute("SELECT path, token FROM leases WHERE holder = ?", (instance,)).fetchall()
+        rows = conn.execute(
+            "SELECT path, token FROM leases WHERE holder = ?", (instance,)
+        ).fetchall()
         for row in rows:
-            self._c.log(conn, "lease.released", subject=row["path"], actor=instance,
-                        data={"token": row["token"], "reason": reason})
+            self._c.log(
+                conn,
+                "lease.released",
+                subject=row["path"],
+                actor=instance,
+                data={"token": row["token"], "reason": reason},
+            )
         conn.execute("DELETE FROM leases WHERE holder = ?", (instance,))
         return len(rows)
 
@@ -334,10 +427,17 @@ class Leases:
             with self._c.store.write() as wconn:
                 return self.expire(wconn)
         now = self._c.now()
-        rows = conn.execute("SELECT path, holder, token FROM leases WHERE expires_at <= ?", (now,)).fetchall()
+        rows = conn.execute(
+            "SELECT path, holder, token FROM leases WHERE expires_at <= ?", (now,)
+        ).fetchall()
         for row in rows:
-            self._c.log(conn, "lease.expired", subject=row["path"], actor=row["holder"],
-                        data={"holder": row["holder"], "token": row["token"]})
+            self._c.log(
+                conn,
+                "lease.expired",
+                subject=row["path"],
+                actor=row["holder"],
+                data={"holder": row["holder"], "token": row["token"]},
+            )
         conn.execute("DELETE FROM leases WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM lease_waiters WHERE seen_at <= ?", (now - WAITER_STALE_S,))
         return len(rows)
@@ -348,15 +448,34 @@ class Leases:
         """The unexpired lease that covers `path` (exactly or through a glob), if any."""
         key = self.require_key(path, cwd)
         now = self._c.now()
-        live = [lease for lease in self._overlapping(self._c.store.conn, key) if not lease.expired(now)]
+        conn = self._c.store.conn
+        live = [
+            lease
+            for lease in self._overlapping(conn, key)
+            if not lease.expired(now) and not self._holder_gone(conn, lease.holder, now)
+        ]
         live.sort(key=lambda lease: (lease.path != key, lease.acquired_at))
         return live[0] if live else None
+
+    def _holder_gone(self, conn: sqlite3.Connection, holder: str, now: float) -> bool:
+        """Whether the holder is stale or ended (its leases go at the next write)."""
+        row = conn.execute("SELECT * FROM instances WHERE id = ?", (holder,)).fetchone()
+        return (
+            row is None
+            or is_stale(Instance.from_row(row), now)
+            or row["state"] in ("ended", "stale")
+        )
 
     def held_by_other(self, key: str, instance: str) -> Lease | None:
         """An unexpired lease overlapping `key` whose holder is not `instance`."""
         now = self._c.now()
-        for lease in self._overlapping(self._c.store.conn, key):
-            if lease.holder != instance and not lease.expired(now):
+        conn = self._c.store.conn
+        for lease in self._overlapping(conn, key):
+            if (
+                lease.holder != instance
+                and not lease.expired(now)
+                and not self._holder_gone(conn, lease.holder, now)
+            ):
                 return lease
         return None
 
@@ -369,12 +488,19 @@ class Leases:
             lease = self._own(conn, key, instance)
             current = file_sha1(self._c.root / key)
             if lease.sha1 is not None and current != lease.sha1:
-                self._c.log(conn, "lease.conflict", subject=key, actor=instance,
-                            data={"recorded": lease.sha1, "current": current})
+                self._c.log(
+                    conn,
+                    "lease.conflict",
+                    subject=key,
+                    actor=instance,
+                    data={"recorded": lease.sha1, "current": current},
+                )
                 raise Conflict(
                     f"{key} changed under your lease (recorded {lease.sha1[:12]}, now "
                     f"{(current or 'unreadable')[:12]}): re-read it before editing",
-                    path=key, recorded=lease.sha1, current=current,
+                    path=key,
+                    recorded=lease.sha1,
+                    current=current,
                 )
             return lease
 

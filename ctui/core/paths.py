@@ -68,6 +68,29 @@ def _common_dir(gitdir: Path) -> Path:
     return (gitdir / rel).resolve()
 
 
+def worktree_branch(start: Path) -> tuple[Path | None, str | None]:
+    """The worktree root around `start` and the branch checked out there (None if detached).
+
+    Reads `HEAD` from the worktree's own git dir, so a linked worktree reports
+    its branch, not the main one's.
+    """
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        dotgit = folder / ".git"
+        gitdir = (
+            dotgit if dotgit.is_dir() else _read_gitdir_file(dotgit) if dotgit.is_file() else None
+        )
+        if gitdir is None:
+            continue
+        try:
+            head = (gitdir / "HEAD").read_text().strip()
+        except OSError:
+            return folder, None
+        ref = head[len("ref:") :].strip() if head.startswith("ref:") else ""
+        return folder, ref.removeprefix("refs/heads/") or None
+    return None, None
+
+
 def linked_worktrees(common_dir: Path) -> list[Path]:
     """Roots of the linked worktrees git records under `<common dir>/worktrees/`."""
     roots = []
@@ -85,7 +108,9 @@ def linked_worktrees(common_dir: Path) -> list[Path]:
     return roots
 
 
-def resolve_store_dir(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path:
+def resolve_store_dir(
+    explicit: str | os.PathLike[str] | None = None, start: Path | None = None
+) -> Path:
     """The store folder: `--dir`, else `CTUI_DIR`, else `.ctui` in the main worktree.
 
     Outside a git repository the nearest ancestor holding a `.ctui` wins, and
@@ -145,4 +170,3 @@ class RepoPaths:
                 return None
             return key
         return None
-

@@ -19,7 +19,18 @@ from ctui.core.errors import StoreError
 
 DB_NAME = "ctui.db"
 BUSY_TIMEOUT_S = 5.0
-NETWORK_FS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "9p", "fuse.sshfs", "afs", "ceph", "glusterfs"}
+NETWORK_FS = {
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smbfs",
+    "smb3",
+    "9p",
+    "fuse.sshfs",
+    "afs",
+    "ceph",
+    "glusterfs",
+}
 
 
 class Store:
@@ -76,7 +87,7 @@ class Store:
             conn.row_factory = sqlite3.Row
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.db_path} is not a usable ctui store ({exc})") from exc
+            raise self._unusable(exc) from exc
         if version > schema.VERSION:
             conn.close()
             raise StoreError(
@@ -86,21 +97,29 @@ class Store:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            if version < schema.VERSION:
-                self._migrate(conn)
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode != "wal":
                     raise StoreError(f"{self.db_path}: SQLite refused WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if version < schema.VERSION:
+                self._migrate(conn)
+        except StoreError:
+            conn.close()
+            raise
         except sqlite3.OperationalError as exc:
             conn.close()
             raise translate(exc, self.db_path) from exc
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"{self.db_path} is not a usable ctui store ({exc})") from exc
+            raise self._unusable(exc) from exc
         return conn
+
+    def _unusable(self, exc: Exception) -> StoreError:
+        return StoreError(
+            f"{self.db_path} is not a usable ctui store ({exc}): move it aside or restore it"
+        )
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -112,7 +131,7 @@ class Store:
                 conn.execute(f"PRAGMA user_version = {step + 1}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     @contextmanager
@@ -128,13 +147,19 @@ class Store:
             raise translate(exc, self.db_path) from exc
         try:
             yield conn
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            raise translate(exc, self.db_path) from exc
+        except sqlite3.DatabaseError as exc:
+            _rollback(conn)
+            raise self._unusable(exc) from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise translate(exc, self.db_path) from exc
 
     @contextmanager
@@ -151,7 +176,8 @@ class Store:
         try:
             yield conn
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close this thread's connection (other threads close theirs on exit)."""
@@ -174,6 +200,15 @@ class Store:
     def data_version(self) -> int:
         """A number that changes when another connection commits (cheap change check)."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite may already have ended it)."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -214,7 +249,8 @@ def _filesystem_type(path: Path) -> str | None:
     best, kind = "", None
     for line in mounts:
         parts = line.split()
-        if len(parts) >= 3 and (target == parts[1] or target.startswith(parts[1].rstrip("/") + "/")):
-            if len(parts[1]) >= len(best):
-                best, kind = parts[1], parts[2]
+        if len(parts) >= 3 and (
+            target == parts[1] or target.startswith(parts[1].rstrip("/") + "/")
+        ) and len(parts[1]) >= len(best):
+            best, kind = parts[1], parts[2]
     return kind
