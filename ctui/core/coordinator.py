@@ -172,14 +172,18 @@ class Coordinator:
         return [] if lister is None else [item.to_dict() for item in lister()]
 
     def cleanup(self) -> dict[str, Any]:
-        """Reap stale instances, expired leases and task claims (and, when present, orphaned threads)."""
+        """Reap stale instances, expired leases and task claims (and orphaned threads)."""
         from ctui.core.tasks import expire_claims
 
         with self.store.write() as conn:
             reaped = self.instances.reap(conn=conn)
             expired = self.leases.expire(conn)
             requeued = expire_claims(self, conn)
-        return {"instances_reaped": reaped, "leases_expired": expired, "task_claims_expired": requeued}
+        return {
+            "instances_reaped": reaped,
+            "leases_expired": expired,
+            "task_claims_expired": requeued,
+        }
 
     def close(self) -> None:
         self.store.close()

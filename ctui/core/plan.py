@@ -1,0 +1,219 @@
+"""The leader's side of the queue: one goal and master plan per store, and imports.
+
+The plan lives in the `meta` table (`plan.goal`, `plan.text`, `plan.set_at`,
+`plan.set_by`). `import_tasks` brings in the file queue of the option-A
+system (`.coordination/tasks.json`, with `master-plan.md` and `results/`
+beside it) in one transaction: all of it or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ctui.core.clock import iso
+from ctui.core.errors import UsageError
+from ctui.core.instances import OPERATOR
+from ctui.core.tasks import check_priority, insert
+
+if TYPE_CHECKING:
+    from ctui.core.coordinator import Coordinator
+
+KEYS = ("goal", "text", "set_at", "set_by")
+STATUS_MAP = {
+    "done": "done",
+    "completed": "done",
+    "complete": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+}
+
+
+@dataclass
+class Plan:
+    """The goal every instance works toward, and the master plan that explains it."""
+
+    goal: str
+    text: str
+    set_at: float
+    set_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "goal": self.goal,
+            "text": self.text,
+            "set_at": iso(self.set_at),
+            "set_by": self.set_by,
+        }
+
+
+def get(conn: sqlite3.Connection) -> Plan | None:
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'plan.%'").fetchall())
+    if "plan.goal" not in rows:
+        return None
+    return Plan(
+        rows["plan.goal"],
+        rows.get("plan.text", ""),
+        float(rows.get("plan.set_at", 0)),
+        rows.get("plan.set_by", OPERATOR),
+    )
+
+
+def set_plan(coord: Coordinator, goal: str, text: str = "", *, by: str = OPERATOR) -> Plan:
+    """Set (or replace) the goal and master plan."""
+    if not isinstance(goal, str) or not goal.strip():
+        raise UsageError("a plan needs a goal: one sentence saying what the agents are building")
+    plan = Plan(goal.strip(), (text or "").strip(), coord.now(), by)
+    with coord.store.write() as conn:
+        replaced = get(conn) is not None
+        conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [
+                (f"plan.{k}", str(v))
+                for k, v in zip(KEYS, (plan.goal, plan.text, plan.set_at, plan.set_by), strict=True)
+            ],
+        )
+        coord.log(conn, "plan.set", actor=by, data={"goal": plan.goal, "replaced": replaced})
+    return plan
+
+
+def _load(path: Path) -> list[Any]:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from exc
+    items = doc.get("tasks") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        raise UsageError(f'{path}: expected a list of tasks under "tasks"')
+    return items
+
+
+def _parse(item: Any, index: int) -> dict[str, Any]:
+    """Check one option-A task object and map it onto ctui's fields."""
+    where = f"task #{index + 1}"
+    if not isinstance(item, dict):
+        raise UsageError(f"{where} is not an object")
+    source_id = str(item.get("id") or f"#{index + 1}")
+    where = f"task #{index + 1} ({source_id})"
+    description = item.get("description") or item.get("title")
+    if not isinstance(description, str) or not description.strip():
+        raise UsageError(f"{where} has no description")
+    try:
+        priority = check_priority(item.get("priority", 5))
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc.message}") from None
+    deps = item.get("dependencies", item.get("depends_on")) or []
+    context = item.get("context") or {}
+    if not isinstance(deps, list) or not isinstance(context, dict):
+        raise UsageError(f"{where}: dependencies must be a list and context an object")
+    return {
+        "source_id": source_id,
+        "description": description.strip(),
+        "priority": priority,
+        "deps": [str(d) for d in deps],
+        "files": context.get("files") or [],
+        "hints": context.get("hints") or [],
+        "status": STATUS_MAP.get(str(item.get("status", "")).lower()),
+        "claimed_by": item.get("claimed_by"),
+    }
+
+
+def _order(tasks: list[dict[str, Any]], known: set[str]) -> list[dict[str, Any]]:
+    """Dependencies first; unknown dependencies and cycles are errors."""
+    by_id = {t["source_id"]: t for t in tasks}
+    if len(by_id) != len(tasks):
+        raise UsageError("two tasks in the file share an id")
+    for t in tasks:
+        for dep in t["deps"]:
+            if dep not in by_id and dep not in known:
+                raise UsageError(
+                    f"task {t['source_id']} depends on {dep!r}, "
+                    "which is neither in the file nor queued"
+                )
+    ordered: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    while len(ordered) < len(tasks):
+        ready = [
+            t
+            for t in tasks
+            if t["source_id"] not in placed
+            and all(d in placed or d not in by_id for d in t["deps"])
+        ]
+        if not ready:
+            stuck = sorted(set(by_id) - placed)
+            raise UsageError(
+                f"dependency cycle among {', '.join(stuck)}: a task cannot wait on itself"
+            )
+        ordered += ready
+        placed.update(t["source_id"] for t in ready)
+    return ordered
+
+
+def import_tasks(coord: Coordinator, path: Path, *, by: str = OPERATOR) -> dict[str, Any]:
+    """Import option A's `tasks.json`.
+
+    Returns `{"imported": {old id: new id}, "skipped": [old ids], "plan": bool}`.
+
+    Claims do not carry over (their claimants are not instances here): claimed
+    tasks come back available. A `results/<id>.md` beside the file becomes the
+    result of a done task, and `master-plan.md` the plan when none is set.
+    Tasks imported before (same source id and description) are skipped.
+    """
+    path = Path(path)
+    parsed = [_parse(item, i) for i, item in enumerate(_load(path))]
+    imported: dict[str, str] = {}
+    skipped: list[str] = []
+    with coord.store.write() as conn:
+        known = {r[0] for r in conn.execute("SELECT id FROM tasks")}
+        mapping = {}
+        for t in _order(parsed, known):
+            existing = conn.execute(
+                "SELECT id FROM tasks "
+                "WHERE json_extract(context, '$.source.id') = ? AND description = ?",
+                (t["source_id"], t["description"]),
+            ).fetchone()
+            if existing:
+                mapping[t["source_id"]] = existing[0]
+                skipped.append(t["source_id"])
+                continue
+            result_file = path.parent / "results" / f"{t['source_id']}.md"
+            result = (
+                result_file.read_text() if t["status"] == "done" and result_file.is_file() else None
+            )
+            source = {"id": t["source_id"], "file": str(path), "claimed_by": t["claimed_by"]}
+            new_id = insert(
+                coord,
+                conn,
+                t["description"],
+                priority=t["priority"],
+                depends_on=[mapping.get(d, d) for d in t["deps"]],
+                files=t["files"],
+                hints=t["hints"],
+                created_by=by,
+                status=t["status"],
+                result=result,
+                source={k: v for k, v in source.items() if v},
+            )
+            mapping[t["source_id"]] = imported[t["source_id"]] = new_id
+        coord.log(conn, "task.imported", actor=by, data={"file": str(path), "count": len(imported)})
+        plan_set = _import_plan(coord, conn, path, by)
+    return {"imported": imported, "skipped": skipped, "plan": plan_set}
+
+
+def _import_plan(coord: Coordinator, conn: sqlite3.Connection, path: Path, by: str) -> bool:
+    master = path.parent / "master-plan.md"
+    if get(conn) is not None or not master.is_file():
+        return False
+    text = master.read_text()
+    heading = next((line for line in text.splitlines() if line.strip()), "")
+    goal = re.sub(r"^#+\s*", "", heading).strip() or "imported plan"
+    set_plan(coord, goal, text, by=by)
+    return True
