@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -26,11 +27,18 @@ GROUPS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `argv` only the part that can parse it.
+
+    Building every group's subcommands costs more than parsing; when `argv`
+    names a command, the other groups' parsers are skipped (see `_OnlyOne`).
+    Help, typos and no command get the full parser.
+    """
     from ctui import __version__
-    from ctui.cli.common import add_globals
+    from ctui.cli.common import Formatter, add_globals
 
     parser = argparse.ArgumentParser(
+        formatter_class=Formatter,
         prog="ctui",
         description="A control room for several coding agents on one git repository. "
         "With no command, opens the control room.",
@@ -40,9 +48,54 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ctui {__version__}")
     add_globals(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = _command_name(argv) if argv is not None else None
+    target = _OnlyOne(sub, wanted) if wanted else sub
     for name in GROUPS:
-        importlib.import_module(f"ctui.cli.{name}").register(sub)
+        importlib.import_module(f"ctui.cli.{name}").register(target)
+    if isinstance(target, _OnlyOne) and not target.found:
+        return build_parser()
     return parser
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The first word of `argv` that is not a global option or its value."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--dir", "--as"):
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+class _Null:
+    """Swallows every call a group module makes on a parser it does not need."""
+
+    def __getattr__(self, name: str) -> _Null:
+        return self
+
+    def __call__(self, *args: object, **kw: object) -> _Null:
+        return self
+
+
+class _OnlyOne:
+    """A stand-in for the subparsers action that builds only the wanted command."""
+
+    def __init__(self, sub: argparse._SubParsersAction, wanted: str) -> None:
+        self._sub = sub
+        self._wanted = wanted
+        self.found = False
+
+    def add_parser(self, name: str, **kw: object) -> object:
+        if self._wanted != name and self._wanted not in kw.get("aliases", ()):  # type: ignore[operator]
+            return _Null()
+        self.found = True
+        return self._sub.add_parser(name, **kw)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sub, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ctui.cli.common import Ctx
     from ctui.core.errors import CtuiError
 
-    parser = build_parser()
+    parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     if getattr(args, "handler", None) is None:
         if args.command is None:
@@ -68,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(ctx) or 0)
     except CtuiError as exc:
         return _fail(ctx, exc.message, exc.exit_code)
+    except sqlite3.Error as exc:
+        return _fail(ctx, f"store error: {exc}: try again, or move a damaged .ctui/ctui.db aside", 1)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -29,12 +29,38 @@ def add_globals(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
                         help="act as this instance (default: env CTUI_INSTANCE_ID, else 'operator')")
     parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="print one JSON document on stdout")
+    parser.add_argument("--local", dest="side", action="store_const", const="local", default=default,
+                        help="use this repository's store even when connected to a server")
+    parser.add_argument("--remote", dest="side", action="store_const", const="remote", default=default,
+                        help="go through the connected server's API (`ctui remote connect`)")
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's formatter with the width found cheaply.
+
+    argparse builds a formatter for every `add_argument` and, without a width,
+    imports `shutil` (and with it bz2, lzma and zlib) to ask the terminal:
+    a few milliseconds on every `ctui` start for nothing.
+    """
+
+    def __init__(self, prog: str, **kw: Any) -> None:
+        kw.setdefault("width", _width())
+        super().__init__(prog, **kw)
+
+
+def _width() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        columns = 80
+    return max(40, min(columns, 120)) - 2
 
 
 class Group:
     """Builds one command group (`ctui lock ...`) with global options on every leaf."""
 
     def __init__(self, sub: argparse._SubParsersAction, name: str, help: str, **kw: Any) -> None:
+        kw.setdefault("formatter_class", Formatter)
         self.parser = sub.add_parser(name, help=help, description=help, **kw)
         add_globals(self.parser)
         self.sub = self.parser.add_subparsers(dest="action", metavar="ACTION")
@@ -46,10 +72,14 @@ class Group:
 
 def leaf(sub: argparse._SubParsersAction, name: str, handler: Handler, help: str, **kw: Any) -> argparse.ArgumentParser:
     """A subcommand that runs `handler(ctx)`."""
+    kw.setdefault("formatter_class", Formatter)
     parser = sub.add_parser(name, help=help, description=help, **kw)
     add_globals(parser)
     parser.set_defaults(handler=handler)
     return parser
+
+
+REMOTE_COMMANDS = frozenset({"spawn", "thread", "lock", "task", "decisions", "discover", "instance", "plan"})
 
 
 class Ctx:
@@ -66,9 +96,36 @@ class Ctx:
 
     @cached_property
     def coord(self) -> Any:
+        remote = self.remote()
+        if remote is not None:
+            return remote
         from ctui.core import Coordinator
 
-        return Coordinator.open(store_dir=self.dir)
+        timeout = os.environ.get("CTUI_BUSY_TIMEOUT")
+        try:
+            seconds = float(timeout) if timeout else None
+        except ValueError:
+            raise UsageError(f"CTUI_BUSY_TIMEOUT={timeout!r} is not a number of seconds") from None
+        return Coordinator.open(store_dir=self.dir, timeout=seconds)
+
+    def remote(self) -> Any:
+        """The connected server's client when this command goes through the API, else None.
+
+        Commands of `REMOTE_COMMANDS` go remote while `.ctui/remote.json` exists;
+        `--local` and `--remote` force a side. A lost server is an error, never a
+        silent fall-back to the local store.
+        """
+        side = getattr(self.args, "side", None)
+        if side == "local" or (side is None and getattr(self.args, "command", None) not in REMOTE_COMMANDS):
+            return None
+        from ctui.core.paths import resolve_store_dir
+
+        state = resolve_store_dir(self.dir) / "remote.json"
+        if side is None and not state.exists():
+            return None
+        from ctui.api.client import RemoteCoordinator
+
+        return RemoteCoordinator.from_file(state)
 
     def emit(self, data: Any, text: str | Callable[[], str] | None = None) -> None:
         """Print `data` as JSON with `--json`, else the human text (or the data itself)."""

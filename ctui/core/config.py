@@ -73,7 +73,7 @@ class Config:
                 value = float(value)
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise UsageError(f"{path}: [{section}] {key} must be a {kind.__name__}")
-            if kind in (int, float) and not value > 0:
+            if isinstance(value, int | float) and not value > 0:
                 raise UsageError(f"{path}: [{section}] {key} must be above 0 (got {value})")
             return value
 

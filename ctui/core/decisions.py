@@ -7,6 +7,7 @@ writers never share one. Full-text search goes through SQLite FTS5, behind
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import sqlite3
@@ -214,7 +215,8 @@ class Decisions:
         """Newest first, filtered by category, author, status and time."""
         if limit <= 0:
             raise UsageError(f"bad limit {limit}: a positive number")
-        where, args = [], []
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
         category = category.strip().lower() if category else None
         for column, value in (("category", category), ("author", author), ("status", status)):
             if value is not None:
@@ -230,7 +232,7 @@ class Decisions:
         args.append(limit)
         return [Decision.from_row(r) for r in self._c.store.conn.execute(sql, args)]
 
-    def search(self, text: str, *, limit: int = 20) -> list[Decision]:
+    def search(self, text: str, *, limit: int = 20) -> builtins.list[Decision]:
         """Full-text search over title, description and category, best match first."""
         rows = self._c.store.conn.execute(
             "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.rowid = f.rowid "

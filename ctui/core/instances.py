@@ -8,6 +8,7 @@ always exists and never goes stale.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import sqlite3
@@ -314,15 +315,15 @@ class Instances:
         return found
 
     def reap(
-        self, *, conn: sqlite3.Connection | None = None, only: list[str] | None = None
-    ) -> list[str]:
+        self, *, conn: sqlite3.Connection | None = None, only: builtins.list[str] | None = None
+    ) -> builtins.list[str]:
         """Mark stale instances, free their leases and claims; returns the reaped ids."""
         if conn is None:
             with self._c.store.write() as wconn:
                 return self.reap(conn=wconn, only=only)
         now = self._c.now()
         sql = "SELECT * FROM instances WHERE state IN ('working', 'needs_input', 'idle')"
-        args: list[Any] = []
+        args: builtins.list[Any] = []
         if only is not None:
             sql += f" AND id IN ({', '.join('?' for _ in only)})"
             args.extend(only)

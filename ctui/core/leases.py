@@ -271,7 +271,7 @@ class Leases:
         if not found:
             return []
         holders = sorted({lease.holder for lease in found})
-        reaped = set(self._c.instances.reap(conn=conn, only=holders))
+        reaped: set[str] = set(self._c.instances.reap(conn=conn, only=holders))
         return [lease for lease in found if lease.holder not in reaped]
 
     def _overlapping(self, conn: sqlite3.Connection, key: str) -> list[Lease]:
@@ -521,8 +521,9 @@ class Leases:
             return self._require_row(conn, key)
 
     def list(self, *, holder: str | None = None, include_expired: bool = False) -> list[Lease]:
-        sql, args = "SELECT * FROM leases", []
-        where = []
+        sql = "SELECT * FROM leases"
+        args: list[Any] = []
+        where: list[str] = []
         if holder is not None:
             where.append("holder = ?")
             args.append(holder)
