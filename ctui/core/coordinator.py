@@ -176,6 +176,7 @@ class Coordinator:
         from ctui.core.tasks import expire_claims
 
         with self.store.write() as conn:
+            threads_failed = self.threads.reap(conn)
             reaped = self.instances.reap(conn=conn)
             expired = self.leases.expire(conn)
             requeued = expire_claims(self, conn)
@@ -183,6 +184,7 @@ class Coordinator:
             "instances_reaped": reaped,
             "leases_expired": expired,
             "task_claims_expired": requeued,
+            "threads_failed": threads_failed,
         }
 
     def close(self) -> None:

@@ -159,6 +159,8 @@ CREATE TABLE threads (
     branch TEXT,
     base TEXT,
     supervisor_pid INTEGER,
+    supervisor_start TEXT,
+    host TEXT,
     agent_pid INTEGER,
     run_id INTEGER NOT NULL DEFAULT 0,
     exit_code INTEGER,

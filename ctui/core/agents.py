@@ -1,0 +1,139 @@
+"""Agent profiles (how to start an agent) and the reading of its stream-json output.
+
+* `claude`: `claude -p PROMPT --output-format stream-json --verbose
+  --permission-mode M`, the mode following the thread's (automatic runs
+  unattended, semi-auto accepts edits but asks for the rest, interactive asks).
+  An interactive thread runs `claude PROMPT` in a terminal instead.
+* `codex`: `codex exec [--full-auto] PROMPT`.
+* `command`: any argv, with `{prompt}` filled in each argument.
+
+`CTUI_CLAUDE_BIN` / `CTUI_CODEX_BIN` replace the binary (and may carry
+arguments, e.g. `python -m ctui.demo.fake_agent`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+from ctui.core.errors import UsageError
+
+PROFILES = ("claude", "codex", "command")
+MODES = ("automatic", "semi-auto", "interactive")
+PERMISSION_MODE = {
+    "automatic": "bypassPermissions",
+    "semi-auto": "acceptEdits",
+    "interactive": "default",
+}
+BIN_ENV = {"claude": "CTUI_CLAUDE_BIN", "codex": "CTUI_CODEX_BIN"}
+
+
+def check_profile(agent: str, mode: str, command: str | None) -> None:
+    """Refuse a profile, mode or command that cannot run, before anything is stored."""
+    if agent not in PROFILES:
+        raise UsageError(f"unknown agent {agent!r}: one of {', '.join(PROFILES)}")
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
+    if agent == "command":
+        if not command or not command.strip():
+            raise UsageError('the command agent needs --command "ARGV with {prompt}"')
+        try:
+            shlex.split(command)
+        except ValueError as exc:
+            raise UsageError(f"cannot parse --command: {exc}") from None
+    elif command:
+        raise UsageError(f"--command is only for --agent command, not {agent}")
+
+
+def argv(agent: str, mode: str, prompt: str, command: str | None = None) -> list[str]:
+    """The argv that runs `agent` on `prompt` in `mode`."""
+    if agent == "command":
+        return [part.replace("{prompt}", prompt) for part in shlex.split(command or "")]
+    base = shlex.split(os.environ.get(BIN_ENV[agent]) or agent)
+    if agent == "claude":
+        if mode == "interactive":
+            return [*base, "--permission-mode", PERMISSION_MODE[mode], prompt]
+        return [
+            *base,
+            "-p",
+            prompt,
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--permission-mode",
+            PERMISSION_MODE[mode],
+        ]
+    if mode == "interactive":
+        return [*base, prompt]
+    return [*base, "exec", *(["--full-auto"] if mode == "automatic" else []), prompt]
+
+
+def find_binary(program: str, path: str | None = None) -> str | None:
+    """The executable `program` resolves to, or None."""
+    if "/" in program:
+        return program if os.access(program, os.X_OK) and os.path.isfile(program) else None
+    return shutil.which(program, path=path)
+
+
+def missing_binary_message(agent: str, program: str) -> str:
+    hint = f"install it or set {BIN_ENV[agent]}" if agent in BIN_ENV else "check --command"
+    return f"agent binary {program!r} not found on PATH: {hint}"
+
+
+@dataclass
+class RunStats:
+    """What a run's stream-json output has told us so far."""
+
+    session_id: str | None = None
+    turns: int = 0
+    cost_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    result: str | None = None
+    is_error: bool | None = None
+
+    def feed(self, line: str) -> bool:
+        """Read one output line; True when it changed something worth saving."""
+        line = line.strip()
+        if not line.startswith("{"):
+            return False
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            return False
+        if not isinstance(msg, dict):
+            return False
+        kind = msg.get("type")
+        if isinstance(msg.get("session_id"), str) and msg["session_id"] != self.session_id:
+            self.session_id = msg["session_id"]
+            changed = True
+        else:
+            changed = False
+        if kind == "assistant":
+            self.turns += 1
+            usage = (msg.get("message") or {}).get("usage") or {}
+            self.tokens_in += _int(usage.get("input_tokens"))
+            self.tokens_out += _int(usage.get("output_tokens"))
+            return True
+        if kind == "result":
+            self._final(msg)
+            return True
+        return changed
+
+    def _final(self, msg: dict[str, Any]) -> None:
+        usage = msg.get("usage") or {}
+        self.turns = _int(msg.get("num_turns")) or self.turns
+        self.cost_usd = float(msg.get("total_cost_usd") or 0.0)
+        self.tokens_in = _int(usage.get("input_tokens")) or self.tokens_in
+        self.tokens_out = _int(usage.get("output_tokens")) or self.tokens_out
+        self.is_error = bool(msg.get("is_error"))
+        result = msg.get("result")
+        self.result = result if isinstance(result, str) else None
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
