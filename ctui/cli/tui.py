@@ -1,17 +1,101 @@
-"""`ctui tui` and `ctui demo`: the control room (being built)."""
+"""`ctui` / `ctui tui` (the control room) and `ctui demo` (the same on a scratch repo).
+
+`ctui tui --remote` shows the connected server's store through its API (the
+panes then refresh every second instead of on file changes). `ctui demo`
+makes a temporary git repository with its own store, seeds it, sets the
+`claude` profile to the fake agent and runs simulated agents in a background
+thread while the control room is open; `--seed-only DIR` fills DIR and exits.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+from pathlib import Path
+from typing import Any
 
-from ctui.cli.common import Ctx
+from ctui.cli.common import Ctx, leaf
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this group's commands to the parser."""
+    leaf(
+        sub,
+        "tui",
+        open_control_room,
+        "the control room: every agent, lease, thread, task and decision, live",
+    )
+    p = leaf(sub, "demo", demo, "the control room on a scratch repository with simulated agents")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the scratch repository on exit (its path is printed)",
+    )
+    p.add_argument(
+        "--seed-only", metavar="DIR", help="make DIR a seeded demo repository and exit (no UI)"
+    )
+    p.add_argument("--no-threads", action="store_true", help="simulated agents never spawn threads")
+    p.add_argument("--for", dest="run_for", type=float, metavar="S", help=argparse.SUPPRESS)
+
+
+def run_app(coord: Any, *, remote: str | None = None, run_for: float | None = None) -> int:
+    from ctui.core import Coordinator
+    from ctui.tui.app import ControlRoom
+
+    store = getattr(coord, "store", None)
+    reopen = (lambda: Coordinator.open(store_dir=store.path)) if store is not None else None
+    app = ControlRoom(coord, reopen=reopen, remote=remote)
+    if run_for:
+        app.call_later(lambda: app.set_timer(run_for, app.exit))
+    app.run()
+    return 0
 
 
 def open_control_room(ctx: Ctx) -> int:
-    from ctui.cli.core import status
+    coord = ctx.coord
+    return run_app(
+        coord, remote=getattr(coord, "url", None), run_for=getattr(ctx.args, "run_for", None)
+    )
 
-    return status(ctx) or 0
+
+def demo(ctx: Ctx) -> int:
+    from ctui.core import Coordinator
+    from ctui.demo.scratch import make_repo
+    from ctui.demo.simulate import Simulation, fake_agent_command, seed
+
+    os.environ.setdefault("CTUI_CLAUDE_BIN", fake_agent_command())
+    seed_only = ctx.args.seed_only
+    root = make_repo(Path(seed_only).resolve() if seed_only else None)
+    coord = Coordinator.open(root)
+    try:
+        seed(coord, run_threads=False)
+        if seed_only:
+            ctx.emit(
+                {"root": str(root), "store": str(coord.store.path)},
+                f"seeded demo repository at {root}",
+            )
+            return 0
+        sim = Simulation(Coordinator.open(root), spawn=not ctx.args.no_threads)
+        sim.start()
+        try:
+            run_app(coord, run_for=ctx.args.run_for)
+        finally:
+            sim.stop.set()
+            _stop_threads(coord)
+    finally:
+        coord.close()
+        if not seed_only and not ctx.args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    if ctx.args.keep:
+        print(f"the demo repository is kept at {root}")
+    return 0
+
+
+def _stop_threads(coord: Any) -> None:
+    """Stop the demo's agent runs so nothing outlives the demo."""
+    try:
+        for thread in coord.threads.list():
+            if thread.status in ("running", "waiting", "blocked"):
+                coord.threads.stop(thread.name, grace=1.0)
+    except Exception:
+        pass

@@ -1,0 +1,192 @@
+"""The control room's key actions: spawn, stop, force-release, cleanup, task, decision.
+
+Each one asks what it needs in a modal, then calls the coordinator in a thread
+worker (`ctx.coord` locally, or the remote proxy with the same methods), so it
+is the same call the CLI makes and obeys the same rules. A refused or failed
+call becomes an error notification with the core's one-line message; success
+becomes a short notification and a reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.worker import Worker, WorkerState
+
+from ctui.tui.screens.confirm import ConfirmScreen, ReasonScreen
+from ctui.tui.screens.decision import DecisionScreen
+from ctui.tui.screens.detail import DetailScreen
+from ctui.tui.screens.help import HelpScreen
+from ctui.tui.screens.spawn import SpawnScreen
+from ctui.tui.screens.task import TaskScreen
+
+OPERATOR = "operator"
+
+
+class Actions:
+    """Mixed into `ControlRoom`; expects `coord`, `pane()`, `reload()` and App's methods."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "s", "spawn", "Spawn", id="spawn", tooltip="Start an agent run (a thread) from a form"
+        ),
+        Binding(
+            "x", "stop", "Stop", id="stop", tooltip="Stop the thread selected in the Threads pane"
+        ),
+        Binding(
+            "f",
+            "force_release",
+            "Force-release",
+            id="force_release",
+            tooltip="Take the lease selected in the Leases pane away from its holder",
+        ),
+        Binding(
+            "c",
+            "cleanup",
+            "Cleanup",
+            id="cleanup",
+            tooltip="Reap stale instances, expired leases and orphaned threads",
+        ),
+        Binding("t", "add_task", "Task", id="add_task", tooltip="Add a task to the queue"),
+        Binding("d", "log_decision", "Decision", id="log_decision", tooltip="Log a decision"),
+    ]
+
+    coord: Any
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def core_call(self, fn: Callable[[Any], Any], done: Callable[[Any], str]) -> Any:
+        """Run `fn(coord)` off the event loop; notify with `done(result)` and reload."""
+        result = fn(self.coord)
+        app: Any = self
+        app.call_from_thread(app.notify, done(result), timeout=4)
+        app.call_from_thread(app.reload)
+        return result
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group in (
+            "actions",
+            "detail-extra",
+            "detail-log",
+        ):
+            error = event.worker.error
+            text = str(getattr(error, "message", None) or error) or type(error).__name__
+            app: Any = self
+            app.notify(text, title="ctui", severity="error", timeout=8)
+
+    def _selected(self, pane_id: str, what: str) -> dict[str, Any] | None:
+        app: Any = self
+        rec = app.pane(pane_id).selected
+        if rec is None:
+            app.notify(
+                f"Select {what} first: press {'2' if pane_id == 'leases' else '3'}, "
+                "then move with the arrows.",
+                severity="warning",
+                timeout=4,
+            )
+        return rec
+
+    def action_spawn(self) -> None:
+        app: Any = self
+
+        def spawned(form: dict[str, Any] | None) -> None:
+            if not form:
+                return
+            name = form.pop("name")
+
+            def run(c: Any) -> Any:
+                c.threads.create(name, **form)
+                return c.threads.start(name)
+
+            self.core_call(run, lambda _r: f"Spawned thread {name}.")
+
+        app.push_screen(SpawnScreen(getattr(self.coord, "root", None)), spawned)
+
+    def action_stop(self) -> None:
+        rec = self._selected("threads", "a thread")
+        if rec is None:
+            return
+        name = rec["name"]
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.core_call(lambda c: c.threads.stop(name), lambda _r: f"Stopped thread {name}.")
+
+        app: Any = self
+        app.push_screen(
+            ConfirmScreen(
+                "Stop a thread",
+                f"Stop thread [b]{name}[/b] ({rec.get('status')})?\n"
+                "Its agent gets SIGTERM, then SIGKILL after the grace period.",
+                yes="Stop",
+            ),
+            confirmed,
+        )
+
+    def action_force_release(self) -> None:
+        rec = self._selected("leases", "a lease")
+        if rec is None:
+            return
+
+        def answered(form: dict[str, Any] | None) -> None:
+            if form:
+                self.core_call(
+                    lambda c: c.leases.force_release(
+                        form["path"], reason=form["reason"], by=OPERATOR
+                    ),
+                    lambda lease: f"Released {form['path']} (was {rec.get('holder')}'s).",
+                )
+
+        app: Any = self
+        app.push_screen(
+            ReasonScreen(rec["path"], rec.get("holder") or "?", rec.get("token")), answered
+        )
+
+    def action_cleanup(self) -> None:
+        def summary(result: Any) -> str:
+            parts = [
+                f"{key.replace('_', ' ')}: {len(v) if isinstance(v, list) else v}"
+                for key, v in (result or {}).items()
+            ]
+            return "Cleanup done. " + ("; ".join(parts) or "nothing to do")
+
+        self.core_call(lambda c: c.cleanup(), summary)
+
+    def action_add_task(self) -> None:
+        def added(form: dict[str, Any] | None) -> None:
+            if form:
+                description = form.pop("description")
+                self.core_call(
+                    lambda c: c.tasks.add(description, created_by=OPERATOR, **form),
+                    lambda task: f"Added {getattr(task, 'id', None) or task}.",
+                )
+
+        app: Any = self
+        app.push_screen(TaskScreen(), added)
+
+    def action_log_decision(self) -> None:
+        def logged(form: dict[str, Any] | None) -> None:
+            if form:
+                self.core_call(
+                    lambda c: c.decisions.add(author=OPERATOR, **form),
+                    lambda d: f"Logged {getattr(d, 'id', None) or d}.",
+                )
+
+        app: Any = self
+        app.push_screen(DecisionScreen(), logged)
+
+    def action_help(self) -> None:
+        app: Any = self
+        app.push_screen(HelpScreen())
+
+    @on(DataTable.RowSelected)
+    def _details(self, event: DataTable.RowSelected) -> None:
+        app: Any = self
+        pane = event.data_table
+        rec = getattr(pane, "selected", None)
+        if rec is not None:
+            app.push_screen(DetailScreen(str(pane.id), rec, self.coord, live=app.live))

@@ -1,0 +1,272 @@
+"""What each pane shows: its columns and how one record becomes one row.
+
+Pure functions of (record, now), so a one-second tick re-renders countdowns
+from the last snapshot without touching the store, and tests check them alone.
+Records are plain dicts: a core object's fields, or an API document (ISO
+times), so the panes read the same whether the store is local or remote.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+
+from ctui.core.clock import ago
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: what to show, its colour, and the raw value to sort by."""
+
+    text: str
+    sort: Any = None
+    style: str = ""
+
+    def __rich__(self) -> Text:
+        return Text(self.text, style=self.style, no_wrap=True, overflow="ellipsis")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int | None = None
+
+
+STATE_STYLES = {
+    "working": "bold green",
+    "needs_input": "bold yellow",
+    "idle": "cyan",
+    "stale": "bold red",
+    "ended": "dim",
+    "running": "bold green",
+    "completed": "green",
+    "done": "green",
+    "failed": "bold red",
+    "stopped": "dim",
+    "created": "cyan",
+    "ready": "cyan",
+    "waiting": "yellow",
+    "blocked": "yellow",
+    "claimed": "bold green",
+    "available": "cyan",
+    "pending": "dim",
+    "cancelled": "dim",
+    "accepted": "green",
+    "proposed": "yellow",
+    "superseded": "dim",
+    "rejected": "red",
+}
+
+
+def ts(value: Any) -> float | None:
+    """Epoch seconds from a float or an ISO-8601 string (API documents)."""
+    if value is None or isinstance(value, int | float):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def clock_time(at: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at)) if at is not None else "-"
+
+
+def short(text: Any, width: int = 60) -> str:
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def state(value: Any) -> Cell:
+    text = str(value or "-")
+    return Cell(text, text, STATE_STYLES.get(text, ""))
+
+
+def text(value: Any, width: int = 60) -> Cell:
+    return Cell(short(value, width) or "-", str(value or ""))
+
+
+def number(value: Any, fmt: str = "{}") -> Cell:
+    return Cell(fmt.format(value) if value is not None else "-", value if value is not None else -1)
+
+
+def age(since: float | None, now: float) -> Cell:
+    if since is None:
+        return Cell("-", float("inf"))
+    secs = now - since
+    return Cell(ago(secs), secs, "bold red" if secs > 120 else "")
+
+
+def countdown(until: float | None, now: float) -> Cell:
+    if until is None:
+        return Cell("-", float("inf"))
+    left = until - now
+    if left <= 0:
+        return Cell("expired", left, "bold red")
+    return Cell(ago(left), left, "yellow" if left < 60 else "")
+
+
+def instance_row(r: Record, now: float) -> list[Cell]:
+    beat = ts(r.get("heartbeat_at"))
+    if beat is None and r.get("heartbeat_age") is not None:
+        beat = now - float(r["heartbeat_age"])
+    return [
+        text(r["id"], 24),
+        state(r.get("state")),
+        age(beat, now),
+        text(r.get("role"), 16),
+        text(r.get("task"), 28),
+        text(r.get("worktree") or r.get("branch"), 24),
+    ]
+
+
+def lease_row(r: Record, now: float) -> list[Cell]:
+    return [
+        text(r["path"], 50),
+        text(r.get("holder"), 24),
+        countdown(ts(r.get("expires_at")), now),
+        number(r.get("token")),
+        text(r.get("intent"), 28),
+    ]
+
+
+def thread_row(r: Record, now: float) -> list[Cell]:
+    started, ended = ts(r.get("started_at")), ts(r.get("ended_at"))
+    runtime = (
+        Cell("-", 0.0)
+        if started is None
+        else Cell(ago((ended or now) - started), (ended or now) - started)
+    )
+    tokens = int(r.get("tokens_in") or 0) + int(r.get("tokens_out") or 0)
+    if not tokens and isinstance(r.get("tokens"), int):
+        tokens = r["tokens"]
+    return [
+        text(r["name"], 24),
+        state(r.get("status")),
+        text(r.get("mode"), 12),
+        text(r.get("agent"), 10),
+        runtime,
+        number(r.get("cost_usd"), "${:.2f}"),
+        number(tokens, "{:,}"),
+    ]
+
+
+def task_row(r: Record, now: float) -> list[Cell]:
+    deps = r.get("depends_on") or r.get("deps") or []
+    return [
+        text(r["id"], 12),
+        number(r.get("priority")),
+        state(r.get("status")),
+        text(r.get("claimed_by"), 20),
+        text(", ".join(deps), 24),
+        text(r.get("description"), 40),
+    ]
+
+
+def decision_row(r: Record, now: float) -> list[Cell]:
+    return [
+        text(r["id"], 20),
+        text(r.get("category"), 16),
+        state(r.get("status")),
+        text(r.get("title"), 48),
+    ]
+
+
+def event_row(r: Record, now: float) -> list[Cell]:
+    at = ts(r.get("at"))
+    data = r.get("data") or {}
+    detail = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
+    kind = str(r.get("kind") or "")
+    style = "red" if kind.endswith((".forced", ".stale", ".failed", ".conflict")) else ""
+    return [
+        Cell(clock_time(at), at or 0.0, "dim"),
+        Cell(kind, kind, style),
+        text(r.get("subject"), 30),
+        text(r.get("actor"), 20),
+        text(detail, 40),
+    ]
+
+
+@dataclass(frozen=True)
+class PaneSpec:
+    """One pane: its id, title, key field, columns, row builder and empty-state hint."""
+
+    id: str
+    title: str
+    key: str
+    columns: tuple[Column, ...]
+    row: Callable[[Record, float], list[Cell]]
+    empty: str
+
+
+def cols(*labels: str) -> tuple[Column, ...]:
+    return tuple(Column(label.lower(), label) for label in labels)
+
+
+PANES: tuple[PaneSpec, ...] = (
+    PaneSpec(
+        "instances",
+        "Instances",
+        "id",
+        cols("ID", "STATE", "BEAT", "ROLE", "TASK", "WORKTREE"),
+        instance_row,
+        "No agents yet. Install the hooks (ctui hooks install) or spawn one with s.",
+    ),
+    PaneSpec(
+        "leases",
+        "Leases",
+        "path",
+        cols("PATH", "HOLDER", "EXPIRES", "TOKEN", "INTENT"),
+        lease_row,
+        "No file is leased. Agents lease files as they edit; try ctui lock acquire PATH.",
+    ),
+    PaneSpec(
+        "threads",
+        "Threads",
+        "name",
+        cols("NAME", "STATUS", "MODE", "AGENT", "RUNTIME", "COST", "TOKENS"),
+        thread_row,
+        "No threads. Press s to spawn an agent run in its own worktree.",
+    ),
+    PaneSpec(
+        "tasks",
+        "Tasks",
+        "id",
+        cols("ID", "PRI", "STATUS", "CLAIMANT", "DEPS", "DESCRIPTION"),
+        task_row,
+        "The task queue is empty. Press t to add a task for agents to claim.",
+    ),
+    PaneSpec(
+        "decisions",
+        "Decisions",
+        "id",
+        cols("ID", "CATEGORY", "STATUS", "TITLE"),
+        decision_row,
+        "No decisions logged. Press d to record one every agent will see.",
+    ),
+    PaneSpec(
+        "activity",
+        "Activity",
+        "id",
+        cols("TIME", "KIND", "SUBJECT", "ACTOR", "DETAIL"),
+        event_row,
+        "Nothing has happened yet. Every change to the store shows here.",
+    ),
+)
+PANE_IDS = tuple(p.id for p in PANES)
+
+
+def matches(cells: Iterable[Cell], needle: str) -> bool:
+    """Case-insensitive filter over every cell's text."""
+    return not needle or any(needle in c.text.lower() for c in cells)

@@ -1,0 +1,58 @@
+"""`DecisionScreen`: the form behind `d` — log a decision every agent will see."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from textual.widget import Widget
+from textual.widgets import Input, Select
+
+from ctui.tui.screens.form import FormScreen, Invalid
+
+CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,47}$")
+SCOPES = ("file", "module", "service", "system")
+STATUSES = ("accepted", "proposed", "superseded", "rejected")
+
+
+class DecisionScreen(FormScreen):
+    """Log a decision (category, title, description, scope, status)."""
+
+    TITLE = "Log a decision"
+    OK = "Log"
+
+    def fields(self) -> Iterable[Widget]:
+        yield from self.labelled(
+            "Category (a short lowercase word)", Input(placeholder="api-design", id="category")
+        )
+        yield from self.labelled(
+            "Title", Input(placeholder="Use cursor pagination on list routes", id="title")
+        )
+        yield from self.labelled(
+            "Description", Input(placeholder="Why, and what it rules out", id="description")
+        )
+        yield from self.labelled(
+            "Scope", Select([(s, s) for s in SCOPES], value="module", allow_blank=False, id="scope")
+        )
+        yield from self.labelled(
+            "Status",
+            Select([(s, s) for s in STATUSES], value="accepted", allow_blank=False, id="status"),
+        )
+
+    def collect(self) -> dict[str, Any]:
+        category = self.value("category").lower()
+        if not CATEGORY_RE.match(category):
+            raise Invalid(
+                "category", "Category: a short lowercase word such as 'api-design' or 'database'."
+            )
+        title = self.value("title")
+        if not title:
+            raise Invalid("title", "Give the decision a title.")
+        return {
+            "category": category,
+            "title": title,
+            "description": self.value("description"),
+            "scope": str(self.query_one("#scope", Select).value),
+            "status": str(self.query_one("#status", Select).value),
+        }

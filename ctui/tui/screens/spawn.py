@@ -1,0 +1,109 @@
+"""`SpawnScreen`: the form behind `s` — start an agent run as a thread.
+
+Fields mirror `ctui spawn`: name, template, mode, agent (and a command for the
+`command` profile), a prompt, the context JSON that fills the template's
+`{{var}}`s, whether to use a worktree, and its base branch. The result is the
+keyword arguments for `threads.create`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Select
+
+from ctui.tui.screens.form import FormScreen, Invalid
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+MODES = ("automatic", "semi-auto", "interactive")
+AGENTS = ("claude", "codex", "command")
+
+
+class SpawnScreen(FormScreen):
+    """Spawn a thread: an agent run in its own worktree."""
+
+    TITLE = "Spawn a thread"
+    OK = "Spawn"
+
+    def __init__(self, root: Path | None = None, *, agent: str = "claude") -> None:
+        super().__init__()
+        self.root = root
+        self.agent = agent if agent in AGENTS else "claude"
+
+    def fields(self) -> Iterable[Widget]:
+        yield from self.labelled(
+            "Name (a slug: lowercase letters, digits, -)", Input(placeholder="fix-login", id="name")
+        )
+        yield from self.labelled(
+            "Template (a prompt file; optional)",
+            Input(placeholder="prompts/task.md", id="template"),
+        )
+        yield from self.labelled(
+            "Prompt (used when there is no template)",
+            Input(placeholder="Fix the failing login test", id="prompt"),
+        )
+        yield from self.labelled(
+            "Mode", Select([(m, m) for m in MODES], value="automatic", allow_blank=False, id="mode")
+        )
+        yield from self.labelled(
+            "Agent",
+            Select([(a, a) for a in AGENTS], value=self.agent, allow_blank=False, id="agent"),
+        )
+        yield from self.labelled(
+            "Command (agent 'command' only; {prompt} is filled)",
+            Input(placeholder="python -m mybot {prompt}", id="command"),
+        )
+        yield from self.labelled(
+            "Context JSON (fills {{var}} in the template)", Input(value="{}", id="context")
+        )
+        yield Checkbox("Run in its own git worktree", value=True, id="worktree")
+        yield from self.labelled(
+            "Worktree base (default: the current branch)", Input(placeholder="main", id="base")
+        )
+
+    def collect(self) -> dict[str, Any]:
+        name = self.value("name")
+        if not NAME_RE.match(name):
+            raise Invalid(
+                "name",
+                "Name: 1-48 lowercase letters, digits or '-', starting with a letter or digit.",
+            )
+        template = self.value("template") or None
+        if (
+            template
+            and self.root is not None
+            and not (self.root / template).is_file()
+            and not Path(template).is_file()
+        ):
+            raise Invalid("template", f"Template: no file {template!r} in the repository.")
+        prompt = self.value("prompt") or None
+        if not template and not prompt:
+            raise Invalid("prompt", "Give a prompt, or a template file to fill.")
+        agent = str(self.query_one("#agent", Select).value)
+        command = self.value("command") or None
+        if agent == "command" and not command:
+            raise Invalid("command", "The 'command' agent needs a command line (with {prompt}).")
+        try:
+            context = json.loads(self.value("context") or "{}")
+        except json.JSONDecodeError as exc:
+            raise Invalid(
+                "context", f"Context: not valid JSON ({exc.msg} at column {exc.colno})."
+            ) from None
+        if not isinstance(context, dict):
+            raise Invalid("context", 'Context: a JSON object, such as {"issue": 42}.')
+        return {
+            "name": name,
+            "template": template,
+            "prompt": prompt,
+            "mode": str(self.query_one("#mode", Select).value),
+            "agent": agent,
+            "command": command,
+            "context": context,
+            "worktree": self.query_one("#worktree", Checkbox).value,
+            "base": self.value("base") or None,
+        }

@@ -1,0 +1,117 @@
+"""One consistent read of everything the control room shows, bounded in size.
+
+Runs in a thread worker. Each pane gets at most `limit` records (the most
+relevant first) plus the total, so a store with years of history costs the
+same to show as a fresh one. Works on a local `Coordinator` or a remote proxy
+with the same methods: records become plain dicts either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ctui.tui.rows import Record, ts
+
+LIMIT = 200
+ORDER = {
+    "running": 0,
+    "waiting": 1,
+    "blocked": 1,
+    "needs_input": 0,
+    "working": 1,
+    "idle": 2,
+    "claimed": 0,
+    "available": 1,
+    "pending": 2,
+    "ready": 2,
+    "created": 3,
+    "stale": 3,
+}
+
+
+@dataclass
+class Snapshot:
+    """The records behind every pane, with totals and when and how fast they were read."""
+
+    at: float
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    took: float = 0.0
+
+
+def record(item: Any, now: float | None = None) -> Record:
+    """A plain dict from a core object (its fields) or an API document (as is)."""
+    if isinstance(item, dict):
+        return item
+    if hasattr(item, "__dict__"):
+        return dict(vars(item))
+    to_dict = getattr(item, "to_dict", None)
+    return dict(to_dict()) if to_dict else {}
+
+
+def _call(part: Any, method: str, **kw: Any) -> list[Any]:
+    fn = getattr(part, method, None)
+    if fn is None:
+        return []
+    try:
+        return list(fn(**kw))
+    except NotImplementedError:
+        return []
+
+
+def _bounded(items: Iterable[Record], limit: int, key: Any) -> tuple[list[Record], int]:
+    rows = list(items)
+    rows.sort(key=key)
+    return rows[:limit], len(rows)
+
+
+def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapshot:
+    """Read every pane's records from `coord` in one read transaction when local."""
+    started = time.perf_counter()
+    now = coord.now() if now is None else now
+    store = getattr(coord, "store", None)
+    if store is not None and not store.db_path.exists():
+        from ctui.core.errors import StoreError
+
+        raise StoreError(f"the store {store.db_path} is gone: run `ctui init` to create it again")
+    snap = Snapshot(at=now)
+    reading = store.read() if store is not None else contextlib.nullcontext()
+    with reading:
+        insts = [record(i) for i in coord.instances.list(include_ended=True)]
+        insts = [
+            i
+            for i in insts
+            if i.get("state") != "ended" or (ts(i.get("ended_at")) or 0) > now - 600
+        ]
+        snap.records["instances"], snap.totals["instances"] = _bounded(
+            insts, limit, lambda i: (i["id"] != "operator", ORDER.get(i.get("state"), 9), i["id"])
+        )
+        snap.records["leases"], snap.totals["leases"] = _bounded(
+            (record(x) for x in coord.leases.list()), limit, lambda x: x["path"]
+        )
+        threads = [record(t) for t in _call(getattr(coord, "threads", None), "list")]
+        snap.records["threads"], snap.totals["threads"] = _bounded(
+            threads,
+            limit,
+            lambda t: (ORDER.get(t.get("status"), 5), -(ts(t.get("created_at")) or 0)),
+        )
+        tasks = [record(t) for t in _call(getattr(coord, "tasks", None), "list")]
+        snap.records["tasks"], snap.totals["tasks"] = _bounded(
+            tasks,
+            limit,
+            lambda t: (ORDER.get(t.get("status"), 5), t.get("priority") or 5, str(t.get("id"))),
+        )
+        snap.records["decisions"] = [record(d) for d in coord.decisions.list(limit=limit)]
+        snap.totals["decisions"] = (
+            int(coord.decisions.count()) if hasattr(coord.decisions, "count") else 0
+        )
+        events = [record(e) for e in coord.events.recent(limit)]
+        events.reverse()
+        snap.records["activity"] = events
+        snap.totals["activity"] = int(events[0]["id"]) if events else 0
+    snap.took = time.perf_counter() - started
+    return snap

@@ -1,0 +1,138 @@
+"""`Pane`: a DataTable that shows one kind of record, updated in place by key.
+
+`show()` diffs the new rows against what is on screen: unchanged cells are
+left alone, changed cells are updated, gone rows removed and new rows added,
+so a refresh (or the one-second countdown tick) never clears the table and
+never flickers. Clicking a header, or `o`, sorts by that column; the sort is
+kept across refreshes. The border title shows how many rows are shown of how
+many exist; an empty pane says what to do.
+
+Bindings: `o` cycles the sort column, `O` reverses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from ctui.tui.rows import Cell, PaneSpec, Record, matches
+
+
+class Pane(DataTable[Any]):
+    """One pane of the control room."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "o", "sort_next", "Sort", id="pane.sort", tooltip="Sort by the next column", show=False
+        ),
+        Binding(
+            "O",
+            "sort_reverse",
+            "Reverse",
+            id="pane.reverse",
+            tooltip="Reverse the sort",
+            show=False,
+        ),
+    ]
+
+    def __init__(self, spec: PaneSpec, **kw: Any) -> None:
+        super().__init__(id=spec.id, cursor_type="row", zebra_stripes=False, **kw)
+        self.spec = spec
+        self.records: dict[str, Record] = {}
+        self._cells: dict[str, list[Cell]] = {}
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+        self.total = 0
+
+    def on_mount(self) -> None:
+        for col in self.spec.columns:
+            self.add_column(col.label, key=col.key, width=col.width)
+        self.border_title = self.spec.title
+        self.border_subtitle = self.spec.empty
+
+    def show(
+        self, records: list[Record], now: float, *, total: int | None = None, needle: str = ""
+    ) -> None:
+        """Make the table show `records` (filtered by `needle`), touching only what changed."""
+        wanted: dict[str, list[Cell]] = {}
+        kept: dict[str, Record] = {}
+        for rec in records:
+            cells = self.spec.row(rec, now)
+            if matches(cells, needle):
+                key = str(rec[self.spec.key])
+                wanted[key], kept[key] = cells, rec
+        order_changed = False
+        for key in [k for k in self._cells if k not in wanted]:
+            try:
+                self.remove_row(key)
+            except RowDoesNotExist:
+                pass
+            del self._cells[key]
+        keys = [c.key for c in self.spec.columns]
+        for key, cells in wanted.items():
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+                order_changed = True
+            elif old != cells:
+                for i, (was, new) in enumerate(zip(old, cells, strict=True)):
+                    if was != new:
+                        self.update_cell(key, keys[i], new, update_width=was.text != new.text)
+                        order_changed = order_changed or i == self.sort_column
+            self._cells[key] = cells
+        self.records = kept
+        self.total = len(records) if total is None else total
+        if order_changed:
+            self._resort()
+        self._titles(needle)
+
+    def _titles(self, needle: str) -> None:
+        shown = len(self._cells)
+        count = f"{shown}" if shown == self.total else f"{shown}/{self.total}"
+        self.border_title = f"{self.spec.title} [{count}]"
+        if shown:
+            self.border_subtitle = f"filter: {needle}" if needle else ""
+        else:
+            self.border_subtitle = f"nothing matches {needle!r}" if needle else self.spec.empty
+
+    def _resort(self) -> None:
+        if self.sort_column is None or not self._cells:
+            return
+        col = self.spec.columns[self.sort_column].key
+
+        def key(cell: Cell) -> tuple[int, Any]:
+            value = cell.sort
+            return (0, value) if isinstance(value, int | float) else (1, str(value))
+
+        self.sort(col, key=key, reverse=self.sort_reverse)
+
+    def sort_by(self, index: int, *, reverse: bool = False) -> None:
+        self.sort_column, self.sort_reverse = index, reverse
+        self._resort()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        index = event.column_index
+        self.sort_by(index, reverse=not self.sort_reverse if index == self.sort_column else False)
+
+    def action_sort_next(self) -> None:
+        nxt = 0 if self.sort_column is None else (self.sort_column + 1) % len(self.spec.columns)
+        self.sort_by(nxt)
+        self.app.notify(f"{self.spec.title} sorted by {self.spec.columns[nxt].label}", timeout=1.5)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_column or 0, reverse=not self.sort_reverse)
+
+    @property
+    def selected(self) -> Record | None:
+        """The record under the cursor, if any."""
+        if not self._cells or self.cursor_row < 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        return self.records.get(str(key))
