@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pathlib import Path
+
 from ctui.cli.common import Ctx, Group, positive, table
 from ctui.core.clock import ago, iso
 from ctui.core.errors import HELD
@@ -57,7 +59,9 @@ def acquire(ctx: Ctx) -> int:
         from ctui.core.errors import UsageError
 
         raise UsageError("--wait takes a number of seconds, 0 or more")
-    lease = c.leases.acquire(a.path, instance=ctx.actor, intent=a.intent, ttl=a.ttl, wait=a.wait)
+    lease = c.leases.acquire(
+        a.path, instance=ctx.actor, intent=a.intent, ttl=a.ttl, wait=a.wait, cwd=Path.cwd()
+    )
     now = c.now()
     ctx.emit(
         lease.to_dict(now),
@@ -68,14 +72,14 @@ def acquire(ctx: Ctx) -> int:
 
 
 def release(ctx: Ctx) -> int:
-    lease = ctx.coord.leases.release(ctx.args.path, instance=ctx.actor)
+    lease = ctx.coord.leases.release(ctx.args.path, instance=ctx.actor, cwd=Path.cwd())
     ctx.emit({"path": lease.path, "released": True, "token": lease.token}, f"released {lease.path}")
     return 0
 
 
 def renew(ctx: Ctx) -> int:
     c = ctx.coord
-    lease = c.leases.renew(ctx.args.path, instance=ctx.actor, ttl=ctx.args.ttl)
+    lease = c.leases.renew(ctx.args.path, instance=ctx.actor, ttl=ctx.args.ttl, cwd=Path.cwd())
     now = c.now()
     ctx.emit(lease.to_dict(now), f"{lease.path}  renewed, expires in {ago(lease.expires_at - now)}")
     return 0
@@ -83,8 +87,8 @@ def renew(ctx: Ctx) -> int:
 
 def check(ctx: Ctx) -> int:
     c = ctx.coord
-    lease = c.leases.check(ctx.args.path)
-    key = c.leases.require_key(ctx.args.path)
+    lease = c.leases.check(ctx.args.path, cwd=Path.cwd())
+    key = c.leases.require_key(ctx.args.path, Path.cwd())
     now = c.now()
     if lease is None:
         ctx.emit({"path": key, "held": False, "holder": None}, f"{key}  free")
@@ -100,7 +104,7 @@ def check(ctx: Ctx) -> int:
 
 
 def verify(ctx: Ctx) -> int:
-    lease = ctx.coord.leases.verify(ctx.args.path, instance=ctx.actor)
+    lease = ctx.coord.leases.verify(ctx.args.path, instance=ctx.actor, cwd=Path.cwd())
     ctx.emit(
         {"path": lease.path, "unchanged": True, "sha1": lease.sha1}, f"{lease.path}  unchanged"
     )
@@ -143,7 +147,9 @@ def cleanup(ctx: Ctx) -> int:
 
 
 def force_release(ctx: Ctx) -> int:
-    lease = ctx.coord.leases.force_release(ctx.args.path, reason=ctx.args.reason, by=ctx.actor)
+    lease = ctx.coord.leases.force_release(
+        ctx.args.path, reason=ctx.args.reason, by=ctx.actor, cwd=Path.cwd()
+    )
     ctx.emit(
         {"path": lease.path, "holder": lease.holder, "forced": True, "reason": ctx.args.reason},
         f"force-released {lease.path} from {lease.holder}",

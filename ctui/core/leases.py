@@ -149,9 +149,36 @@ class Leases:
         if wait is not None and (not math.isfinite(wait) or wait < 0):
             raise UsageError(f"bad wait {wait!r}: a number of seconds, 0 or more")
         if not wait:
-            with self._c.store.write() as conn:
-                return self._grant(conn, key, instance, intent, ttl, waiter=None)
+            result = self._try_grant(key, instance, intent, ttl, waiter=None)
+            if isinstance(result, LeaseHeld):
+                raise result
+            return result
         return self._acquire_waiting(key, instance, intent, ttl, wait)
+
+    def _try_grant(
+        self,
+        key: str,
+        instance: str,
+        intent: str | None,
+        ttl: float,
+        *,
+        waiter: int | None,
+        seen: bool = False,
+    ) -> Lease | LeaseHeld:
+        """One grant attempt in its own transaction.
+
+        A refusal is returned, not raised, so the transaction still commits
+        what it learnt on the way: dead holders reaped, the waiter's `seen_at`.
+        """
+        with self._c.store.write() as conn:
+            if seen and waiter is not None:
+                conn.execute(
+                    "UPDATE lease_waiters SET seen_at = ? WHERE id = ?", (self._c.now(), waiter)
+                )
+            try:
+                return self._grant(conn, key, instance, intent, ttl, waiter=waiter)
+            except LeaseHeld as held:
+                return held
 
     def _acquire_waiting(
         self, key: str, instance: str, intent: str | None, ttl: float, wait: float
@@ -168,20 +195,16 @@ class Leases:
         pause, last_seen = 0.02, time.monotonic()
         try:
             while True:
-                try:
-                    with self._c.store.write() as conn:
-                        if time.monotonic() - last_seen > 1.0:
-                            conn.execute(
-                                "UPDATE lease_waiters SET seen_at = ? WHERE id = ?",
-                                (self._c.now(), waiter),
-                            )
-                            last_seen = time.monotonic()
-                        return self._grant(conn, key, instance, intent, ttl, waiter=waiter)
-                except LeaseHeld as held:
-                    if time.monotonic() >= deadline:
-                        held.message = f"{held.message} (waited {wait:g}s)"
-                        held.args = (held.message,)
-                        raise
+                seen = time.monotonic() - last_seen > 1.0
+                result = self._try_grant(key, instance, intent, ttl, waiter=waiter, seen=seen)
+                if not isinstance(result, LeaseHeld):
+                    return result
+                if seen:
+                    last_seen = time.monotonic()
+                if time.monotonic() >= deadline:
+                    result.message = f"{result.message} (waited {wait:g}s)"
+                    result.args = (result.message,)
+                    raise result
                 time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
                 pause = min(pause * 1.5, 0.25)
         finally:
@@ -487,22 +510,19 @@ class Leases:
         with self._c.store.write() as conn:
             lease = self._own(conn, key, instance)
             current = file_sha1(self._c.root / key)
-            if lease.sha1 is not None and current != lease.sha1:
-                self._c.log(
-                    conn,
-                    "lease.conflict",
-                    subject=key,
-                    actor=instance,
-                    data={"recorded": lease.sha1, "current": current},
-                )
-                raise Conflict(
-                    f"{key} changed under your lease (recorded {lease.sha1[:12]}, now "
-                    f"{(current or 'unreadable')[:12]}): re-read it before editing",
-                    path=key,
-                    recorded=lease.sha1,
-                    current=current,
-                )
-            return lease
+            changed = lease.sha1 is not None and current != lease.sha1
+            if changed:
+                data = {"recorded": lease.sha1, "current": current}
+                self._c.log(conn, "lease.conflict", subject=key, actor=instance, data=data)
+        if changed:  # raised after the commit, so the conflict event is kept
+            raise Conflict(
+                f"{key} changed under your lease (recorded {(lease.sha1 or '')[:12]}, now "
+                f"{(current or 'unreadable')[:12]}): re-read it before editing",
+                path=key,
+                recorded=lease.sha1,
+                current=current,
+            )
+        return lease
 
     def record_edit(self, path: str, *, instance: str, cwd: Path | None = None) -> Lease | None:
         """After the holder's own edit: record the new SHA-1 and renew. None if not held."""

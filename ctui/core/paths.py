@@ -149,14 +149,19 @@ class RepoPaths:
         return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
 
     def key(self, path: str, cwd: Path | None = None) -> str | None:
-        """The lease key for `path`, or None when it lies outside the repository."""
+        """The lease key for `path`, or None when it lies outside the repository.
+
+        A relative path is taken from `cwd` when given (the CLI passes the
+        shell's folder), else from the repository root: an API server or a
+        script may run anywhere, and their callers name repository paths.
+        """
         if not path or not path.strip():
             raise UsageError("empty path: name a file or a glob inside the repository")
         if "\x00" in path:
             raise UsageError("path contains a NUL byte")
         raw = Path(path).expanduser()
         if not raw.is_absolute():
-            raw = (cwd or Path.cwd()) / raw
+            raw = (cwd or self.root) / raw
         full = Path(os.path.realpath(raw))
         for root in self.roots:
             try:
