@@ -1,9 +1,194 @@
-"""`ctui` commands of the remote group (being built)."""
+"""`ctui remote connect | status | disconnect | discover`: drive another repository's server.
+
+While `.ctui/remote.json` exists, `spawn` and the thread, lock, task, decision,
+discovery and instance commands go through that server's API (`--local`
+forces this store). The file holds the URL and the token, so it is mode 0600.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ctui.cli.common import Ctx, Group
+from ctui.core.errors import NOTHING, CtuiError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this group's commands to the parser."""
+    g = Group(
+        sub,
+        "remote",
+        "connect this CLI to a running ctui server (another repository, host or terminal)",
+    )
+    p = g.command("connect", connect, "check the server's health and token, then remember it")
+    p.add_argument("target", metavar="HOST:PORT", help="e.g. 127.0.0.1:31337 or http://host:31337")
+    p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
+    g.command("status", status, "the connected server and whether it answers")
+    g.command(
+        "disconnect", disconnect, "forget the server: commands use this repository's store again"
+    )
+    p = g.command(
+        "discover",
+        discover,
+        "find a running server (api.json, CT_API_URL, 127.0.0.1:31337) and connect to it",
+    )
+    p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
+
+
+def _state_file(ctx: Ctx) -> Path:
+    from ctui.api.settings import REMOTE_FILE
+    from ctui.core.paths import resolve_store_dir
+
+    return resolve_store_dir(ctx.dir) / REMOTE_FILE
+
+
+def _token(given: str | None) -> str | None:
+    from ctui.api.settings import resolve_token
+
+    return resolve_token(given, None)
+
+
+def probe(url: str, token: str | None) -> dict[str, Any]:
+    """Health (no token) and then an authenticated call; a clear error for each way it fails."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(base_url=url, timeout=5, trust_env=False) as http:
+            health = http.get("/api/health")
+            if health.status_code != 200 or health.json().get("status") != "ok":
+                raise CtuiError(
+                    f"{url} answered /api/health with HTTP {health.status_code}: not a ctui server?"
+                )
+            answer = http.get("/api/events/latest", headers=headers)
+    except httpx.TransportError as exc:
+        raise CtuiError(
+            f"no ctui server answers at {url} ({type(exc).__name__}): "
+            "is `ctui serve` running there?"
+        ) from None
+    except ValueError:
+        raise CtuiError(f"{url} is not a ctui server (its /api/health is not JSON)") from None
+    if answer.status_code == 401:
+        hint = "pass --token or set CT_API_TOKEN" if not token else "check the token"
+        raise CtuiError(
+            f"the server at {url} refused {'the' if token else 'a missing'} token: {hint}"
+        )
+    if answer.status_code != 200:
+        raise CtuiError(
+            f"the server at {url} answered HTTP {answer.status_code} to an authenticated call"
+        )
+    return dict(health.json())
+
+
+def _save(ctx: Ctx, url: str, token: str | None, health: dict[str, Any]) -> dict[str, Any]:
+    from ctui.api.settings import write_private
+
+    path = _state_file(ctx)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+        (path.parent / ".gitignore").write_text("*\n")
+    write_private(
+        path,
+        {
+            "url": url,
+            "token": token,
+            "connected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+    return {
+        "url": url,
+        "connected": True,
+        "state": str(path),
+        "server_version": health.get("version"),
+    }
+
+
+def connect(ctx: Ctx) -> int:
+    from ctui.api.settings import base_url
+
+    url = base_url(ctx.args.target)
+    token = _token(ctx.args.token)
+    health = probe(url, token)
+    data = _save(ctx, url, token, health)
+    ctx.emit(
+        data,
+        f"connected to {url}: spawn, thread, lock, task and decisions commands now go there "
+        "(--local for this store; `ctui remote disconnect` to stop)",
+    )
+    return 0
+
+
+def status(ctx: Ctx) -> int:
+    from ctui.api.settings import read_json
+
+    path = _state_file(ctx)
+    state = read_json(path)
+    if state is None:
+        ctx.emit(
+            {"connected": False}, "not connected to a ctui server (`ctui remote connect HOST:PORT`)"
+        )
+        return NOTHING
+    url = str(state.get("url"))
+    try:
+        probe(url, state.get("token"))
+        problem = None
+    except CtuiError as exc:
+        problem = exc.message
+    data = {
+        "connected": True,
+        "url": url,
+        "connected_at": state.get("connected_at"),
+        "reachable": problem is None,
+        "problem": problem,
+    }
+    ctx.emit(
+        data,
+        f"connected to {url} since {state.get('connected_at')}: "
+        + ("answering, token accepted" if problem is None else problem),
+    )
+    return 0 if problem is None else 1
+
+
+def disconnect(ctx: Ctx) -> int:
+    path = _state_file(ctx)
+    if not path.exists():
+        ctx.emit({"connected": False}, "not connected")
+        return NOTHING
+    path.unlink()
+    ctx.emit(
+        {"connected": False, "disconnected": True},
+        "disconnected: commands use this repository's store",
+    )
+    return 0
+
+
+def candidates(ctx: Ctx) -> list[tuple[str, str]]:
+    """Where a server may be, in order: this store's api.json, CT_API_URL, the default port."""
+    from ctui.api.settings import API_FILE, DEFAULT_PORT, base_url, read_json
+
+    found = []
+    info = read_json(_state_file(ctx).with_name(API_FILE))
+    if info is not None and isinstance(info.get("url"), str):
+        found.append((info["url"], "api.json"))
+    if os.environ.get("CT_API_URL"):
+        found.append((base_url(os.environ["CT_API_URL"]), "CT_API_URL"))
+    found.append((f"http://127.0.0.1:{DEFAULT_PORT}", "default port"))
+    return found
+
+
+def discover(ctx: Ctx) -> int:
+    token = _token(ctx.args.token)
+    tried = []
+    for url, source in candidates(ctx):
+        try:
+            health = probe(url, token)
+        except CtuiError as exc:
+            tried.append(f"{url} ({source}): {exc.message}")
+            continue
+        data = {**_save(ctx, url, token, health), "source": source}
+        ctx.emit(data, f"found a ctui server at {url} ({source}); connected")
+        return 0
+    raise UsageError("no ctui server found: " + "; ".join(tried))

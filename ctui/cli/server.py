@@ -1,9 +1,296 @@
-"""`ctui` commands of the server group (being built)."""
+"""`ctui serve`, `ctui api start|status|stop` and `ctui orchestrator start|status|stop`.
+
+`serve` runs the HTTP API and the orchestrator loop in the foreground; `start`
+runs the same command detached (its output in `.ctui/logs/api.log`) and waits
+until it answers. The server announces itself in `.ctui/api.json` (url and pid,
+never the token); `stop` signals that pid and waits for the file to go.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ctui.cli.common import Ctx, Group, leaf, positive
+from ctui.core.errors import NOTHING, CtuiError, UsageError
+
+START_WAIT_S = 20.0
+STOP_WAIT_S = 15.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this group's commands to the parser."""
+    p = leaf(
+        sub,
+        "serve",
+        serve,
+        "run the HTTP API and the orchestrator loop in the foreground",
+        epilog="The token comes from --token, CT_API_TOKEN, N8N_API_TOKEN or [api] token in "
+        ".ctui/config.toml; without one the server refuses to start unless --no-auth on "
+        "a loopback bind.",
+    )
+    _server_options(p)
+    for name, what in (
+        ("api", "the HTTP API server"),
+        ("orchestrator", "the orchestrator (the same server)"),
+    ):
+        g = Group(sub, name, f"{what}: start detached, status, stop")
+        _server_options(
+            g.command(
+                "start", start, "start `ctui serve` in the background and wait until it answers"
+            )
+        )
+        g.command("status", status, "is a server running for this store, where, and is it healthy")
+        p = g.command("stop", stop, "stop the running server (SIGTERM, then wait)")
+        p.add_argument(
+            "--timeout", type=positive(), default=STOP_WAIT_S, help="seconds to wait (default 15)"
+        )
+
+
+def _server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, default=31337, help="port (default 31337; 0 picks a free one)"
+    )
+    p.add_argument(
+        "--token", help="the bearer token clients must send (prefer CT_API_TOKEN: argv is visible)"
+    )
+    p.add_argument(
+        "--no-auth", action="store_true", help="serve without a token (loopback binds only)"
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=positive(int),
+        metavar="N",
+        help="threads the orchestrator runs at once (default [threads] max_concurrent, 4)",
+    )
+    p.add_argument("--interval", type=positive(), default=2.0, help=argparse.SUPPRESS)
+
+
+def _settings(ctx: Ctx) -> tuple[str | None, Any]:
+    """The token and config, checked before anything starts."""
+    from ctui.api.settings import is_loopback, resolve_token
+    from ctui.core.config import Config
+    from ctui.core.paths import resolve_store_dir
+
+    a = ctx.args
+    config = Config.load(resolve_store_dir(ctx.dir))
+    if a.no_auth:
+        if not is_loopback(a.bind):
+            raise UsageError(
+                f"--no-auth is only allowed on a loopback bind, not {a.bind}: give a token instead"
+            )
+        return None, config
+    token = resolve_token(a.token, config)
+    if token is None:
+        raise UsageError(
+            "no API token: pass --token, set CT_API_TOKEN (or N8N_API_TOKEN), add `[api] token` "
+            "to .ctui/config.toml, or use --no-auth on 127.0.0.1"
+        )
+    return token, config
+
+
+def serve(ctx: Ctx) -> int:
+    from ctui.api.settings import bind_socket
+    from ctui.core import Coordinator
+
+    a = ctx.args
+    token, config = _settings(ctx)
+    sock = bind_socket(a.bind, a.port)
+    try:
+        coord = Coordinator.open(store_dir=ctx.dir)
+        running = _running(coord.store.path)
+        if running is not None and running.get("pid") != os.getpid():
+            raise UsageError(
+                f"a ctui server (pid {running.get('pid')}) already serves this store at "
+                f"{running.get('url')}: stop it first (`ctui api stop`)"
+            )
+    except BaseException:
+        sock.close()
+        raise
+    from ctui.api.server import serve as run
+
+    port = sock.getsockname()[1]
+    print(
+        f"ctui: serving {coord.store.path} on http://{a.bind}:{port} "
+        f"({'no auth' if token is None else 'token required'}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    run(
+        coord,
+        bind=a.bind,
+        port=port,
+        token=token,
+        max_concurrent=a.max_concurrent or config.max_concurrent,
+        interval=a.interval,
+        sock=sock,
+    )
+    return 0
+
+
+def start(ctx: Ctx) -> int:
+    from ctui.api.settings import API_FILE, read_json
+    from ctui.core.paths import resolve_store_dir
+
+    a = ctx.args
+    token, _ = _settings(ctx)
+    store = resolve_store_dir(ctx.dir)
+    running = _running(store)
+    if running is not None:
+        raise UsageError(
+            f"a ctui server (pid {running.get('pid')}) already serves this store at "
+            f"{running.get('url')}: `ctui api stop` first"
+        )
+    argv = [
+        sys.executable,
+        "-m",
+        "ctui",
+        "serve",
+        "--dir",
+        str(store),
+        "--bind",
+        a.bind,
+        "--port",
+        str(a.port),
+        "--interval",
+        str(a.interval),
+    ]
+    if a.no_auth:
+        argv.append("--no-auth")
+    if a.max_concurrent:
+        argv += ["--max-concurrent", str(a.max_concurrent)]
+    env = {**os.environ, **({"CT_API_TOKEN": token} if token else {})}
+    (store / "logs").mkdir(parents=True, exist_ok=True)
+    log_path = store / "logs" / "api.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    deadline = time.monotonic() + START_WAIT_S
+    while time.monotonic() < deadline:
+        info = read_json(store / API_FILE)
+        if info is not None and info.get("pid") == proc.pid:
+            ctx.emit(info, f"ctui server running at {info['url']} (pid {proc.pid}; log {log_path})")
+            return 0
+        if proc.poll() is not None:
+            raise CtuiError(
+                f"the server exited at start (code {proc.returncode}): {_last_line(log_path)}"
+            )
+        time.sleep(0.05)
+    proc.terminate()
+    raise CtuiError(f"the server did not come up within {START_WAIT_S:.0f}s: see {log_path}")
+
+
+def status(ctx: Ctx) -> int:
+    from ctui.api.settings import API_FILE, read_json, resolve_token
+    from ctui.core.paths import resolve_store_dir
+
+    store = resolve_store_dir(ctx.dir)
+    info = read_json(store / API_FILE)
+    if info is None or not _alive(info.get("pid")):
+        ctx.emit({"running": False, "store": str(store)}, f"no ctui server running for {store}")
+        return NOTHING
+    health = _get(info["url"] + "/api/health")
+    data: dict[str, Any] = {"running": True, **info, "healthy": health is not None}
+    token = resolve_token(None, None)
+    loop = _get(info["url"] + "/api/orchestrator", token) if token or not info.get("auth") else None
+    if loop is not None:
+        data["orchestrator"] = loop
+    up = time.time() - float(info.get("started_at", time.time()))
+    text = [
+        f"ctui server at {info['url']}  pid {info['pid']}  up {int(up)}s  "
+        f"{'healthy' if health else 'NOT ANSWERING'}  auth {'on' if info.get('auth') else 'off'}"
+    ]
+    if loop is not None:
+        text.append(
+            f"orchestrator: {loop.get('ticks')} ticks, "
+            f"max {loop.get('max_concurrent')} threads at once"
+            + (f", last error: {loop['last_error']}" if loop.get("last_error") else "")
+        )
+    ctx.emit(data, "\n".join(text))
+    return 0 if health is not None else 1
+
+
+def stop(ctx: Ctx) -> int:
+    from ctui.api.settings import API_FILE, read_json
+    from ctui.core.paths import resolve_store_dir
+
+    store = resolve_store_dir(ctx.dir)
+    api_file = store / API_FILE
+    info = read_json(api_file)
+    pid = info.get("pid") if info else None
+    if not isinstance(pid, int) or not _alive(pid):
+        if info is not None:
+            api_file.unlink(missing_ok=True)
+        ctx.emit({"stopped": False, "running": False}, f"no ctui server running for {store}")
+        return NOTHING
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + ctx.args.timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        raise CtuiError(
+            f"the server (pid {pid}) did not stop within {ctx.args.timeout:g}s: "
+            f"`kill -9 {pid}` if it is stuck"
+        )
+    api_file.unlink(missing_ok=True)
+    ctx.emit({"stopped": True, "pid": pid}, f"stopped the ctui server (pid {pid})")
+    return 0
+
+
+def _running(store: Path) -> dict[str, Any] | None:
+    from ctui.api.settings import API_FILE, read_json
+
+    info = read_json(store / API_FILE)
+    return info if info is not None and _alive(info.get("pid")) else None
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _get(url: str, token: str | None = None) -> Any:
+    """A small GET with the standard library (status should not pay for httpx)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {token}"} if token else {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=3) as answer:
+            return json.loads(answer.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"

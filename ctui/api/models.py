@@ -1,0 +1,137 @@
+"""Request bodies of the API, as pydantic models: they are the OpenAPI schema clients see.
+
+Bounds here are the API's own (a body is at most 1 MiB anyway); the core
+still validates meaning (paths, ids, states) and answers 400 with its message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Text = Field(min_length=1, max_length=10_000)
+Id = Field(min_length=1, max_length=200)
+
+
+def seconds() -> Any:
+    """An optional duration in seconds (above 0, at most 30 days)."""
+    return Field(default=None, gt=0, le=30 * 86400, allow_inf_nan=False)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventIn(Body):
+    kind: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
+    actor: str | None = Field(default=None, max_length=200)
+    subject: str | None = Field(default=None, max_length=1000)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class InstanceIn(Body):
+    id: str | None = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, max_length=200)
+    task: str | None = Field(default=None, max_length=10_000)
+    session_id: str | None = Field(default=None, max_length=200)
+    pid: int | None = Field(default=None, gt=0, lt=2**31)
+    ttl: float | None = seconds()
+    agent: str | None = Field(default=None, max_length=100)
+    cwd: str | None = Field(default=None, max_length=4096)
+    state: Literal["working", "needs_input", "idle"] = "idle"
+
+
+class HeartbeatIn(Body):
+    state: Literal["working", "needs_input", "idle"] | None = None
+
+
+class LockIn(Body):
+    path: str = Field(min_length=1, max_length=4096)
+    instance: str = Field(default="operator", min_length=1, max_length=200)
+    intent: str | None = Field(default=None, max_length=10_000)
+    ttl: float | None = seconds()
+    wait: float | None = Field(default=None, ge=0, le=600, allow_inf_nan=False)
+
+
+class LockRef(Body):
+    path: str = Field(min_length=1, max_length=4096)
+    instance: str = Field(default="operator", min_length=1, max_length=200)
+
+
+class RenewIn(LockRef):
+    ttl: float | None = seconds()
+
+
+class ForceReleaseIn(Body):
+    path: str = Field(min_length=1, max_length=4096)
+    reason: str = Field(min_length=1, max_length=10_000)
+    by: str = Field(default="operator", min_length=1, max_length=200)
+
+
+class DecisionIn(Body):
+    category: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=1000)
+    description: str = Field(default="", max_length=100_000)
+    scope: Literal["file", "module", "service", "system"] = "module"
+    status: Literal["proposed", "accepted", "superseded", "rejected"] = "accepted"
+    author: str = Field(default="operator", min_length=1, max_length=200)
+    supersedes: str | None = Field(default=None, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+
+class TaskIn(Body):
+    description: str = Text
+    priority: int = Field(default=5, ge=1, le=10)
+    depends_on: list[str] = Field(default_factory=list, max_length=100)
+    files: list[str] = Field(default_factory=list, max_length=200)
+    hints: list[str] = Field(default_factory=list, max_length=100)
+    created_by: str = Field(default="operator", min_length=1, max_length=200)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+
+
+class ClaimIn(Body):
+    instance: str = Id
+    task_id: str | None = Field(default=None, max_length=100)
+
+
+class CompleteIn(Body):
+    instance: str = Id
+    result: str | None = Field(default=None, max_length=100_000)
+
+
+class FailIn(Body):
+    instance: str = Id
+    reason: str | None = Field(default=None, max_length=100_000)
+
+
+class ByIn(Body):
+    by: str = Field(default="operator", min_length=1, max_length=200)
+
+
+class DiscoveryIn(Body):
+    text: str = Text
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    instance: str = Field(default="operator", min_length=1, max_length=200)
+
+
+class ThreadIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    mode: Literal["automatic", "semi-auto", "interactive"] = "automatic"
+    agent: str = Field(default="claude", min_length=1, max_length=100)
+    template: str | None = Field(default=None, max_length=4096)
+    prompt: str | None = Field(default=None, max_length=100_000)
+    context: dict[str, Any] = Field(default_factory=dict)
+    command: str | None = Field(default=None, max_length=10_000)
+    worktree: bool = True
+    base: str | None = Field(default=None, max_length=200)
+    start: bool = Field(
+        default=False, description="start the thread right after creating it (spawn)"
+    )
+
+
+class Error(BaseModel):
+    """Every error answer: the one-line message and the CLI exit code that matches it."""
+
+    error: str
+    exit_code: int

@@ -1,0 +1,96 @@
+"""The orchestrator loop that runs inside `ctui serve`: start ready threads, reap, expire, requeue.
+
+It is a daemon thread with its own Coordinator (its own SQLite connection), so
+a slow tick never holds up a request. Every tick is one pass; errors are
+recorded and the next tick tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ctui.core import Coordinator, CtuiError
+from ctui.core.clock import iso
+
+log = logging.getLogger("ctui.orchestrator")
+
+
+class Orchestrator:
+    """Ticks every `interval` seconds until `stop()`."""
+
+    def __init__(self, store_dir: Path, *, max_concurrent: int, interval: float = 2.0) -> None:
+        self.store_dir = store_dir
+        self.max_concurrent = max_concurrent
+        self.interval = interval
+        self.ticks = 0
+        self.last: dict[str, Any] = {}
+        self.last_at: float | None = None
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ctui-orchestrator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "running": self._thread.is_alive(),
+            "interval": self.interval,
+            "max_concurrent": self.max_concurrent,
+            "ticks": self.ticks,
+            "last_tick_at": iso(self.last_at),
+            "last": self.last,
+            "last_error": self.last_error,
+        }
+
+    def _run(self) -> None:
+        coord = Coordinator.open(store_dir=self.store_dir)
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.last = self.tick(coord)
+                    self.last_error = None
+                except Exception as exc:  # the loop must outlive any one bad tick
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("orchestrator tick failed: %s", self.last_error)
+                self.ticks += 1
+                self.last_at = time.time()
+                self._stop.wait(self.interval)
+        finally:
+            coord.close()
+
+    def tick(self, coord: Coordinator) -> dict[str, Any]:
+        """One pass: reap and expire, requeue expired task claims, start ready threads."""
+        result = dict(coord.cleanup())
+        expire = getattr(coord.tasks, "expire", None)
+        if expire is not None:
+            result["task_claims_requeued"] = expire()
+        result["threads_started"] = self._start_ready(coord)
+        return result
+
+    def _start_ready(self, coord: Coordinator) -> list[str]:
+        threads: Any = coord.threads
+        if not hasattr(threads, "list") or not hasattr(threads, "start"):
+            return []
+        running = len(threads.list(status="running"))
+        started = []
+        for t in threads.list(status="ready"):
+            if running >= self.max_concurrent:
+                break
+            try:
+                threads.start(t.name)
+            except CtuiError as exc:
+                log.warning("could not start thread %s: %s", t.name, exc.message)
+                continue
+            started.append(t.name)
+            running += 1
+        return started

@@ -1,0 +1,158 @@
+"""Routes over the work parts: tasks, discoveries and threads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from ctui.api.common import ERRORS, JSON, coord, ok
+from ctui.api.models import ByIn, ClaimIn, CompleteIn, DiscoveryIn, FailIn, TaskIn, ThreadIn
+from ctui.core import Coordinator
+from ctui.core.errors import Conflict
+
+router = APIRouter(prefix="/api", responses=ERRORS, default_response_class=JSON)
+C = Annotated[Coordinator, Depends(coord)]
+Name = Annotated[str, Query(min_length=1, max_length=100)]
+
+
+# -- tasks --------------------------------------------------------------------
+
+
+@router.get(
+    "/tasks", summary="tasks in queue order (status: open, pending, available, claimed, done, ...)"
+)
+def tasks(c: C, status: Annotated[str | None, Query(max_length=20)] = None) -> JSON:
+    return ok([t.to_dict() for t in c.tasks.list(status)])
+
+
+@router.post("/tasks", status_code=201, summary="queue a task")
+def add_task(c: C, body: TaskIn) -> JSON:
+    task = c.tasks.add(
+        body.description,
+        priority=body.priority,
+        depends_on=body.depends_on,
+        files=body.files,
+        hints=body.hints,
+        created_by=body.created_by,
+        max_attempts=body.max_attempts,
+    )
+    return ok(task.to_dict(), 201)
+
+
+@router.post(
+    "/tasks/claim", summary="claim the best available task, or a named one (404: nothing to claim)"
+)
+def claim(c: C, body: ClaimIn) -> JSON:
+    return ok(c.tasks.claim(body.instance, body.task_id).to_dict())
+
+
+@router.get("/tasks/{task_id}", summary="one task")
+def task(c: C, task_id: str) -> JSON:
+    return ok(c.tasks.get(task_id).to_dict())
+
+
+@router.post("/tasks/{task_id}/claim", summary="claim this task")
+def claim_one(c: C, task_id: str, body: ClaimIn) -> JSON:
+    return ok(c.tasks.claim(body.instance, task_id).to_dict())
+
+
+@router.post("/tasks/{task_id}/complete", summary="mark your claimed task done")
+def complete(c: C, task_id: str, body: CompleteIn) -> JSON:
+    return ok(c.tasks.complete(task_id, body.instance, result=body.result).to_dict())
+
+
+@router.post(
+    "/tasks/{task_id}/fail",
+    summary="give your claimed task back as failed (retried until attempts run out)",
+)
+def fail(c: C, task_id: str, body: FailIn) -> JSON:
+    return ok(c.tasks.fail(task_id, body.instance, reason=body.reason).to_dict())
+
+
+@router.post("/tasks/{task_id}/cancel", summary="cancel a task (the operator's)")
+def cancel(c: C, task_id: str, body: ByIn) -> JSON:
+    return ok(c.tasks.cancel(task_id, by=body.by).to_dict())
+
+
+@router.post("/tasks/{task_id}/retry", summary="put a failed or cancelled task back in the queue")
+def retry(c: C, task_id: str, body: ByIn) -> JSON:
+    return ok(c.tasks.retry(task_id, by=body.by).to_dict())
+
+
+# -- discoveries --------------------------------------------------------------
+
+
+@router.get("/discoveries", summary="shared findings, newest first")
+def discoveries(
+    c: C,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    instance: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    since_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+) -> JSON:
+    found = c.discoveries.list(tag=tag, instance=instance, search=q, after_id=since_id, limit=limit)
+    return ok([d.to_dict() for d in found])
+
+
+@router.post("/discoveries", status_code=201, summary="share a finding")
+def add_discovery(c: C, body: DiscoveryIn) -> JSON:
+    return ok(c.discoveries.add(body.text, instance=body.instance, tags=body.tags).to_dict(), 201)
+
+
+# -- threads ------------------------------------------------------------------
+
+
+@router.get(
+    "/threads", summary="threads (status: created, ready, running, completed, failed, stopped, ...)"
+)
+def threads(c: C, status: Annotated[str | None, Query(max_length=20)] = None) -> JSON:
+    return ok([t.to_dict() for t in c.threads.list(status=status)])
+
+
+@router.post(
+    "/threads",
+    status_code=201,
+    summary="create a thread (start=true: and start it, like `ctui spawn`)",
+)
+def create_thread(c: C, body: ThreadIn) -> JSON:
+    t: Any = c.threads.create(
+        body.name,
+        mode=body.mode,
+        agent=body.agent,
+        template=body.template,
+        prompt=body.prompt,
+        context=body.context,
+        command=body.command,
+        worktree=body.worktree,
+        base=body.base,
+    )
+    if body.start:
+        try:
+            t = c.threads.start(t.name)
+        except Conflict:
+            t = c.threads.get(t.name)
+            if t.status == "ready":
+                raise
+    return ok(t.to_dict(), 201)
+
+
+@router.get("/threads/{name}", summary="one thread")
+def thread(c: C, name: str) -> JSON:
+    return ok(c.threads.get(name).to_dict())
+
+
+@router.post("/threads/{name}/start", summary="start a created or stopped thread")
+def start_thread(c: C, name: str) -> JSON:
+    return ok(c.threads.start(name).to_dict())
+
+
+@router.post("/threads/{name}/stop", summary="stop a running thread (SIGTERM, then SIGKILL)")
+def stop_thread(c: C, name: str) -> JSON:
+    return ok(c.threads.stop(name).to_dict())
+
+
+@router.get("/threads/{name}/logs", summary="the last lines of the thread's log")
+def thread_logs(c: C, name: str, tail: Annotated[int, Query(ge=1, le=100_000)] = 200) -> JSON:
+    return ok({"name": name, "lines": c.threads.logs(name, tail=tail).splitlines()})

@@ -1,0 +1,200 @@
+"""The orchestrator's HTTP server: the FastAPI app, its error shapes, and `serve()` on uvicorn.
+
+    app = create_app(coord, token="s3cret")          # for tests and embedding
+    serve(coord, bind="127.0.0.1", port=31337, token="s3cret", max_concurrent=4)
+
+Every route but `/api/health` needs `Authorization: Bearer <token>` (the Guard
+checks it, for `/mcp` too). Core errors become `{"error", "exit_code"}` with
+the status their class names; blocking core calls run in FastAPI's threadpool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+import ctui
+from ctui.api import routes_core, routes_work
+from ctui.api.common import JSON, ServerState, error
+from ctui.api.guard import MAX_BODY, Guard
+from ctui.api.orchestrator import Orchestrator
+from ctui.api.settings import API_FILE, write_private
+from ctui.core import Coordinator, CtuiError
+from ctui.core.errors import NOTHING, USAGE
+
+log = logging.getLogger("ctui.api")
+
+
+def create_app(
+    coord: Coordinator,
+    *,
+    token: str | None,
+    max_body: int = MAX_BODY,
+    orchestrator: Orchestrator | None = None,
+    mcp: bool = True,
+    on_ready: Any = None,
+    on_stop: Any = None,
+) -> Any:
+    """The ASGI app: FastAPI inside the Guard. `token=None` only for `--no-auth` on loopback."""
+    st = ServerState(coord=coord, token=token, orchestrator=orchestrator)
+    mcp_server = _mcp_server(coord) if mcp else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if mcp_server is not None:
+                await stack.enter_async_context(mcp_server.session_manager.run())
+            if orchestrator is not None:
+                orchestrator.start()
+                stack.callback(orchestrator.stop)
+            if on_stop is not None:
+                stack.callback(on_stop)
+            if on_ready is not None:
+                on_ready()
+            yield
+
+    app = FastAPI(
+        title="ctui",
+        version=ctui.__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        description="The ctui orchestrator: threads, tasks, leases, decisions, events over HTTP.",
+    )
+    app.state.ctui = st
+    app.include_router(routes_core.router)
+    app.include_router(routes_work.router)
+    app.include_router(routes_core.metrics_router)
+    if mcp_server is not None:
+        _mount_mcp(app, mcp_server)
+    _errors(app)
+    return Guard(app, token=token, latency=st.latency, max_body=max_body)
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(CtuiError)
+    async def core_error(request: Request, exc: CtuiError) -> JSON:
+        return error(exc.message, exc.exit_code, exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSON:
+        parts = []
+        for item in exc.errors()[:5]:
+            where = ".".join(str(p) for p in item.get("loc", ()) if p != "body") or "body"
+            parts.append(f"{where}: {item.get('msg', 'invalid')}")
+        return error("; ".join(parts) or "invalid request", USAGE, 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSON:
+        code = NOTHING if exc.status_code == 404 else USAGE if exc.status_code < 500 else 1
+        message = (
+            "no such route: see /api/openapi.json" if exc.status_code == 404 else str(exc.detail)
+        )
+        return error(message, code, exc.status_code)
+
+    @app.exception_handler(UnicodeError)
+    async def bad_text(request: Request, exc: UnicodeError) -> JSON:
+        return error("text must be valid UTF-8 (no lone surrogates)", USAGE, 400)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSON:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return error(f"internal error ({type(exc).__name__}): see the server's log", 1, 500)
+
+
+def _mcp_server(coord: Coordinator) -> Any:
+    """The MCP server of ctui.mcp, when that part is installed (same tools as `ctui mcp`)."""
+    import importlib
+
+    try:
+        mcp_mod = importlib.import_module("ctui.mcp.server")
+    except ImportError:
+        return None
+    build = getattr(mcp_mod, "build_server", None) or getattr(mcp_mod, "build", None)
+    if build is None:
+        return None
+    return build(coord.store.path)
+
+
+def _mount_mcp(app: FastAPI, server: Any) -> None:
+    """Add the SDK's streamable-HTTP route at `/mcp`; its session manager runs in our lifespan."""
+    inner = server.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True
+    )
+    app.router.routes.extend(inner.routes)
+
+
+def serve(
+    coord: Coordinator,
+    *,
+    bind: str,
+    port: int,
+    token: str | None,
+    max_concurrent: int,
+    interval: float = 2.0,
+    sock: Any = None,
+    access_log: bool = True,
+) -> None:
+    """Run until SIGTERM/SIGINT; writes `.ctui/api.json` (url, pid; never the token) while up."""
+    import uvicorn
+
+    from ctui.api.settings import bind_socket
+
+    sock = sock or bind_socket(bind, port)
+    port = sock.getsockname()[1]
+    host = f"[{bind}]" if ":" in bind else bind
+    info = {
+        "url": f"http://{host}:{port}",
+        "pid": os.getpid(),
+        "bind": bind,
+        "port": port,
+        "auth": token is not None,
+        "started_at": time.time(),
+        "version": ctui.__version__,
+    }
+    api_file = coord.store.path / API_FILE
+    server: uvicorn.Server | None = None
+
+    def ready() -> None:
+        write_private(api_file, info)
+
+    def gone() -> None:
+        _remove_if_ours(api_file)
+
+    loop = Orchestrator(coord.store.path, max_concurrent=max_concurrent, interval=interval)
+    app = create_app(coord, token=token, orchestrator=loop, on_ready=ready, on_stop=gone)
+    config = uvicorn.Config(
+        app,
+        log_level="info",
+        access_log=access_log,
+        timeout_graceful_shutdown=3,
+        server_header=False,
+        proxy_headers=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    app.app.state.ctui.stopping = lambda: server.should_exit
+    try:
+        server.run(sockets=[sock])
+    finally:
+        gone()
+        sock.close()
+
+
+def _remove_if_ours(api_file: Path) -> None:
+    from ctui.api.settings import read_json
+
+    data = read_json(api_file)
+    if data is not None and data.get("pid") == os.getpid():
+        with contextlib.suppress(OSError):
+            api_file.unlink()

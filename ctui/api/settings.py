@@ -1,0 +1,102 @@
+"""How a server is found and secured: its token, its `api.json`, and the client's `remote.json`.
+
+These files are read by cheap CLI paths (every command checks for
+`remote.json`), so this module uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from ctui.core.config import Config
+from ctui.core.errors import UsageError
+
+DEFAULT_BIND = "127.0.0.1"
+DEFAULT_PORT = 31337
+TOKEN_ENVS = ("CT_API_TOKEN", "N8N_API_TOKEN")
+API_FILE = "api.json"
+REMOTE_FILE = "remote.json"
+
+
+def resolve_token(explicit: str | None, config: Config | None) -> str | None:
+    """`--token`, else `CT_API_TOKEN`, else `N8N_API_TOKEN`, else `[api] token` in config.toml."""
+    for value in (explicit, *(os.environ.get(name) for name in TOKEN_ENVS)):
+        if value:
+            return value
+    if config is not None:
+        value = config.raw.get("api", {}).get("token")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket now, so a busy port is reported before anything starts."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"bad port {port}: a number from 1 to 65535 (0 picks a free one)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
+            raise UsageError(
+                f"port {port} on {host} is already in use: stop what holds it "
+                f"(`ctui api status`) or choose another with --port"
+            ) from None
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_private(path: Path, data: dict[str, Any]) -> None:
+    """Write a JSON file readable by its owner only (mode 0600 from the first byte)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def base_url(target: str) -> str:
+    """`HOST:PORT`, `http://HOST:PORT` or a bare host, as a base URL without a trailing slash."""
+    text = target.strip().rstrip("/")
+    if not text:
+        raise UsageError("name the server as HOST:PORT")
+    if "://" not in text:
+        text = "http://" + text
+    scheme, _, rest = text.partition("://")
+    if scheme not in ("http", "https"):
+        raise UsageError(f"bad server address {target!r}: use HOST:PORT or http://HOST:PORT")
+    host = rest.split("/", 1)[0]
+    if ":" not in host.rsplit("]", 1)[-1]:
+        text = f"{scheme}://{host}:{DEFAULT_PORT}" + rest[len(host) :]
+    return text
