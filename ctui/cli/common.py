@@ -29,9 +29,10 @@ def add_globals(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
                         help="act as this instance (default: env CTUI_INSTANCE_ID, else 'operator')")
     parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="print one JSON document on stdout")
-    parser.add_argument("--local", dest="side", action="store_const", const="local", default=default,
+    side: dict[str, Any] = {"dest": "side", "action": "store_const", "default": default}
+    parser.add_argument("--local", const="local", **side,
                         help="use this repository's store even when connected to a server")
-    parser.add_argument("--remote", dest="side", action="store_const", const="remote", default=default,
+    parser.add_argument("--remote", const="remote", **side,
                         help="go through the connected server's API (`ctui remote connect`)")
 
 
@@ -79,7 +80,8 @@ def leaf(sub: argparse._SubParsersAction, name: str, handler: Handler, help: str
     return parser
 
 
-REMOTE_COMMANDS = frozenset({"spawn", "thread", "lock", "task", "decisions", "discover", "instance", "plan"})
+REMOTE_COMMANDS = frozenset({"spawn", "thread", "lock", "task", "decisions", "discover", "instance",
+                             "plan"})
 
 
 class Ctx:
@@ -116,7 +118,8 @@ class Ctx:
         silent fall-back to the local store.
         """
         side = getattr(self.args, "side", None)
-        if side == "local" or (side is None and getattr(self.args, "command", None) not in REMOTE_COMMANDS):
+        command = getattr(self.args, "command", None)
+        if side == "local" or (side is None and command not in REMOTE_COMMANDS):
             return None
         from ctui.core.paths import resolve_store_dir
 
