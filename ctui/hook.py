@@ -1,11 +1,171 @@
-"""The Claude Code hook entry point (being built): stdlib and `ctui.core` only."""
+"""The Claude Code hook: `ctui hook [EVENT]` reads one hook payload on stdin and answers.
+
+Claude Code starts this as a new process for every hook call, so it is the
+product's hottest path: it imports the standard library and `ctui.core` only,
+and each event's module is imported when that event arrives. The command that
+`ctui hooks install` writes runs Python with `-I -S` (see `ctui.hooks.settings`):
+site-packages are not needed here, and skipping `site` halves start-up.
+
+Answers follow Claude Code's documented contract:
+
+* exit 0 with nothing on stdout: allowed, nothing to say;
+* exit 0 with one JSON document: a PreToolUse deny, or `additionalContext`;
+* exit 1 with one line on stderr: a non-blocking error. Garbage input, an
+  unknown event, a missing or corrupt store and a database locked past the
+  short busy timeout all land here, and the store is left unchanged.
+
+It never exits 2, which would block the agent with our error as the reason.
+The store is never created by a hook: see `ctui.hooks.session.open_store`.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+MAX_INPUT = 32 * 1024 * 1024
+READ_DEADLINE_S = 2.0
+IDLE_GAP_S = 0.05
+EVENTS = {
+    "SessionStart": "lifecycle",
+    "SessionEnd": "lifecycle",
+    "UserPromptSubmit": "lifecycle",
+    "Notification": "lifecycle",
+    "Stop": "lifecycle",
+    "SubagentStart": "lifecycle",
+    "SubagentStop": "lifecycle",
+    "PreToolUse": "edits",
+    "PostToolUse": "edits",
+}
 
 
-def main(argv: Sequence[str]) -> int:
-    print("ctui: the hook is not built yet", file=sys.stderr)
+class HookInputError(Exception):
+    """The payload cannot be used: one line for stderr."""
+
+
+def read_stdin(
+    fd: int = 0, *, limit: int = MAX_INPUT, deadline_s: float = READ_DEADLINE_S
+) -> bytes:
+    """All of stdin, read with a size cap and a deadline instead of trusting EOF.
+
+    A writer that never closes the pipe would otherwise hang the hook (Claude
+    Code does not enforce the hook timeout while a hook blocks on stdin). When
+    the data pauses for a moment and already ends like a JSON object, that is
+    taken as the end.
+    """
+    import select
+    import time
+
+    if os.isatty(fd):
+        raise HookInputError(
+            "ctui hook reads a Claude Code hook payload (JSON) on stdin, not a terminal"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    end = time.monotonic() + deadline_s
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], min(left, IDLE_GAP_S) if chunks else left)
+        if not ready:
+            if chunks and chunks[-1].rstrip().endswith(b"}"):
+                break
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise HookInputError(f"hook payload larger than {limit // (1024 * 1024)} MiB: ignored")
+        chunks.append(chunk)
+    if not chunks:
+        raise HookInputError(f"no hook payload on stdin within {deadline_s:g}s")
+    return b"".join(chunks)
+
+
+def parse(raw: bytes, event_arg: str | None) -> dict[str, Any]:
+    """The payload as a dict with a known `hook_event_name`, a session id and an absolute cwd."""
+    import json
+
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HookInputError(
+            f"hook payload is not JSON ({exc.__class__.__name__}): ignored"
+        ) from None
+    if not isinstance(payload, dict):
+        raise HookInputError("hook payload is not a JSON object: ignored")
+    event = payload.get("hook_event_name") or event_arg
+    if not isinstance(event, str) or event not in EVENTS:
+        raise HookInputError(f"unknown hook event {event!r}: ctui handles {', '.join(EVENTS)}")
+    if event_arg and event_arg != event:
+        raise HookInputError(
+            f"`ctui hook {event_arg}` got a {event} payload: fix the hook's command"
+        )
+    payload["hook_event_name"] = event
+    session = payload.get("session_id")
+    if not isinstance(session, str) or not session.strip():
+        raise HookInputError(f"{event} payload has no session_id")
+    cwd = payload.get("cwd")
+    if not isinstance(cwd, str) or not os.path.isabs(cwd) or not os.path.isdir(cwd):
+        raise HookInputError(f"{event} payload's cwd {cwd!r} is not an existing absolute folder")
+    for key in ("agent_id", "agent_type"):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
+            raise HookInputError(f"{event} payload's {key} is not a string")
+    if payload.get("tool_input") is not None and not isinstance(payload["tool_input"], dict):
+        raise HookInputError(f"{event} payload's tool_input is not an object")
+    return payload
+
+
+def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Run the event's handler; returns the JSON answer, or None for a silent allow."""
+    import importlib
+
+    module = importlib.import_module(f"ctui.hooks.{EVENTS[payload['hook_event_name']]}")
+    result: dict[str, Any] | None = module.handle(payload)
+    return result
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """Entry point for `ctui hook [EVENT]` and for the command `hooks install` writes."""
+    args = list(argv)
+    if args[:1] in (["-h"], ["--help"]):
+        print(
+            "usage: ctui hook [EVENT] < payload.json  (Claude Code runs it: `ctui hooks install`)"
+        )
+        return 0
+    try:
+        payload = parse(read_stdin(), args[0] if args else None)
+        answer = handle(payload)
+    except HookInputError as exc:
+        return _fail(str(exc))
+    except Exception as exc:
+        from ctui.core.errors import CtuiError
+
+        if isinstance(exc, CtuiError):
+            return _fail(exc.message)
+        return _fail(f"internal error ({exc.__class__.__name__}: {exc}): please report it")
+    if answer is not None:
+        import json
+
+        sys.stdout.write(json.dumps(answer))
+        sys.stdout.write("\n")
+    return 0
+
+
+def _fail(message: str) -> int:
+    line = " ".join(message.split())
+    sys.stderr.write(f"ctui hook: {line}\n")
     return 1
+
+
+def run() -> None:
+    """`python -c "...; ctui.hook.run()"`: exit with `main`'s code."""
+    sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    run()

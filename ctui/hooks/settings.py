@@ -1,0 +1,163 @@
+"""Installing ctui's hook into Claude Code's settings files, and checking it.
+
+`install` merges one group per event into `hooks` of the chosen settings file
+and keeps every other hook; running it twice gives the same file as once.
+`uninstall` removes only entries whose command is ctui's. Entries are
+recognised by their command (`ctui.hook` or `... ctui hook`), so an older
+install is replaced, not duplicated.
+
+The command written is the fastest measured way to start the hook (see
+`benchmarks/bench_hooks.py`): this Python with `-I -S`, which skips
+`site` (the hook needs nothing from site-packages) and ignores the working
+folder and `PYTHON*` variables, so a repository's own `json.py` can never
+shadow the standard library. ctui's folder is appended to `sys.path` after
+the standard library. The console script (`.../bin/ctui hook`) costs a full
+`site` start-up plus the CLI package on every edit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from ctui.core.errors import UsageError
+
+SCOPES = ("project", "local", "user")
+FILE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
+EVENTS: dict[str, str | None] = {
+    "SessionStart": None,
+    "UserPromptSubmit": None,
+    "PreToolUse": FILE_TOOLS,
+    "PostToolUse": FILE_TOOLS + "|Bash",
+    "Notification": None,
+    "Stop": None,
+    "SubagentStart": None,
+    "SubagentStop": None,
+    "SessionEnd": None,
+}
+TIMEOUT_S = 10
+
+
+def fast_command(python: str | None = None) -> str:
+    """`<python> -I -S -c '<append ctui's folder to sys.path; run the hook>'`."""
+    import ctui
+
+    folder = str(Path(ctui.__file__).resolve().parent.parent)
+    code = f"import sys;sys.path.append({json.dumps(folder)});from ctui.hook import run;run()"
+    return f"{shlex.quote(python or sys.executable)} -I -S -c {shlex.quote(code)}"
+
+
+def script_command() -> str:
+    """The installed console script plus ` hook` (slower: `site` and the CLI package load)."""
+    import shutil
+
+    found = Path(sys.executable).parent / "ctui"
+    path = str(found) if found.exists() else shutil.which("ctui") or "ctui"
+    return f"{shlex.quote(path)} hook"
+
+
+def is_ours(command: object) -> bool:
+    if not isinstance(command, str):
+        return False
+    text = command.strip()
+    return "ctui.hook" in text or text.endswith(("ctui hook", "ctui' hook", 'ctui" hook'))
+
+
+def settings_path(scope: str, project: Path) -> Path:
+    if scope not in SCOPES:
+        raise UsageError(f"bad scope {scope!r}: one of {', '.join(SCOPES)}")
+    if scope == "user":
+        return Path.home() / ".claude" / "settings.json"
+    return project / ".claude" / ("settings.json" if scope == "project" else "settings.local.json")
+
+
+def project_root(start: Path) -> Path:
+    """The worktree root around `start` (Claude Code reads `.claude/` there), else `start`."""
+    from ctui.core.paths import find_git
+
+    layout = find_git(start)
+    return layout.worktree if layout is not None else start.resolve()
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The settings document, `{}` when the file is absent; a malformed one is refused."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    if not text.strip():
+        return {}
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{path} is not valid JSON (line {exc.lineno}): fix it first; it was left untouched"
+        ) from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("hooks", {}), dict):
+        raise UsageError(f'{path} has no JSON object at the top or under "hooks": fix it first')
+    for event, groups in doc.get("hooks", {}).items():
+        if not isinstance(groups, list):
+            raise UsageError(f"{path}: hooks.{event} is not a list: fix it first")
+    return doc
+
+
+def save(path: Path, doc: dict[str, Any]) -> None:
+    """Write atomically (a temp file renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.ctui-{os.getpid()}")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def strip(doc: dict[str, Any]) -> int:
+    """Remove ctui's hook entries (and groups left empty); returns how many went."""
+    removed = 0
+    hooks = doc.get("hooks", {})
+    for event in list(hooks):
+        kept_groups = []
+        for group in hooks[event]:
+            entries = group.get("hooks") if isinstance(group, dict) else None
+            if not isinstance(entries, list):
+                kept_groups.append(group)
+                continue
+            kept = [h for h in entries if not (isinstance(h, dict) and is_ours(h.get("command")))]
+            removed += len(entries) - len(kept)
+            if kept:
+                kept_groups.append({**group, "hooks": kept})
+            elif not entries:
+                kept_groups.append(group)
+        if kept_groups:
+            hooks[event] = kept_groups
+        else:
+            del hooks[event]
+    if "hooks" in doc and not doc["hooks"]:
+        del doc["hooks"]
+    return removed
+
+
+def merge(doc: dict[str, Any], command: str) -> dict[str, Any]:
+    """The document with ctui's entries replaced by fresh ones for every event."""
+    strip(doc)
+    hooks = doc.setdefault("hooks", {})
+    for event, matcher in EVENTS.items():
+        group: dict[str, Any] = {"matcher": matcher} if matcher else {}
+        group["hooks"] = [{"type": "command", "command": command, "timeout": TIMEOUT_S}]
+        hooks.setdefault(event, []).append(group)
+    return doc
+
+
+def installed(doc: dict[str, Any]) -> dict[str, list[str]]:
+    """ctui's commands per event in a settings document."""
+    found: dict[str, list[str]] = {}
+    for event, groups in doc.get("hooks", {}).items():
+        for group in groups:
+            for entry in group.get("hooks", []) if isinstance(group, dict) else []:
+                if isinstance(entry, dict) and is_ours(entry.get("command")):
+                    found.setdefault(event, []).append(entry["command"])
+    return found
