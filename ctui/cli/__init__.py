@@ -19,6 +19,7 @@ GROUPS = (
     "decisions",
     "tasks",
     "threads",
+    "runs",
     "hooks",
     "server",
     "remote",
