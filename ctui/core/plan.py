@@ -127,7 +127,7 @@ def _parse(item: Any, index: int) -> dict[str, Any]:
 
 
 def _order(tasks: list[dict[str, Any]], known: set[str]) -> list[dict[str, Any]]:
-    """Dependencies first; unknown dependencies and cycles are errors."""
+    """File order, but every task after its dependencies; unknown ones and cycles are errors."""
     by_id = {t["source_id"]: t for t in tasks}
     if len(by_id) != len(tasks):
         raise UsageError("two tasks in the file share an id")
@@ -139,21 +139,26 @@ def _order(tasks: list[dict[str, Any]], known: set[str]) -> list[dict[str, Any]]
                     "which is neither in the file nor queued"
                 )
     ordered: list[dict[str, Any]] = []
-    placed: set[str] = set()
-    while len(ordered) < len(tasks):
-        ready = [
-            t
-            for t in tasks
-            if t["source_id"] not in placed
-            and all(d in placed or d not in by_id for d in t["deps"])
-        ]
-        if not ready:
-            stuck = sorted(set(by_id) - placed)
-            raise UsageError(
-                f"dependency cycle among {', '.join(stuck)}: a task cannot wait on itself"
-            )
-        ordered += ready
-        placed.update(t["source_id"] for t in ready)
+    state: dict[str, str] = {}
+    for root in tasks:
+        if root["source_id"] in state:
+            continue
+        state[root["source_id"]] = "visiting"
+        stack = [(root, iter(root["deps"]))]
+        while stack:
+            node, deps = stack[-1]
+            dep = next((d for d in deps if d in by_id), None)
+            if dep is None:
+                state[node["source_id"]] = "done"
+                ordered.append(node)
+                stack.pop()
+            elif state.get(dep) == "visiting":
+                path = [n["source_id"] for n, _ in stack]
+                loop = " -> ".join([*path[path.index(dep) :], dep])
+                raise UsageError(f"dependency cycle {loop}: a task cannot wait on itself")
+            elif dep not in state:
+                state[dep] = "visiting"
+                stack.append((by_id[dep], iter(by_id[dep]["deps"])))
     return ordered
 
 

@@ -33,6 +33,8 @@ STATUSES = ("pending", "available", "claimed", "done", "failed", "cancelled")
 OPEN = ("pending", "available", "claimed")
 MAX_DESCRIPTION = 20_000
 MAX_ATTEMPTS_LIMIT = 100
+BEST_QUERY = "SELECT id FROM tasks WHERE status = 'available' ORDER BY priority, num LIMIT 1"
+"""The claim's pick: walks the `tasks_queue` index (status, priority, num), no sort."""
 
 
 @dataclass
@@ -506,7 +508,7 @@ class Tasks:
             return task
 
     def _best(self, conn: sqlite3.Connection) -> str:
-        query = "SELECT id FROM tasks WHERE status = 'available' ORDER BY priority, num LIMIT 1"
+        query = BEST_QUERY
         row = conn.execute(query).fetchone()
         if row is None:
             claimants = [
