@@ -275,6 +275,10 @@ class Decisions:
                         "UPDATE decisions SET supersedes = ? WHERE id = ?",
                         (supersedes, decision.id),
                     )
+                    conn.execute(
+                        "UPDATE decisions SET status = 'superseded' WHERE id = ? AND status = 'accepted'",
+                        (supersedes,),
+                    )
                 imported.append(decision.id)
         return {"imported": imported, "skipped": skipped}
 
