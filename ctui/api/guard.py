@@ -26,7 +26,7 @@ MAX_BODY = 1024 * 1024
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised from `receive` once a streamed body passes the limit."""
 
 
 class Guard:
@@ -71,7 +71,7 @@ class Guard:
             if message["type"] == "http.request":
                 sent += len(message.get("body", b""))
                 if sent > self.max_body:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(f"request body over {self.max_body} bytes")
             return message
 
         async def watch(message: Message) -> None:

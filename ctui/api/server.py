@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from starlette.exceptions import HTTPException
 import ctui
 from ctui.api import routes_core, routes_work
 from ctui.api.common import JSON, ServerState, error
-from ctui.api.guard import MAX_BODY, Guard
+from ctui.api.guard import MAX_BODY, BodyTooLarge, Guard
 from ctui.api.orchestrator import Orchestrator
 from ctui.api.settings import API_FILE, write_private
 from ctui.core import Coordinator, CtuiError
@@ -96,6 +97,8 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSON:
+        if isinstance(exc.__cause__, BodyTooLarge):
+            return error(str(exc.__cause__), USAGE, 413)
         code = NOTHING if exc.status_code == 404 else USAGE if exc.status_code < 500 else 1
         message = (
             "no such route: see /api/openapi.json" if exc.status_code == 404 else str(exc.detail)
@@ -184,11 +187,17 @@ def serve(
     )
     server = uvicorn.Server(config)
     app.app.state.ctui.stopping = lambda: server.should_exit
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _quiet)  # uvicorn re-raises the stop signal after its graceful shutdown
     try:
         server.run(sockets=[sock])
     finally:
         gone()
         sock.close()
+
+
+def _quiet(signum: int, frame: Any) -> None:
+    """The stop signal, seen again once uvicorn is done: the shutdown already happened."""
 
 
 def _remove_if_ours(api_file: Path) -> None:

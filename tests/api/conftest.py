@@ -1,0 +1,126 @@
+"""A real `ctui serve` on 127.0.0.1 in a subprocess, and an httpx client for it.
+
+Servers are started with `--port 0`-style free ports and stopped by pid in the
+fixture's finalizer; their output is kept so tests can check what was logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import CTUI, GIT_ENV, git
+
+TOKEN = "t0ken-for-tests-9f2c"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_repo(root: Path) -> Path:
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("print('hello')\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CTUI_DIR", "CTUI_INSTANCE_ID", "CT_API_TOKEN", "N8N_API_TOKEN", "CT_API_URL")}
+    return {**env, **GIT_ENV, **extra}
+
+
+class Server:
+    """One running `ctui serve` process."""
+
+    def __init__(self, repo: Path, *args: str, token: str | None = TOKEN, env: dict[str, str] | None = None) -> None:
+        self.repo = repo
+        self.token = token
+        self.port = free_port()
+        self.log = repo.parent / f"serve-{self.port}.log"
+        argv = [CTUI, "serve", "--port", str(self.port), "--interval", "0.3", *args]
+        if token is not None and "--no-auth" not in args:
+            argv += ["--token", token]
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(argv, cwd=repo, stdout=out, stderr=subprocess.STDOUT,
+                                         env=env or clean_env(), start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._wait_up()
+
+    def _wait_up(self) -> None:
+        api_file = self.repo / ".ctui" / "api.json"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited {self.proc.returncode}: {self.output()}")
+            try:
+                if json.loads(api_file.read_text()).get("pid") == self.proc.pid:
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"server did not come up: {self.output()}")
+
+    def client(self, token: str | None = "default", **kw: Any) -> httpx.Client:
+        token = self.token if token == "default" else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, trust_env=False, **kw)
+
+    def output(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module, on its own repository."""
+    repo = make_repo(tmp_path_factory.mktemp("served") / "repo")
+    server = Server(repo)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(served: Server) -> Iterator[httpx.Client]:
+    with served.client() as client:
+        yield client
+
+
+def dump(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table: compare two dumps to prove a refused request changed nothing."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
+    finally:
+        conn.close()
