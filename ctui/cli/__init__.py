@@ -36,9 +36,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     Help, typos and no command get the full parser.
     """
     from ctui import __version__
-    from ctui.cli.common import Formatter, add_globals
+    from ctui.cli.common import Formatter, Parser, add_globals
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         formatter_class=Formatter,
         prog="ctui",
         description="A control room for several coding agents on one git repository. "

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 from ctui.core.errors import UsageError
 
@@ -34,6 +34,16 @@ def add_globals(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
                         help="use this repository's store even when connected to a server")
     parser.add_argument("--remote", const="remote", **side,
                         help="go through the connected server's API (`ctui remote connect`)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (exit 2), like every other ctui error.
+
+    Subparsers inherit the class, so every `ctui ...` command reports this way.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 class Formatter(argparse.HelpFormatter):
@@ -63,6 +73,7 @@ class Group:
     def __init__(self, sub: argparse._SubParsersAction, name: str, help: str, **kw: Any) -> None:
         kw.setdefault("formatter_class", Formatter)
         self.parser = sub.add_parser(name, help=help, description=help, **kw)
+        self.parser.set_defaults(ctui_group=name)
         add_globals(self.parser)
         self.sub = self.parser.add_subparsers(dest="action", metavar="ACTION")
         self.sub.required = True
@@ -80,8 +91,7 @@ def leaf(sub: argparse._SubParsersAction, name: str, handler: Handler, help: str
     return parser
 
 
-REMOTE_COMMANDS = frozenset({"spawn", "thread", "lock", "task", "decisions", "discover", "instance",
-                             "plan"})
+REMOTE_COMMANDS = frozenset({"spawn", "thread", "lock", "task", "decisions", "discover", "instance"})
 
 
 class Ctx:
@@ -118,7 +128,8 @@ class Ctx:
         silent fall-back to the local store.
         """
         side = getattr(self.args, "side", None)
-        command = getattr(self.args, "command", None)
+        handler = getattr(self.args, "handler", None)
+        command = getattr(self.args, "ctui_group", None) or getattr(handler, "__name__", None)
         if side == "local" or (side is None and command not in REMOTE_COMMANDS):
             return None
         from ctui.core.paths import resolve_store_dir

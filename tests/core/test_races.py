@@ -202,7 +202,7 @@ def test_waiters_are_served_first_come_first_served(repo: Path) -> None:
         with pytest.raises(LeaseHeld, match="earlier waiter"):
             c.leases.acquire("src/app.py", instance="late")  # free, but others queued first
         for name, later in (("w1", ["w2", "w3"]), ("w2", ["w3"]), ("w3", [])):
-            out, err = procs[name].communicate(timeout=30)
+            _, err = procs[name].communicate(timeout=30)
             assert procs[name].returncode == 0, err
             assert c.leases.check("src/app.py").holder == name
             assert all(procs[other].poll() is None for other in later)
@@ -222,7 +222,7 @@ def test_a_wait_that_runs_out_exits_10_and_leaves_no_waiter(repo: Path) -> None:
     c.instances.register(instance_id="w", ttl=600)
     c.leases.acquire("src/app.py", instance="holder")
     proc = _ctui(repo, "--as", "w", "lock", "acquire", "src/app.py", "--wait", "0.3")
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 10
     assert "waited 0.3s" in err and len(err.strip().splitlines()) == 1
     assert _waiters(repo) == []
