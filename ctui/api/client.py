@@ -332,6 +332,10 @@ class RemoteTasks(Part):
     def retry(self, task_id: str, by: str = "operator") -> Record:
         return Record(self.api.call("POST", f"/api/tasks/{_seg(task_id)}/retry", body={"by": by}))
 
+    def depend(self, task_id: str, on: Any, by: str = "operator") -> Record:
+        body = {"on": list(on), "by": by}
+        return Record(self.api.call("POST", f"/api/tasks/{_seg(task_id)}/depend", body=body))
+
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
         for task in self.list():
@@ -358,10 +362,12 @@ class RemoteDiscoveries(Part):
         instance: str | None = None,
         search: str | None = None,
         after_id: int | None = None,
+        since: float | None = None,
         limit: int = 50,
         **_: Any,
     ) -> builtins.list[Record]:
         params = {
+            "since": since,
             "tag": tag,
             "instance": instance,
             "q": search,
@@ -374,33 +380,61 @@ class RemoteDiscoveries(Part):
         return self.list(search=text, limit=limit)
 
 
+class RemoteThread(Record):
+    """A thread from the API, with the two behaviours the CLI calls on `Thread`."""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("running", "waiting")
+
+    def runtime(self, now: float | None = None) -> float | None:
+        value = self._data.get("runtime")
+        return float(value) if value is not None else None
+
+
 class RemoteThreads(Part):
-    def create(self, name: str, *, start: bool = False, **fields: Any) -> Record:
+    def create(self, name: str, *, start: bool = False, **fields: Any) -> RemoteThread:
         keep = ("mode", "agent", "template", "prompt", "context", "command", "worktree", "base")
         body = {
             "name": name,
             "start": start,
             **{k: v for k, v in fields.items() if k in keep and v is not None},
         }
-        return Record(self.api.call("POST", "/api/threads", body=body, timeout=120))
+        return RemoteThread(self.api.call("POST", "/api/threads", body=body, timeout=120))
 
-    def get(self, name: str) -> Record:
-        return Record(self.api.call("GET", f"/api/threads/{_seg(name)}"))
+    def get(self, name: str) -> RemoteThread:
+        return RemoteThread(self.api.call("GET", f"/api/threads/{_seg(name)}"))
 
-    def list(self, status: str | None = None) -> builtins.list[Record]:
-        return [
-            Record(item) for item in self.api.call("GET", "/api/threads", params={"status": status})
-        ]
+    def list(self, status: str | None = None) -> builtins.list[RemoteThread]:
+        found = self.api.call("GET", "/api/threads", params={"status": status})
+        return [RemoteThread(item) for item in found]
 
-    def start(self, name: str, **_: Any) -> Record:
-        return Record(self.api.call("POST", f"/api/threads/{_seg(name)}/start", timeout=120))
+    def start(self, name: str, *, again: bool = False, **_: Any) -> RemoteThread:
+        body = {"again": again}
+        return RemoteThread(
+            self.api.call("POST", f"/api/threads/{_seg(name)}/start", body=body, timeout=120)
+        )
 
-    def stop(self, name: str, **_: Any) -> Record:
-        return Record(self.api.call("POST", f"/api/threads/{_seg(name)}/stop", timeout=120))
+    def stop(self, name: str, *, grace: float | None = None, by: str = "operator") -> RemoteThread:
+        body = {"grace": grace, "by": by}
+        return RemoteThread(
+            self.api.call("POST", f"/api/threads/{_seg(name)}/stop", body=body, timeout=700)
+        )
+
+    def wait(self, name: str, *, timeout: float | None = None, poll: float = 0.5) -> RemoteThread:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            t = self.get(name)
+            if not t.is_active or (deadline is not None and time.monotonic() >= deadline):
+                return t
+            time.sleep(poll)
 
     def logs(self, name: str, tail: int = 200) -> str:
         data = self.api.call("GET", f"/api/threads/{_seg(name)}/logs", params={"tail": tail})
         return "\n".join(data["lines"])
+
+    def log_path(self, name: str) -> Path:
+        raise _local_only("following a log file")
 
 
 class RemoteEvents(Part):

@@ -109,6 +109,11 @@ class ByIn(Body):
     by: str = Field(default="operator", min_length=1, max_length=200)
 
 
+class DependIn(Body):
+    on: list[str] = Field(min_length=1, max_length=100)
+    by: str = Field(default="operator", min_length=1, max_length=200)
+
+
 class DiscoveryIn(Body):
     text: str = Text
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -128,6 +133,15 @@ class ThreadIn(Body):
     start: bool = Field(
         default=False, description="start the thread right after creating it (spawn)"
     )
+
+
+class StartIn(Body):
+    again: bool = False
+
+
+class StopIn(Body):
+    grace: float | None = Field(default=None, gt=0, le=600, allow_inf_nan=False)
+    by: str = Field(default="operator", min_length=1, max_length=200)
 
 
 class Error(BaseModel):

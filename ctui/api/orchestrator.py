@@ -18,6 +18,10 @@ from ctui.core.clock import iso
 
 log = logging.getLogger("ctui.orchestrator")
 
+READY_GRACE_S = 3.0
+"""A thread just made ready is left alone this long: `ctui spawn` starts its own thread
+right after creating it, and the loop must not race it to the start."""
+
 
 class Orchestrator:
     """Ticks every `interval` seconds until `stop()`."""
@@ -83,9 +87,12 @@ class Orchestrator:
             return []
         running = len(threads.list(status="running"))
         started = []
+        settled = coord.now() - READY_GRACE_S
         for t in threads.list(status="ready"):
             if running >= self.max_concurrent:
                 break
+            if t.updated_at > settled:
+                continue
             try:
                 threads.start(t.name)
             except CtuiError as exc:

@@ -7,7 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from ctui.api.common import ERRORS, JSON, coord, ok
-from ctui.api.models import ByIn, ClaimIn, CompleteIn, DiscoveryIn, FailIn, TaskIn, ThreadIn
+from ctui.api.models import (
+    ByIn,
+    ClaimIn,
+    CompleteIn,
+    DependIn,
+    DiscoveryIn,
+    FailIn,
+    StartIn,
+    StopIn,
+    TaskIn,
+    ThreadIn,
+)
 from ctui.core import Coordinator
 from ctui.core.errors import Conflict
 
@@ -80,6 +91,11 @@ def retry(c: C, task_id: str, body: ByIn) -> JSON:
     return ok(c.tasks.retry(task_id, by=body.by).to_dict())
 
 
+@router.post("/tasks/{task_id}/depend", summary="make a task wait for others (no cycles)")
+def depend(c: C, task_id: str, body: DependIn) -> JSON:
+    return ok(c.tasks.depend(task_id, body.on, by=body.by).to_dict())
+
+
 # -- discoveries --------------------------------------------------------------
 
 
@@ -90,9 +106,12 @@ def discoveries(
     instance: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
     since_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    since: Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
 ) -> JSON:
-    found = c.discoveries.list(tag=tag, instance=instance, search=q, after_id=since_id, limit=limit)
+    found = c.discoveries.list(
+        tag=tag, instance=instance, search=q, after_id=since_id, since=since, limit=limit
+    )
     return ok([d.to_dict() for d in found])
 
 
@@ -143,16 +162,19 @@ def thread(c: C, name: str) -> JSON:
     return ok(c.threads.get(name).to_dict())
 
 
-@router.post("/threads/{name}/start", summary="start a created or stopped thread")
-def start_thread(c: C, name: str) -> JSON:
-    return ok(c.threads.start(name).to_dict())
+@router.post("/threads/{name}/start", summary="start a ready thread (again=true: a finished one)")
+def start_thread(c: C, name: str, body: StartIn | None = None) -> JSON:
+    return ok(c.threads.start(name, again=bool(body and body.again)).to_dict())
 
 
 @router.post("/threads/{name}/stop", summary="stop a running thread (SIGTERM, then SIGKILL)")
-def stop_thread(c: C, name: str) -> JSON:
-    return ok(c.threads.stop(name).to_dict())
+def stop_thread(c: C, name: str, body: StopIn | None = None) -> JSON:
+    body = body or StopIn()
+    return ok(c.threads.stop(name, grace=body.grace, by=body.by).to_dict())
 
 
 @router.get("/threads/{name}/logs", summary="the last lines of the thread's log")
-def thread_logs(c: C, name: str, tail: Annotated[int, Query(ge=1, le=100_000)] = 200) -> JSON:
+def thread_logs(
+    c: C, name: str, tail: Annotated[int, Query(ge=0, le=100_000, description="0: all")] = 200
+) -> JSON:
     return ok({"name": name, "lines": c.threads.logs(name, tail=tail).splitlines()})

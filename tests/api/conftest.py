@@ -42,15 +42,20 @@ def make_repo(root: Path) -> Path:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CTUI_DIR", "CTUI_INSTANCE_ID", "CT_API_TOKEN", "N8N_API_TOKEN", "CT_API_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CTUI_DIR", "CTUI_INSTANCE_ID", "CT_API_TOKEN", "N8N_API_TOKEN", "CT_API_URL")
+    }
     return {**env, **GIT_ENV, **extra}
 
 
 class Server:
     """One running `ctui serve` process."""
 
-    def __init__(self, repo: Path, *args: str, token: str | None = TOKEN, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, repo: Path, *args: str, token: str | None = TOKEN, env: dict[str, str] | None = None
+    ) -> None:
         self.repo = repo
         self.token = token
         self.port = free_port()
@@ -59,8 +64,14 @@ class Server:
         if token is not None and "--no-auth" not in args:
             argv += ["--token", token]
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(argv, cwd=repo, stdout=out, stderr=subprocess.STDOUT,
-                                         env=env or clean_env(), start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=repo,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env or clean_env(),
+                start_new_session=True,
+            )
         self.url = f"http://127.0.0.1:{self.port}"
         self._wait_up()
 
@@ -120,7 +131,12 @@ def dump(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table: compare two dumps to prove a refused request changed nothing."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
         return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
     finally:
         conn.close()

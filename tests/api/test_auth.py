@@ -1,4 +1,4 @@
-"""Auth and the server's guard rails: bearer tokens, no leaks, no CORS, a body limit, safe start-up."""
+"""Auth and guard rails: bearer tokens, no leaks, no CORS, a body limit, safe start-up."""
 
 from __future__ import annotations
 
@@ -22,18 +22,24 @@ def test_health_needs_no_token(served: Server) -> None:
     assert answer.json()["status"] == "ok"
 
 
-@pytest.mark.parametrize("header", [
-    None,                              # missing
-    TOKEN,                             # no "Bearer"
-    f"Basic {TOKEN}",                  # another scheme
-    f"Bearer {TOKEN}x",                # wrong
-    f"Bearer {TOKEN[:-1]}",            # a prefix of the right one
-    "Bearer",                          # no token at all
-    f"Bearer  {TOKEN}",                # padded
-])
-@pytest.mark.parametrize("path", ["/api/status", "/api/locks", "/metrics", "/api/openapi.json", "/mcp",
-                                  "/api/nope"])
-def test_every_other_route_refuses_a_bad_token(served: Server, header: str | None, path: str) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,  # missing
+        TOKEN,  # no "Bearer"
+        f"Basic {TOKEN}",  # another scheme
+        f"Bearer {TOKEN}x",  # wrong
+        f"Bearer {TOKEN[:-1]}",  # a prefix of the right one
+        "Bearer",  # no token at all
+        f"Bearer  {TOKEN}",  # padded
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/api/status", "/api/locks", "/metrics", "/api/openapi.json", "/mcp", "/api/nope"]
+)
+def test_every_other_route_refuses_a_bad_token(
+    served: Server, header: str | None, path: str
+) -> None:
     headers = {"Authorization": header} if header is not None else {}
     with served.client(token=None) as http:
         answer = http.get(path, headers=headers)
@@ -63,8 +69,10 @@ def test_token_is_never_logged_nor_written(served: Server, api) -> None:  # type
 
 
 def test_no_cors_headers_for_any_origin(api) -> None:  # type: ignore[no-untyped-def]
-    preflight = api.options("/api/status", headers={"Origin": "https://evil.example",
-                                                    "Access-Control-Request-Method": "GET"})
+    preflight = api.options(
+        "/api/status",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
     assert "access-control-allow-origin" not in preflight.headers
     plain = api.get("/api/status", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in plain.headers
@@ -72,8 +80,11 @@ def test_no_cors_headers_for_any_origin(api) -> None:  # type: ignore[no-untyped
 
 def test_body_over_one_mebibyte_is_refused(served: Server, api) -> None:  # type: ignore[no-untyped-def]
     before = api.get("/api/tasks").json()
-    answer = api.post("/api/tasks", content=b'{"description": "' + b"x" * (1024 * 1024 + 10) + b'"}',
-                      headers={"content-type": "application/json"})
+    answer = api.post(
+        "/api/tasks",
+        content=b'{"description": "' + b"x" * (1024 * 1024 + 10) + b'"}',
+        headers={"content-type": "application/json"},
+    )
     assert answer.status_code == 413
     assert answer.json()["exit_code"] == 2
 
@@ -83,14 +94,24 @@ def test_body_over_one_mebibyte_is_refused(served: Server, api) -> None:  # type
             yield b"y" * 4096
         yield b'"}'
 
-    streamed = api.post("/api/tasks", content=chunks(), headers={"content-type": "application/json"})
+    streamed = api.post(
+        "/api/tasks", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert streamed.status_code == 413
     assert api.get("/api/tasks").json() == before
 
 
-def run_serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CTUI, "serve", *args], cwd=cwd, capture_output=True, text=True, timeout=30,
-                          env=env or clean_env())
+def run_serve(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CTUI, "serve", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env or clean_env(),
+    )
 
 
 def test_no_token_means_no_start(tmp_path: Path) -> None:

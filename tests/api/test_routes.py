@@ -1,4 +1,4 @@
-"""Every route family against a real server: shapes, status codes, and refusals that change nothing."""
+"""Every route family on a real server: shapes, status codes, refusals that change nothing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 def test_status_is_the_cli_status_document(served: Server, api: httpx.Client) -> None:
     api.post("/api/decisions", json={"category": "api", "title": "Use REST"}).raise_for_status()
     via_api = api.get("/api/status").json()
-    cli = subprocess.run([CTUI, "status", "--json"], cwd=served.repo, capture_output=True, text=True, timeout=30)
+    cli = subprocess.run(
+        [CTUI, "status", "--json"], cwd=served.repo, capture_output=True, text=True, timeout=30
+    )
     via_cli = json.loads(cli.stdout)
     assert set(via_api) == set(via_cli) >= {"instances", "locks", "threads", "tasks", "decisions"}
     assert [d["id"] for d in via_api["decisions"]] == [d["id"] for d in via_cli["decisions"]]
@@ -27,10 +29,24 @@ def test_status_is_the_cli_status_document(served: Server, api: httpx.Client) ->
 
 def test_openapi_lists_every_route_family(api: httpx.Client) -> None:
     paths = api.get("/api/openapi.json").json()["paths"]
-    for path in ("/api/health", "/api/status", "/api/threads", "/api/threads/{name}/start", "/api/events",
-                 "/api/events/stream", "/api/instances", "/api/locks", "/api/locks/force-release",
-                 "/api/decisions", "/api/decisions/search", "/api/tasks", "/api/tasks/claim",
-                 "/api/tasks/{task_id}/complete", "/api/tasks/{task_id}/fail", "/api/discoveries"):
+    for path in (
+        "/api/health",
+        "/api/status",
+        "/api/threads",
+        "/api/threads/{name}/start",
+        "/api/events",
+        "/api/events/stream",
+        "/api/instances",
+        "/api/locks",
+        "/api/locks/force-release",
+        "/api/decisions",
+        "/api/decisions/search",
+        "/api/tasks",
+        "/api/tasks/claim",
+        "/api/tasks/{task_id}/complete",
+        "/api/tasks/{task_id}/fail",
+        "/api/discoveries",
+    ):
         assert path in paths, path
 
 
@@ -38,10 +54,15 @@ def test_instances_register_heartbeat_unregister(api: httpx.Client) -> None:
     made = api.post("/api/instances", json={"role": "backend", "task": "auth"})
     assert made.status_code == 201
     iid = made.json()["id"]
-    assert api.post(f"/api/instances/{iid}/heartbeat", json={"state": "working"}).json()["state"] == "working"
+    assert (
+        api.post(f"/api/instances/{iid}/heartbeat", json={"state": "working"}).json()["state"]
+        == "working"
+    )
     assert iid in [i["id"] for i in api.get("/api/instances").json()]
     assert api.delete(f"/api/instances/{iid}").json()["id"] == iid
-    assert api.post(f"/api/instances/{iid}/heartbeat").status_code == 409  # ended: stale instance (exit 13)
+    assert (
+        api.post(f"/api/instances/{iid}/heartbeat").status_code == 409
+    )  # ended: stale instance (exit 13)
     assert api.post(f"/api/instances/{iid}/heartbeat").json()["exit_code"] == 13
     assert api.get("/api/instances/nobody-here").status_code == 404
 
@@ -59,46 +80,83 @@ def test_locks_and_their_error_codes(served: Server, api: httpx.Client) -> None:
     assert glob.status_code == 409
     check = api.get("/api/locks/check", params={"path": "src/app.py"}).json()
     assert check["held"] is True and check["holder"] == a
-    assert api.post("/api/locks/release", json={"path": "src/app.py", "instance": b}).status_code == 409
-    assert api.post("/api/locks/renew", json={"path": "src/app.py", "instance": a, "ttl": 60}).json()["ttl"] == 60
-    assert api.post("/api/locks/verify", json={"path": "src/app.py", "instance": a}).json()["unchanged"] is True
+    assert (
+        api.post("/api/locks/release", json={"path": "src/app.py", "instance": b}).status_code
+        == 409
+    )
+    assert (
+        api.post("/api/locks/renew", json={"path": "src/app.py", "instance": a, "ttl": 60}).json()[
+            "ttl"
+        ]
+        == 60
+    )
+    assert (
+        api.post("/api/locks/verify", json={"path": "src/app.py", "instance": a}).json()[
+            "unchanged"
+        ]
+        is True
+    )
     (served.repo / "src" / "app.py").write_text("changed behind the lease\n")
     verify = api.post("/api/locks/verify", json={"path": "src/app.py", "instance": a})
     assert verify.status_code == 409 and verify.json()["exit_code"] == 12
     forced = api.post("/api/locks/force-release", json={"path": "src/app.py", "reason": "stuck"})
     assert forced.json()["forced"] is True and forced.json()["holder"] == a
-    assert api.post("/api/locks/release", json={"path": "src/app.py", "instance": a}).status_code == 404
+    assert (
+        api.post("/api/locks/release", json={"path": "src/app.py", "instance": a}).status_code
+        == 404
+    )
     assert api.get("/api/locks/check", params={"path": "src/app.py"}).json()["held"] is False
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "exit_code"), [
-    ("POST", "/api/locks", {"path": "/etc/passwd"}, 400, 2),
-    ("POST", "/api/locks", {"path": "src/x.py", "ttl": -1}, 422, 2),
-    ("POST", "/api/locks", {"path": ""}, 422, 2),
-    ("POST", "/api/locks", {"path": "src/x.py", "surprise": 1}, 422, 2),
-    ("POST", "/api/locks", "not json", 422, 2),
-    ("POST", "/api/locks/force-release", {"path": "src/x.py", "reason": "   "}, 400, 2),
-    ("POST", "/api/decisions", {"category": "Bad Category!", "title": "t"}, 400, 2),
-    ("POST", "/api/decisions", {"category": "api"}, 422, 2),
-    ("POST", "/api/decisions", {"category": "api", "title": "t", "supersedes": "DEC-20200101-0001"}, 404, 4),
-    ("GET", "/api/decisions/DEC-20200101-0999", None, 404, 4),
-    ("GET", "/api/decisions/search?q=%20%20", None, 400, 2),
-    ("POST", "/api/tasks", {"description": "x", "priority": 11}, 422, 2),
-    ("POST", "/api/tasks", {"description": "x", "depends_on": ["task-9999"]}, 404, 4),
-    ("GET", "/api/tasks/task-9999", None, 404, 4),
-    ("POST", "/api/tasks/task-9999/complete", {"instance": "operator"}, 404, 4),
-    ("GET", "/api/tasks?status=bogus", None, 400, 2),
-    ("POST", "/api/events", {"kind": "has spaces"}, 422, 2),
-    ("GET", "/api/events?since=-1", None, 422, 2),
-    ("POST", "/api/instances", {"id": "operator"}, 400, 2),
-    ("POST", "/api/discoveries", {"text": "   "}, 400, 2),
-    ("GET", "/api/threads/no-such-thread", None, 404, 4),
-    ("POST", "/api/threads/no-such-thread/start", None, 404, 4),
-    ("POST", "/api/threads", {"name": "Bad Name!", "agent": "command", "command": "true"}, 400, 2),
-    ("GET", "/api/no/such/route", None, 404, 4),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "exit_code"),
+    [
+        ("POST", "/api/locks", {"path": "/etc/passwd"}, 400, 2),
+        ("POST", "/api/locks", {"path": "src/x.py", "ttl": -1}, 422, 2),
+        ("POST", "/api/locks", {"path": ""}, 422, 2),
+        ("POST", "/api/locks", {"path": "src/x.py", "surprise": 1}, 422, 2),
+        ("POST", "/api/locks", "not json", 422, 2),
+        ("POST", "/api/locks/force-release", {"path": "src/x.py", "reason": "   "}, 400, 2),
+        ("POST", "/api/decisions", {"category": "Bad Category!", "title": "t"}, 400, 2),
+        ("POST", "/api/decisions", {"category": "api"}, 422, 2),
+        (
+            "POST",
+            "/api/decisions",
+            {"category": "api", "title": "t", "supersedes": "DEC-20200101-0001"},
+            404,
+            4,
+        ),
+        ("GET", "/api/decisions/DEC-20200101-0999", None, 404, 4),
+        ("GET", "/api/decisions/search?q=%20%20", None, 400, 2),
+        ("POST", "/api/tasks", {"description": "x", "priority": 11}, 422, 2),
+        ("POST", "/api/tasks", {"description": "x", "depends_on": ["task-9999"]}, 404, 4),
+        ("GET", "/api/tasks/task-9999", None, 404, 4),
+        ("POST", "/api/tasks/task-9999/complete", {"instance": "operator"}, 404, 4),
+        ("GET", "/api/tasks?status=bogus", None, 400, 2),
+        ("POST", "/api/events", {"kind": "has spaces"}, 422, 2),
+        ("GET", "/api/events?since=-1", None, 422, 2),
+        ("POST", "/api/instances", {"id": "operator"}, 400, 2),
+        ("POST", "/api/discoveries", {"text": "   "}, 400, 2),
+        ("GET", "/api/threads/no-such-thread", None, 404, 4),
+        ("POST", "/api/threads/no-such-thread/start", None, 404, 4),
+        (
+            "POST",
+            "/api/threads",
+            {"name": "Bad Name!", "agent": "command", "command": "true"},
+            400,
+            2,
+        ),
+        ("GET", "/api/no/such/route", None, 404, 4),
+    ],
+)
 def test_bad_input_gets_the_right_code_and_changes_nothing(
-    served: Server, api: httpx.Client, method: str, path: str, body: object, status: int, exit_code: int
+    served: Server,
+    api: httpx.Client,
+    method: str,
+    path: str,
+    body: object,
+    status: int,
+    exit_code: int,
 ) -> None:
     before = dump(served.repo / ".ctui" / "ctui.db")
     kw = {"content": body} if isinstance(body, str) else {"json": body} if body is not None else {}
@@ -117,7 +175,9 @@ def test_tasks_create_claim_complete_fail(api: httpx.Client) -> None:
     first = api.post("/api/tasks", json={"description": "build the parser", "priority": 2})
     assert first.status_code == 201
     tid = first.json()["id"]
-    second = api.post("/api/tasks", json={"description": "test it", "depends_on": [tid], "files": ["src/p.py"]})
+    second = api.post(
+        "/api/tasks", json={"description": "test it", "depends_on": [tid], "files": ["src/p.py"]}
+    )
     assert second.json()["status"] == "pending"
     claimed = api.post("/api/tasks/claim", json={"instance": worker, "task_id": tid})
     assert claimed.status_code == 200 and claimed.json()["claimed_by"] == worker
@@ -127,12 +187,16 @@ def test_tasks_create_claim_complete_fail(api: httpx.Client) -> None:
     assert done.json()["status"] == "done"
     nxt = api.post("/api/tasks/claim", json={"instance": worker})
     assert nxt.json()["id"] == second.json()["id"]
-    failed = api.post(f"/api/tasks/{nxt.json()['id']}/fail", json={"instance": worker, "reason": "flaky"})
+    failed = api.post(
+        f"/api/tasks/{nxt.json()['id']}/fail", json={"instance": worker, "reason": "flaky"}
+    )
     assert failed.json()["status"] in ("available", "failed")
     assert api.get(f"/api/tasks/{tid}").json()["result"] == "ok"
 
 
-def test_claim_with_nothing_available_is_404(served: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_claim_with_nothing_available_is_404(
+    served: Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from tests.api.conftest import make_repo
 
     server = Server(make_repo(tmp_path_factory.mktemp("empty") / "repo"))
@@ -145,7 +209,9 @@ def test_claim_with_nothing_available_is_404(served: Server, tmp_path_factory: p
 
 
 def test_discoveries(api: httpx.Client) -> None:
-    made = api.post("/api/discoveries", json={"text": "the cache is per-process", "tags": ["cache"]})
+    made = api.post(
+        "/api/discoveries", json={"text": "the cache is per-process", "tags": ["cache"]}
+    )
     assert made.status_code == 201
     found = api.get("/api/discoveries", params={"tag": "cache"}).json()
     assert found[0]["text"] == "the cache is per-process"
@@ -153,7 +219,9 @@ def test_discoveries(api: httpx.Client) -> None:
 
 def test_events_publish_list_and_cursor(api: httpx.Client) -> None:
     cursor = api.get("/api/events/latest").json()["id"]
-    made = api.post("/api/events", json={"kind": "ci.finished", "subject": "pr-12", "data": {"ok": True}})
+    made = api.post(
+        "/api/events", json={"kind": "ci.finished", "subject": "pr-12", "data": {"ok": True}}
+    )
     assert made.status_code == 201
     after = api.get("/api/events", params={"since": cursor}).json()
     assert [e["kind"] for e in after] == ["ci.finished"]
@@ -172,7 +240,7 @@ def test_server_sent_events_deliver_a_published_event(served: Server, api: httpx
                 if line.startswith(":"):
                     ready.set()
                 if line.startswith("data: "):
-                    event = json.loads(line[len("data: "):])
+                    event = json.loads(line[len("data: ") :])
                     if event["kind"] == "sse.check":
                         seen.append(event)
                         return
@@ -208,12 +276,19 @@ def test_ten_concurrent_creates_all_succeed_with_distinct_ids(served: Server) ->
 
 def test_metrics_in_prometheus_text(api: httpx.Client) -> None:
     api.post("/api/tasks", json={"description": "counted"}).raise_for_status()
-    api.post("/api/events", json={"kind": "hook.denied", "subject": "src/app.py"}).raise_for_status()
+    api.post(
+        "/api/events", json={"kind": "hook.denied", "subject": "src/app.py"}
+    ).raise_for_status()
     text = api.get("/metrics")
     assert text.headers["content-type"].startswith("text/plain")
     body = text.text
-    for name in ("ctui_instances{state=", "ctui_leases_held ", "ctui_tasks{status=\"available\"}",
-                 "ctui_hook_denials_total ", "ctui_http_request_duration_seconds_bucket{"):
+    for name in (
+        "ctui_instances{state=",
+        "ctui_leases_held ",
+        'ctui_tasks{status="available"}',
+        "ctui_hook_denials_total ",
+        "ctui_http_request_duration_seconds_bucket{",
+    ):
         assert name in body, name
     denials = [line for line in body.splitlines() if line.startswith("ctui_hook_denials_total ")]
     assert int(denials[0].split()[1]) >= 1
