@@ -148,7 +148,7 @@ class Simulation:
         me = self.rng.choice(agents)
         move = self.rng.choices(
             ("state", "lease", "release", "decision", "task", "finish", "thread", "end"),
-            weights=(4, 6, 4, 1, 2, 2, 1 if self.spawn else 0, 0.3),
+            weights=(4, 6, 4, 1, 2, 2, 2 if self.spawn else 0, 0.3),
         )[0]
         getattr(self, f"_{move}")(me)
 
@@ -197,8 +197,13 @@ class Simulation:
                 return
 
     def _thread(self, me: Any) -> None:
-        active = [t for t in self.c.threads.list() if t.status in ("running", "waiting")]
+        threads = self.c.threads.list()
+        active = [t for t in threads if t.status in ("running", "waiting")]
         if len(active) >= 3:
+            return
+        ready = [t for t in threads if t.status == "ready"]
+        if ready:
+            self.c.threads.start(ready[0].name)
             return
         name = next(self.names)
         self.c.threads.create(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import work
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
@@ -66,8 +66,8 @@ class Actions:
         app.call_from_thread(app.reload)
         return result
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed core call (or detail read) becomes an error notification."""
         if event.state == WorkerState.ERROR and event.worker.group in (
             "actions",
             "detail-extra",
@@ -183,8 +183,8 @@ class Actions:
         app: Any = self
         app.push_screen(HelpScreen())
 
-    @on(DataTable.RowSelected)
-    def _details(self, event: DataTable.RowSelected) -> None:
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row opens its details."""
         app: Any = self
         pane = event.data_table
         rec = getattr(pane, "selected", None)

@@ -24,13 +24,13 @@ class DecisionScreen(FormScreen):
 
     def fields(self) -> Iterable[Widget]:
         yield from self.labelled(
-            "Category (a short lowercase word)", Input(placeholder="api-design", id="category")
+            "Category", Input(placeholder="api-design", id="category"), "a short lowercase word"
         )
         yield from self.labelled(
-            "Title", Input(placeholder="Use cursor pagination on list routes", id="title")
+            "Title", Input(placeholder="Cursor pagination on list routes", id="title")
         )
         yield from self.labelled(
-            "Description", Input(placeholder="Why, and what it rules out", id="description")
+            "Description", Input(placeholder="why, and what it rules out", id="description")
         )
         yield from self.labelled(
             "Scope", Select([(s, s) for s in SCOPES], value="module", allow_blank=False, id="scope")

@@ -40,6 +40,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             "ctrl+s", "submit", "Submit", id="form.submit", tooltip="Check the form and submit it"
         ),
     ]
+    AUTO_FOCUS = "Input"
     TITLE = "Form"
     OK = "OK"
 
@@ -52,6 +53,11 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
                 yield Button(self.OK, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
 
+    def on_mount(self) -> None:
+        if not getattr(self.app, "live", True):
+            for box in self.query(Input):
+                box.cursor_blink = False
+
     def fields(self) -> Iterable[Widget]:
         return ()
 
@@ -59,9 +65,13 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
         return {}
 
     @staticmethod
-    def labelled(label: str, widget: Widget) -> Iterable[Widget]:
-        yield Label(label, classes="form-label")
-        yield widget
+    def labelled(label: str, widget: Widget, hint: str = "") -> Iterable[Widget]:
+        """One line: the label, then the field (compact), then an optional hint line."""
+        if hasattr(widget, "compact"):
+            widget.compact = True
+        yield Horizontal(Label(label, classes="form-label"), widget, classes="form-row")
+        if hint:
+            yield Static(hint, classes="form-hint")
 
     def value(self, field: str) -> str:
         return self.query_one(f"#{field}", Input).value.strip()

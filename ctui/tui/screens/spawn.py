@@ -19,7 +19,7 @@ from textual.widgets import Checkbox, Input, Select
 
 from ctui.tui.screens.form import FormScreen, Invalid
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MODES = ("automatic", "semi-auto", "interactive")
 AGENTS = ("claude", "codex", "command")
 
@@ -37,15 +37,19 @@ class SpawnScreen(FormScreen):
 
     def fields(self) -> Iterable[Widget]:
         yield from self.labelled(
-            "Name (a slug: lowercase letters, digits, -)", Input(placeholder="fix-login", id="name")
+            "Name",
+            Input(placeholder="fix-login", id="name"),
+            "a slug: lowercase letters, digits, - and _",
         )
         yield from self.labelled(
-            "Template (a prompt file; optional)",
+            "Template",
             Input(placeholder="prompts/task.md", id="template"),
+            "a prompt file in the repository; {{var}} is filled from the context",
         )
         yield from self.labelled(
-            "Prompt (used when there is no template)",
+            "Prompt",
             Input(placeholder="Fix the failing login test", id="prompt"),
+            "used when there is no template",
         )
         yield from self.labelled(
             "Mode", Select([(m, m) for m in MODES], value="automatic", allow_blank=False, id="mode")
@@ -55,23 +59,22 @@ class SpawnScreen(FormScreen):
             Select([(a, a) for a in AGENTS], value=self.agent, allow_blank=False, id="agent"),
         )
         yield from self.labelled(
-            "Command (agent 'command' only; {prompt} is filled)",
+            "Command",
             Input(placeholder="python -m mybot {prompt}", id="command"),
+            "only for the 'command' agent; {prompt} is filled in",
         )
+        yield from self.labelled("Context JSON", Input(value="{}", id="context"))
         yield from self.labelled(
-            "Context JSON (fills {{var}} in the template)", Input(value="{}", id="context")
+            "Worktree", Checkbox("run in its own git worktree", value=True, id="worktree")
         )
-        yield Checkbox("Run in its own git worktree", value=True, id="worktree")
-        yield from self.labelled(
-            "Worktree base (default: the current branch)", Input(placeholder="main", id="base")
-        )
+        yield from self.labelled("Base branch", Input(placeholder="the current branch", id="base"))
 
     def collect(self) -> dict[str, Any]:
         name = self.value("name")
         if not NAME_RE.match(name):
             raise Invalid(
                 "name",
-                "Name: 1-48 lowercase letters, digits or '-', starting with a letter or digit.",
+                "Name: up to 63 lowercase letters, digits, - or _; start with a letter or digit.",
             )
         template = self.value("template") or None
         if (

@@ -28,17 +28,15 @@ class TaskScreen(FormScreen):
 
     def fields(self) -> Iterable[Widget]:
         yield from self.labelled(
-            "Description",
-            Input(placeholder="Add rate limiting to the login route", id="description"),
-        )
-        yield from self.labelled("Priority (1 first … 10 last)", Input(value="5", id="priority"))
-        yield from self.labelled(
-            "Depends on (task ids, comma-separated)",
-            Input(placeholder="task-0001, task-0002", id="depends_on"),
+            "Description", Input(placeholder="Add rate limiting to login", id="description")
         )
         yield from self.labelled(
-            "Files (comma-separated)", Input(placeholder="src/auth.py", id="files")
+            "Priority", Input(value="5", id="priority"), "1 is first, 10 is last"
         )
+        yield from self.labelled(
+            "Depends on", Input(placeholder="task-0001, task-0002", id="depends_on")
+        )
+        yield from self.labelled("Files", Input(placeholder="src/auth.py, src/db/**", id="files"))
         yield from self.labelled("Hint", Input(placeholder="see DEC-20261121-0003", id="hint"))
 
     def collect(self) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class Pane(DataTable[Any]):
         self.spec = spec
         self.records: dict[str, Record] = {}
         self._cells: dict[str, list[Cell]] = {}
+        self._order: list[str] = []
         self.sort_column: int | None = None
         self.sort_reverse = False
         self.total = 0
@@ -64,7 +65,7 @@ class Pane(DataTable[Any]):
             if matches(cells, needle):
                 key = str(rec[self.spec.key])
                 wanted[key], kept[key] = cells, rec
-        order_changed = False
+        order_changed = list(wanted) != self._order
         for key in [k for k in self._cells if k not in wanted]:
             try:
                 self.remove_row(key)
@@ -76,13 +77,14 @@ class Pane(DataTable[Any]):
             old = self._cells.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
-                order_changed = True
+                self._cells[key] = cells
             elif old != cells:
                 for i, (was, new) in enumerate(zip(old, cells, strict=True)):
                     if was != new:
                         self.update_cell(key, keys[i], new, update_width=was.text != new.text)
+                        old[i] = new
                         order_changed = order_changed or i == self.sort_column
-            self._cells[key] = cells
+        self._order = list(wanted)
         self.records = kept
         self.total = len(records) if total is None else total
         if order_changed:
@@ -99,7 +101,12 @@ class Pane(DataTable[Any]):
             self.border_subtitle = f"nothing matches {needle!r}" if needle else self.spec.empty
 
     def _resort(self) -> None:
-        if self.sort_column is None or not self._cells:
+        """Apply the chosen sort, or else the snapshot's own order (newest events first...)."""
+        if not self._cells:
+            return
+        if self.sort_column is None:
+            place = {id(self._cells[k][0]): i for i, k in enumerate(self._order)}
+            self.sort(key=lambda row: place.get(id(row[0]), 0))
             return
         col = self.spec.columns[self.sort_column].key
 

@@ -1,0 +1,39 @@
+"""Helpers for the control room's tests: the app, waiting for a condition, notifications."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ctui.core import Coordinator
+from ctui.tui.app import ControlRoom
+
+SIZE = (140, 42)
+
+
+def control_room(c: Coordinator, **kw: Any) -> ControlRoom:
+    return ControlRoom(c, reopen=lambda: Coordinator.open(store_dir=c.store.path), **kw)
+
+
+async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Let the app run until `condition()` is truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    shown = notes(pilot.app)
+    raise AssertionError(f"condition not met within {timeout}s; notifications: {shown}")
+
+
+async def loaded(pilot: Any) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.loads > 0)
+    await pilot.pause()
+
+
+def notes(app: ControlRoom) -> list[tuple[str, str]]:
+    """The notifications shown so far: (severity, text)."""
+    return [(n.severity, str(n.message)) for n in app._notifications]

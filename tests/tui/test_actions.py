@@ -1,0 +1,232 @@
+"""Every key action under Pilot, and its effect on the real store."""
+
+from __future__ import annotations
+
+from ctui.core import Coordinator
+from ctui.tui.screens.confirm import ConfirmScreen, ReasonScreen
+from ctui.tui.screens.detail import DetailScreen
+from ctui.tui.screens.help import HelpScreen
+from ctui.tui.screens.spawn import SpawnScreen
+
+from .helpers import SIZE, control_room, loaded, notes, until
+
+
+async def test_the_panes_show_the_store(seeded: Coordinator) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        counts = {
+            p: app.pane(p).row_count
+            for p in ("instances", "leases", "threads", "tasks", "decisions")
+        }
+        assert counts == {"instances": 5, "leases": 4, "threads": 2, "tasks": 5, "decisions": 4}
+        assert app.pane("activity").row_count > 20
+        assert "backend-0001" in app.pane("instances").records
+
+
+async def test_spawn_creates_and_starts_a_thread(seeded: Coordinator) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("s")
+        assert isinstance(app.screen, SpawnScreen)
+        await pilot.press(*"fix-login")
+        app.screen.query_one("#prompt").value = "Fix the login FAKE_SLEEP=0.2"
+        app.screen.query_one("#worktree").value = False
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "fix-login" in app.pane("threads").records)
+        thread = seeded.threads.get("fix-login")
+        assert thread.status in ("running", "completed")
+        assert thread.worktree is None
+        assert any("Spawned thread fix-login" in text for _, text in notes(app))
+
+
+async def test_spawn_refuses_bad_input_and_leaves_the_store_alone(seeded: Coordinator) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("s", *"Bad Name", "ctrl+s")
+        assert isinstance(app.screen, SpawnScreen)
+        assert "Name:" in str(app.screen.query_one("#form-error").render())
+        app.screen.query_one("#name").value = "ok-name"
+        app.screen.query_one("#prompt").value = "x"
+        app.screen.query_one("#context").value = "[1, 2"
+        await pilot.press("ctrl+s")
+        assert "Context: not valid JSON" in str(app.screen.query_one("#form-error").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SpawnScreen)
+        assert sorted(t.name for t in seeded.threads.list()) == ["docs-sweep", "fix-cart-total"]
+
+
+async def test_stop_asks_then_stops_the_selected_thread(seeded: Coordinator) -> None:
+    seeded.threads.create("hang", prompt="wait FAKE_HANG", worktree=False)
+    seeded.threads.start("hang")
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        pane = app.pane("threads")
+        pane.move_cursor(row=pane.get_row_index("hang"))
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert seeded.threads.get("hang").status == "running"
+        await pilot.press("x", "y")
+        await until(pilot, lambda: seeded.threads.get("hang").status == "stopped", timeout=15)
+        await until(pilot, lambda: app.pane("threads").records["hang"]["status"] == "stopped")
+
+
+async def test_force_release_needs_a_reason_and_logs_it(seeded: Coordinator) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        pane = app.pane("leases")
+        pane.move_cursor(row=pane.get_row_index("src/auth.py"))
+        await pilot.press("f", "enter")
+        assert isinstance(app.screen, ReasonScreen)
+        assert seeded.leases.check("src/auth.py") is not None
+        await pilot.press(*"stuck agent", "enter")
+        await until(pilot, lambda: seeded.leases.check("src/auth.py") is None)
+        forced = [e for e in seeded.events.recent(5) if e.kind == "lease.forced"]
+        assert forced and forced[-1].data["reason"] == "stuck agent"
+        assert forced[-1].data["holder"] == "backend-0001"
+        await until(pilot, lambda: "src/auth.py" not in app.pane("leases").records)
+
+
+async def test_a_refused_action_is_a_notification_not_a_crash(seeded: Coordinator) -> None:
+    app = control_room(seeded, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        pane = app.pane("leases")
+        pane.move_cursor(row=pane.get_row_index("src/auth.py"))
+        seeded.leases.release("src/auth.py", instance="backend-0001")
+        await pilot.press("f", *"too late", "enter")
+        await until(pilot, lambda: any(sev == "error" for sev, _ in notes(app)))
+        assert any("no lease on src/auth.py" in text for _, text in notes(app))
+        assert app.is_running
+
+
+async def test_cleanup_reaps_stale_instances(seeded: Coordinator) -> None:
+    seeded.instances.register(instance_id="gone", ttl=0.2)
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.pause(0.3)
+        await pilot.press("c")
+        await until(pilot, lambda: seeded.instances.get("gone").state == "stale")
+        await until(pilot, lambda: any("Cleanup done" in text for _, text in notes(app)))
+
+
+async def test_add_task_validates_and_queues(seeded: Coordinator) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("t", *"Write the changelog")
+        app.screen.query_one("#priority").value = "11"
+        await pilot.press("ctrl+s")
+        assert "Priority" in str(app.screen.query_one("#form-error").render())
+        app.screen.query_one("#priority").value = "2"
+        app.screen.query_one("#depends_on").value = "task-0002"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(seeded.tasks.list()) == 6)
+        task = seeded.tasks.list()[-1]
+        assert (task.description, task.priority, task.depends_on) == (
+            "Write the changelog",
+            2,
+            ["task-0002"],
+        )
+        await until(pilot, lambda: task.id in app.pane("tasks").records)
+
+
+async def test_log_decision(seeded: Coordinator) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("d", *"Bad Category!")
+        app.screen.query_one("#title").value = "Use UTC everywhere"
+        await pilot.press("ctrl+s")
+        assert "Category" in str(app.screen.query_one("#form-error").render())
+        app.screen.query_one("#category").value = "time"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: seeded.decisions.count() == 5)
+        assert seeded.decisions.list(limit=1)[0].title == "Use UTC everywhere"
+
+
+async def test_enter_shows_details(seeded: Coordinator) -> None:
+    seeded.threads.start("fix-cart-total")
+    seeded.threads.wait("fix-cart-total", timeout=30)
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        pane = app.pane("threads")
+        pane.move_cursor(row=pane.get_row_index("fix-cart-total"))
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        log = app.screen.query_one("#detail-log")
+        await until(pilot, lambda: len(log.lines) > 0)
+        await pilot.press("escape", "1")
+        pane = app.pane("instances")
+        pane.move_cursor(row=pane.get_row_index("backend-0001"))
+        await pilot.press("enter")
+        extra = app.screen.query_one("#detail-extra")
+        await until(pilot, lambda: "src/auth.py" in _text(extra))
+        assert "task-0002" in _text(extra)
+        await pilot.press("escape", "5", "enter")
+        await until(pilot, lambda: "Property tests" in _text(app.screen.query_one("#detail-extra")))
+
+
+def _text(widget: object) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+
+    out = StringIO()
+    Console(file=out, width=200).print(widget.content)  # type: ignore[attr-defined]
+    return out.getvalue()
+
+
+async def test_filter_sort_jump_help_and_quit(seeded: Coordinator) -> None:
+    app = control_room(seeded, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        for key, pane in zip(
+            "123456",
+            ("instances", "leases", "threads", "tasks", "decisions", "activity"),
+            strict=True,
+        ):
+            await pilot.press(key)
+            assert app.focused is app.pane(pane)
+        await pilot.press("tab")
+        assert app.focused is not app.pane("activity")
+        await pilot.press("2", "slash", *"src/")
+        assert set(app.pane("leases").records) == {"src/auth.py", "src/db/**"}
+        await pilot.press("enter")
+        assert app.focused is app.pane("leases")
+        assert app.pane("instances").row_count == 5
+        await pilot.press("escape")
+        assert app.pane("leases").row_count == 4
+        await pilot.press("o", "o", "o")
+        pane = app.pane("leases")
+        expiries = [pane.records[str(k.value)]["expires_at"] for k in pane.rows]
+        ordered = [pane.get_row_at(i) for i in range(pane.row_count)]
+        assert [c.sort for c in (row[2] for row in ordered)] == sorted(
+            c.sort for c in (row[2] for row in ordered)
+        )
+        assert len(expiries) == 4
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "q")
+    assert not app.is_running
+
+
+async def test_the_command_palette_offers_the_actions(seeded: Coordinator) -> None:
+    app = control_room(seeded, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("ctrl+p", *"log a dec")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "DecisionScreen")
