@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Text = Field(min_length=1, max_length=10_000)
 Id = Field(min_length=1, max_length=200)
@@ -124,7 +124,11 @@ class ThreadIn(Body):
     name: str = Field(min_length=1, max_length=100)
     mode: Literal["automatic", "semi-auto", "interactive"] = "automatic"
     agent: str = Field(default="claude", min_length=1, max_length=100)
-    template: str | None = Field(default=None, max_length=4096)
+    template: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="a built-in or .ctui/templates name, or a path inside the repository",
+    )
     prompt: str | None = Field(default=None, max_length=100_000)
     context: dict[str, Any] = Field(default_factory=dict)
     command: str | None = Field(default=None, max_length=10_000)
@@ -133,6 +137,14 @@ class ThreadIn(Body):
     start: bool = Field(
         default=False, description="start the thread right after creating it (spawn)"
     )
+
+    @field_validator("template")
+    @classmethod
+    def _inside_repository(cls, value: str | None) -> str | None:
+        """A remote client names a template; it may not read the server's other files."""
+        if value is not None and (value.startswith(("/", "~")) or ".." in value.split("/")):
+            raise ValueError("a template is a name or a path inside the repository (no /, ~ or ..)")
+        return value
 
 
 class StartIn(Body):

@@ -146,6 +146,7 @@ def create_thread(c: C, body: ThreadIn) -> JSON:
         command=body.command,
         worktree=body.worktree,
         base=body.base,
+        cwd=c.root,
     )
     if body.start:
         try:

@@ -11,6 +11,7 @@ the status their class names; blocking core calls run in FastAPI's threadpool.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -108,6 +109,13 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(UnicodeError)
     async def bad_text(request: Request, exc: UnicodeError) -> JSON:
         return error("text must be valid UTF-8 (no lone surrogates)", USAGE, 400)
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSON:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+            return error(f"bad path: {exc.strerror}", USAGE, 400)
+        log.exception("OS error on %s %s", request.method, request.url.path)
+        return error(f"server error: {exc.strerror or exc}", 1, 500)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSON:
