@@ -76,13 +76,13 @@ def read_stdin(
             continue
         chunk = os.read(fd, 1 << 16)
         if not chunk:
-            return b"".join(chunks)
+            break
         size += len(chunk)
         if size > limit:
             raise HookInputError(f"hook payload larger than {limit // (1024 * 1024)} MiB: ignored")
         chunks.append(chunk)
     if not chunks:
-        raise HookInputError(f"no hook payload on stdin within {deadline_s:g}s")
+        raise HookInputError(f"no hook payload on stdin (waited up to {deadline_s:g}s for one)")
     return b"".join(chunks)
 
 
@@ -175,9 +175,9 @@ def defer_imports(names: Sequence[str] = DEFERRED) -> None:
     URL parsing the hook never does. Anything that does touch them gets the
     real module, loaded on the spot. Only the hook process does this.
     """
-    module_type = type(sys)
+    from types import ModuleType  # loaded by the core anyway (enum, typing)
 
-    class Deferred(module_type):
+    class Deferred(ModuleType):
         def __getattr__(self, attr: str) -> Any:
             name = self.__name__
             if sys.modules.get(name) is self:

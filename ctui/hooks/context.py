@@ -21,15 +21,18 @@ from ctui.core.instances import OPERATOR, Instance
 LIMIT = 9_000
 PER_SECTION = 12
 LINE = 220
+NEWS_LIMIT = 500
 
 
 def _section(title: str, items: list[str], more_hint: str, total: int | None = None) -> str:
+    """A titled list of at most PER_SECTION lines; `total` None means "items may be a sample"."""
     if not items:
         return ""
-    total = len(items) if total is None else total
     shown = [f"- {_cut(item)}" for item in items[:PER_SECTION]]
-    if total > len(shown):
+    if total is not None and total > len(shown):
         shown.append(f"- ... and {total - len(shown)} more: {more_hint}")
+    elif total is None and len(items) > len(shown):
+        shown.append(f"- ... and more: {more_hint}")
     return f"{title}\n" + "\n".join(shown)
 
 
@@ -76,6 +79,7 @@ def _agents(c: Coordinator, me: Instance, now: float) -> str:
             for i in others
         ],
         "`ctui instance list`",
+        len(others),
     )
 
 
@@ -133,7 +137,7 @@ def _news(c: Coordinator, me: Instance) -> str:
     events = [
         e
         for e in c.events.since(
-            me.last_seen_event, limit=500, kinds=["decision.logged", "discovery.added"]
+            me.last_seen_event, limit=NEWS_LIMIT, kinds=["decision.logged", "discovery.added"]
         )
         if e.actor != me.id
     ]
@@ -147,7 +151,10 @@ def _news(c: Coordinator, me: Instance) -> str:
         else:
             items.append(f"discovery by {e.actor}: {e.data.get('text', '')}")
     return _section(
-        "New since your last prompt:", items, "`ctui decisions list` / `ctui discover list`"
+        "New since your last prompt:",
+        items,
+        "`ctui decisions list` / `ctui discover list`",
+        None if len(events) >= NEWS_LIMIT else len(items),
     )
 
 

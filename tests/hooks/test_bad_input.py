@@ -1,0 +1,215 @@
+"""Errors never block the agent: exit 1, one line on stderr, the store unchanged, never exit 2."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git
+from tests.hooks.support import SESSION_A, Answer, Hook, fixture, snapshot
+
+
+def _assert_failed_open(answer: Answer, *words: str) -> None:
+    assert answer.code == 1, answer
+    assert answer.out == "", answer
+    lines = answer.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ctui hook: "), answer
+    for word in words:
+        assert word in lines[0], answer
+
+
+@pytest.fixture
+def started(hook: Hook, repo: Path) -> Hook:
+    """A session that holds a lease, so 'unchanged' has something to compare."""
+    hook.start()
+    hook("PreToolUse-Edit", file=repo / "src" / "app.py")
+    return hook
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", ("no hook payload",)),
+        (b"this is not json", ("not JSON",)),
+        (b"\xff\xfe\x00garbage", ("not JSON",)),
+        (b"[1, 2, 3]", ("not a JSON object",)),
+        (
+            b'{"session_id": "x", "cwd": "/", "hook_event_name": "PreCompact"}',
+            ("unknown hook event",),
+        ),
+        (b'{"cwd": "/", "hook_event_name": "Stop"}', ("no session_id",)),
+        (b'{"session_id": "s", "cwd": "relative/dir", "hook_event_name": "Stop"}', ("cwd",)),
+        (b'{"session_id": "s", "cwd": "/no/such/folder", "hook_event_name": "Stop"}', ("cwd",)),
+    ],
+)
+def test_garbage_stdin(started: Hook, repo: Path, data: bytes, words: tuple[str, ...]) -> None:
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    _assert_failed_open(Answer(started.raw(data)), *words)
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tool_name": None},
+        {"tool_input": "not an object"},
+        {"tool_input": {"old_string": "a"}},
+        {"agent_id": 42},
+    ],
+)
+def test_malformed_tool_payloads(started: Hook, repo: Path, change: dict[str, object]) -> None:
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    payload = fixture(
+        "PreToolUse-Edit", SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "README.md")
+    )
+    payload.update(change)
+    _assert_failed_open(Answer(started.raw(json.dumps(payload))))
+    assert snapshot(db) == before
+
+
+def test_event_argument_must_match_the_payload(started: Hook, repo: Path) -> None:
+    payload = fixture("Stop", SESSION=SESSION_A, CWD=str(repo))
+    proc = subprocess.run(
+        ["sh", "-c", started.command + " PreToolUse"],
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        timeout=30,
+    )
+    _assert_failed_open(Answer(proc), "PreToolUse")
+
+
+def test_missing_store_is_not_created(hook: Hook, tmp_path: Path) -> None:
+    bare = tmp_path / "plain"
+    bare.mkdir()
+    git(bare, "init", "-q", "-b", "main")
+    for name in ("SessionStart", "PreToolUse-Edit", "SessionEnd"):
+        answer = hook(name, cwd=bare, file=bare / "x.py")
+        _assert_failed_open(answer, "no ctui store", "ctui init")
+    assert not (bare / ".ctui").exists()
+
+
+def test_corrupt_store(started: Hook, repo: Path) -> None:
+    db = repo / ".ctui" / "ctui.db"
+    for extra in ("-wal", "-shm"):
+        Path(str(db) + extra).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database at all" * 100)
+    before = db.read_bytes()
+    answer = started("PreToolUse-Edit", session="another-session-0001", file=repo / "README.md")
+    _assert_failed_open(answer, "not a usable ctui store")
+    assert db.read_bytes() == before
+
+
+def test_locked_database_fails_open_quickly(started: Hook, repo: Path) -> None:
+    """A writer holding the lock past the hook's short busy timeout: exit 1, nothing written."""
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    holder = subprocess.Popen(
+        [
+            "python3",
+            "-c",
+            "import sqlite3,sys,time;c=sqlite3.connect(sys.argv[1],isolation_level=None);"
+            "c.execute('BEGIN IMMEDIATE');print('locked',flush=True);time.sleep(30)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        answer = started("PreToolUse-Edit", session="another-session-0002", file=repo / "README.md")
+        _assert_failed_open(answer, "locked")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert snapshot(db) == before
+
+
+def test_stdin_left_open_does_not_hang(started: Hook, repo: Path) -> None:
+    """A writer that sends the payload but never closes the pipe: answered well within the bound."""
+    payload = fixture(
+        "PreToolUse-Edit", SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "README.md")
+    )
+    proc = subprocess.Popen(
+        ["sh", "-c", started.command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(payload).encode())
+    proc.stdin.flush()
+    try:
+        code = proc.wait(timeout=20)
+    finally:
+        proc.kill()
+        proc.stdin.close()
+    assert code == 0
+
+
+def test_silent_open_stdin_gives_up(started: Hook, repo: Path) -> None:
+    proc = subprocess.Popen(
+        ["sh", "-c", started.command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+    )
+    try:
+        code = proc.wait(timeout=20)
+        err = proc.stderr.read() if proc.stderr else b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if proc.stdin:
+            proc.stdin.close()
+    assert code == 1
+    assert b"no hook payload" in err
+
+
+def test_oversized_payload_is_refused(started: Hook, repo: Path) -> None:
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    payload = fixture(
+        "PreToolUse-Write", SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "big.txt")
+    )
+    payload["tool_input"]["content"] = "x" * (33 * 1024 * 1024)
+    _assert_failed_open(Answer(started.raw(json.dumps(payload), timeout=60)), "larger than")
+    assert snapshot(db) == before
+
+
+def test_never_exits_2(started: Hook, repo: Path) -> None:
+    """Exit 2 would block Claude with our error as the reason; no input may produce it."""
+    inputs = [
+        b"",
+        b"{",
+        b"null",
+        b'{"hook_event_name": 2}',
+        json.dumps(
+            {
+                "session_id": "s" * 5000,
+                "cwd": str(repo),
+                "hook_event_name": "PreToolUse",
+                "tool_name": "Edit",
+                "tool_input": {"file_path": ""},
+            }
+        ).encode(),
+    ]
+    for data in inputs:
+        assert Answer(started.raw(data)).code in (0, 1)
+
+
+def test_quick_exit_keeps_committed_writes(started: Hook, repo: Path) -> None:
+    """The hook exits without closing SQLite: what it committed is still there for a new reader."""
+    db = repo / ".ctui" / "ctui.db"
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT holder FROM leases").fetchall() == [("claude-4f2c9a1e",)]
+    finally:
+        conn.close()

@@ -1,0 +1,120 @@
+"""The hook process itself: what it imports, and sessions racing for one file."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.hooks.support import SESSION_A, Answer, Hook, fixture, rows
+
+FORBIDDEN = (
+    "textual",
+    "rich",
+    "fastapi",
+    "uvicorn",
+    "httpx",
+    "mcp",
+    "git",
+    "ctui.cli",
+    "ctui.tui",
+    "ctui.api",
+    "ctui.mcp",
+    "ctui.hooks.settings",
+)
+PAYLOADS = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse-Edit",
+    "PostToolUse-Edit",
+    "PostToolUse-Bash",
+    "Notification",
+    "Stop",
+    "SubagentStart",
+    "SubagentStop",
+    "SessionEnd",
+)
+
+
+def _modules_after(hook: Hook, payload: dict[str, object]) -> list[str]:
+    """Run the installed command's interpreter and bootstrap, reporting `sys.modules` at the end."""
+    argv = shlex.split(hook.command)
+    assert argv[-1].endswith("from ctui.hook import run;run()"), argv
+    argv[-1] = argv[-1].replace(
+        "from ctui.hook import run;run()",
+        "import ctui.hook as h;h.defer_imports();code=h.main([]);"
+        "sys.stderr.write('\\nMODULES '+' '.join(sorted(sys.modules)))",
+    )
+    proc = subprocess.run(
+        argv, input=json.dumps(payload).encode(), capture_output=True, timeout=30, cwd=hook.repo
+    )
+    marker = proc.stderr.decode().rsplit("MODULES ", 1)
+    assert len(marker) == 2, proc.stderr
+    return marker[1].split()
+
+
+def test_hook_imports_only_stdlib_and_the_core(hook: Hook, repo: Path) -> None:
+    stdlib = set(sys.stdlib_module_names) | {"__main__", "__future__"}
+    seen: set[str] = set()
+    for name in PAYLOADS:
+        payload = fixture(name, SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "src" / "app.py"))
+        seen.update(_modules_after(hook, payload))
+    ours = {m for m in seen if m == "ctui" or m.startswith("ctui.")}
+    allowed_ours = ("ctui", "ctui.hook", "ctui.hooks", "ctui.core")
+    assert all(m in allowed_ours or m.startswith(("ctui.hooks.", "ctui.core.")) for m in ours), ours
+    foreign = {m for m in seen - ours if m.split(".")[0] not in stdlib}
+    assert not foreign, f"the hook imported non-stdlib modules: {sorted(foreign)}"
+    for name in FORBIDDEN:
+        assert not any(m == name or m.startswith(name + ".") for m in seen), name
+
+
+def test_edit_path_does_not_load_inspect(hook: Hook, repo: Path) -> None:
+    """Guard for start-up: `inspect` (via dataclasses) stays deferred on the edit path.
+
+    If this fails, a dataclass on the hook's path lost its docstring, or a new
+    import pulls `inspect` in: see `ctui.hook.defer_imports`.
+    """
+    hook.start()
+    for name in ("PreToolUse-Edit", "PostToolUse-Edit"):
+        payload = fixture(name, SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "src" / "app.py"))
+        modules = _modules_after(hook, payload)
+        assert "ast" not in modules and "tokenize" not in modules, name
+
+
+def test_sessions_racing_for_one_file_get_one_lease(hook: Hook, repo: Path) -> None:
+    """Six sessions send PreToolUse for one file at once: exactly one is allowed, every round."""
+    for round_no in range(4):
+        target = repo / f"race_{round_no}.py"
+        procs = []
+        for n in range(6):
+            payload = fixture(
+                "PreToolUse-Write",
+                SESSION=f"race{round_no}{n}-0000-4000-8000-000000000000",
+                CWD=str(repo),
+                FILE=str(target),
+            )
+            procs.append(
+                subprocess.Popen(
+                    ["sh", "-c", hook.command],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=repo,
+                )
+            )
+            procs[-1].stdin.write(json.dumps(payload).encode())  # type: ignore[union-attr]
+        answers = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=60)
+            answers.append(
+                Answer(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+            )
+        assert [a.code for a in answers] == [0] * 6, answers
+        assert sum(a.allowed for a in answers) == 1, answers
+        assert sum(a.denied for a in answers) == 5, answers
+        holders = rows(
+            repo / ".ctui" / "ctui.db", "SELECT holder FROM leases WHERE path = ?", target.name
+        )
+        assert len(holders) == 1

@@ -1,0 +1,142 @@
+"""`ctui hooks install | uninstall | doctor` against real settings files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.conftest import Cli
+from tests.hooks.support import install
+
+USER_HOOK = {"type": "command", "command": "/usr/local/bin/format-on-save.sh", "timeout": 30}
+USER_SETTINGS = {
+    "permissions": {"allow": ["Bash(npm test)"]},
+    "hooks": {
+        "PreToolUse": [
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "audit-bash"}]}
+        ],
+        "PostToolUse": [{"matcher": "Write|Edit", "hooks": [USER_HOOK]}],
+    },
+}
+EVENTS = {
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "SubagentStart",
+    "SubagentStop",
+    "SessionEnd",
+}
+
+
+def _settings(repo: Path, name: str = "settings.json") -> Path:
+    return repo / ".claude" / name
+
+
+def test_install_merges_and_keeps_other_hooks(repo: Path) -> None:
+    path = _settings(repo)
+    path.parent.mkdir()
+    path.write_text(json.dumps(USER_SETTINGS, indent=2))
+    assert install(repo).returncode == 0
+    doc = json.loads(path.read_text())
+    assert doc["permissions"] == USER_SETTINGS["permissions"]
+    assert set(doc["hooks"]) == EVENTS
+    assert doc["hooks"]["PreToolUse"][0] == USER_SETTINGS["hooks"]["PreToolUse"][0]
+    assert doc["hooks"]["PostToolUse"][0] == USER_SETTINGS["hooks"]["PostToolUse"][0]
+    ours = doc["hooks"]["PreToolUse"][1]
+    assert ours["matcher"] == "Write|Edit|MultiEdit|NotebookEdit"
+    assert ours["hooks"][0]["type"] == "command" and ours["hooks"][0]["timeout"] == 10
+    assert doc["hooks"]["PostToolUse"][1]["matcher"] == "Write|Edit|MultiEdit|NotebookEdit|Bash"
+    assert "matcher" not in doc["hooks"]["SessionStart"][0]
+    assert (repo / ".ctui" / "ctui.db").exists(), "project install creates the store"
+
+
+def test_install_twice_is_install_once(repo: Path) -> None:
+    assert install(repo).returncode == 0
+    once = _settings(repo).read_text()
+    second = install(repo, "--json")
+    assert second.returncode == 0 and json.loads(second.stdout)["changed"] is False
+    assert _settings(repo).read_text() == once
+
+
+def test_reinstall_with_another_command_replaces_ours(repo: Path) -> None:
+    install(repo)
+    assert install(repo, "--script").returncode == 0
+    doc = json.loads(_settings(repo).read_text())
+    commands = [
+        h["command"] for groups in doc["hooks"].values() for g in groups for h in g["hooks"]
+    ]
+    assert len(commands) == 9 and all(c.endswith("ctui hook") for c in commands)
+
+
+def test_uninstall_removes_only_ours(repo: Path) -> None:
+    path = _settings(repo)
+    path.parent.mkdir()
+    path.write_text(json.dumps(USER_SETTINGS))
+    install(repo)
+    cli = Cli(repo)
+    proc = cli("hooks", "uninstall", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["removed"] == 9
+    assert json.loads(path.read_text()) == USER_SETTINGS
+    again = cli("hooks", "uninstall", "--json")
+    assert json.loads(again.stdout)["removed"] == 0
+
+
+def test_local_and_user_scopes(repo: Path) -> None:
+    assert install(repo, "--scope", "local").returncode == 0
+    assert set(json.loads(_settings(repo, "settings.local.json").read_text())["hooks"]) == EVENTS
+    assert not _settings(repo).exists()
+    assert install(repo, "--scope", "user").returncode == 0
+    user = Path(os.environ["HOME"]) / ".claude" / "settings.json"
+    assert set(json.loads(user.read_text())["hooks"]) == EVENTS
+
+
+def test_malformed_settings_are_left_untouched(repo: Path) -> None:
+    path = _settings(repo)
+    path.parent.mkdir()
+    path.write_text('{"hooks": [1, 2,')
+    proc = install(repo)
+    assert proc.returncode == 2
+    assert "not valid JSON" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert path.read_text() == '{"hooks": [1, 2,'
+    path.write_text('{"hooks": {"PreToolUse": {"not": "a list"}}}')
+    assert install(repo).returncode == 2
+
+
+def test_doctor_reports_ok_and_times_a_call(repo: Path) -> None:
+    install(repo)
+    proc = Cli(repo)("hooks", "doctor", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["problems"] == []
+    assert report["store"].endswith(".ctui")
+    assert report["commands"][0]["exit_code"] == 0 and report["commands"][0]["ms"] > 0
+
+
+def test_doctor_finds_problems(repo: Path) -> None:
+    cli = Cli(repo)
+    proc = cli("hooks", "doctor")
+    assert proc.returncode == 1 and "no ctui hook installed" in proc.stdout
+    path = _settings(repo)
+    path.parent.mkdir()
+    path.write_text(
+        json.dumps(
+            {
+                "hooks": {
+                    "PreToolUse": [
+                        {
+                            "matcher": "Edit",
+                            "hooks": [{"type": "command", "command": "/nowhere/bin/ctui hook"}],
+                        }
+                    ]
+                }
+            }
+        )
+    )
+    report = json.loads(cli("hooks", "doctor", "--json").stdout)
+    text = " ".join(report["problems"])
+    assert "does not resolve" in text and "SessionStart" in text
