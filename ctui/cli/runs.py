@@ -11,24 +11,57 @@ from ctui.cli.common import Ctx, leaf, positive, table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = leaf(sub, "run", run, "a leader agent plans tasks for GOAL; N workers run them as threads in worktrees",
-             epilog="Examples: ctui run 'Build a login page' -w 3\n"
-             "          ctui run 'Build API' --no-plan --tasks tasks.json --timeout 1800")
+    p = leaf(
+        sub,
+        "run",
+        run,
+        "a leader agent plans tasks for GOAL; N workers run them as threads in worktrees",
+        epilog="Examples: ctui run 'Build a login page' -w 3\n"
+        "          ctui run 'Build API' --no-plan --tasks tasks.json --timeout 1800",
+    )
     p.add_argument("goal", help="what the team should build")
-    p.add_argument("-w", "--workers", type=positive(int), default=3, metavar="N", help="parallel workers (3)")
-    p.add_argument("--no-plan", action="store_true", help="skip the leader; take the tasks from --tasks")
-    p.add_argument("--tasks", metavar="FILE", help='a JSON plan: {"tasks": [{"id", "description", '
-                   '"priority", "depends_on", "files", "hints"}]}')
-    p.add_argument("--agent", default="claude", choices=("claude", "codex", "command"), help="agent profile")
-    p.add_argument("--command", metavar="ARGV", help="for --agent command: an argv, {prompt} is filled in")
-    p.add_argument("--timeout", type=positive(), metavar="S", help="stop a task's run after S seconds")
-    p.add_argument("--retries", type=int, metavar="N", help="runs per task after the first (default from config)")
-    p = leaf(sub, "loop", loop, "run a thread's agent, then the test gate, until done (option C's loop)",
-             epilog="Set [gate] commands and completion_token in .ctui/config.toml. "
-             "Exit 0 when the agent printed the token and the gate passed, 1 at the limit.")
+    p.add_argument(
+        "-w", "--workers", type=positive(int), default=3, metavar="N", help="parallel workers (3)"
+    )
+    p.add_argument(
+        "--no-plan", action="store_true", help="skip the leader; take the tasks from --tasks"
+    )
+    p.add_argument(
+        "--tasks",
+        metavar="FILE",
+        help='a JSON plan: {"tasks": [{"id", "description", '
+        '"priority", "depends_on", "files", "hints"}]}',
+    )
+    p.add_argument(
+        "--agent", default="claude", choices=("claude", "codex", "command"), help="agent profile"
+    )
+    p.add_argument(
+        "--command", metavar="ARGV", help="for --agent command: an argv, {prompt} is filled in"
+    )
+    p.add_argument(
+        "--timeout", type=positive(), metavar="S", help="stop a task's run after S seconds"
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="runs per task after the first (default from config)",
+    )
+    p = leaf(
+        sub,
+        "loop",
+        loop,
+        "run a thread's agent, then the test gate, until done (option C's loop)",
+        epilog="Set [gate] commands and completion_token in .ctui/config.toml. "
+        "Exit 0 when the agent printed the token and the gate passed, 1 at the limit.",
+    )
     p.add_argument("name", help="an existing thread (ctui thread create NAME --prompt ...)")
-    p.add_argument("--max-iterations", type=positive(int), default=10, metavar="N", help="limit (10)")
-    p.add_argument("--gate-timeout", type=positive(), metavar="S", help="seconds per gate command (900)")
+    p.add_argument(
+        "--max-iterations", type=positive(int), default=10, metavar="N", help="limit (10)"
+    )
+    p.add_argument(
+        "--gate-timeout", type=positive(), metavar="S", help="seconds per gate command (900)"
+    )
 
 
 def _reporter(ctx: Ctx) -> Any:
@@ -57,12 +90,24 @@ def run(ctx: Ctx) -> int:
         raise UsageError("--retries takes 0 or more")
     tasks = load_tasks_file(a.tasks) if a.tasks else None
     report = _reporter(ctx)
-    orch = Orchestrator(ctx.coord, workers=a.workers, agent=a.agent, command=a.command, timeout=a.timeout,
-                        retries=a.retries, report=report)
+    orch = Orchestrator(
+        ctx.coord,
+        workers=a.workers,
+        agent=a.agent,
+        command=a.command,
+        timeout=a.timeout,
+        retries=a.retries,
+        report=report,
+    )
     if tasks is None:
         tasks = orch.plan(a.goal)
     outcome = orch.run(a.goal, tasks)
-    data = {"run": outcome.run, "ok": outcome.ok, "cost_usd": round(outcome.cost_usd, 6), "tasks": outcome.tasks}
+    data = {
+        "run": outcome.run,
+        "ok": outcome.ok,
+        "cost_usd": round(outcome.cost_usd, 6),
+        "tasks": outcome.tasks,
+    }
     if not ctx.json and sys.stdout.isatty():
         _rich_summary(outcome)
     else:
@@ -71,15 +116,26 @@ def run(ctx: Ctx) -> int:
 
 
 def _rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[t["id"], t["status"], t["attempts"], (t["threads"] or ["-"])[-1], f"{t['runtime']}s",
-             f"${t['cost_usd']:.4f}", _short(t["description"])] for t in tasks]
+    return [
+        [
+            t["id"],
+            t["status"],
+            t["attempts"],
+            (t["threads"] or ["-"])[-1],
+            f"{t['runtime']}s",
+            f"${t['cost_usd']:.4f}",
+            _short(t["description"]),
+        ]
+        for t in tasks
+    ]
 
 
 def _summary(data: dict[str, Any]) -> str:
     head = ["TASK", "STATUS", "ATTEMPTS", "THREAD", "RUNTIME", "COST", "DESCRIPTION"]
     done = sum(1 for t in data["tasks"] if t["status"] == "done")
-    return (f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}\n"
-            + table(head, _rows(data["tasks"])))
+    return f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}\n" + table(
+        head, _rows(data["tasks"])
+    )
 
 
 def _rich_summary(outcome: Any) -> None:
@@ -105,8 +161,13 @@ def loop(ctx: Ctx) -> int:
     from ctui.core.loop import loop as run_loop
 
     a = ctx.args
-    result = run_loop(ctx.coord, a.name, max_iterations=a.max_iterations, gate_timeout=a.gate_timeout,
-                      report=_reporter(ctx))
+    result = run_loop(
+        ctx.coord,
+        a.name,
+        max_iterations=a.max_iterations,
+        gate_timeout=a.gate_timeout,
+        report=_reporter(ctx),
+    )
     verdict = "done" if result["done"] else "not done"
     ctx.emit(result, f"{a.name}: {verdict} after {result['iterations']} iteration(s)")
     return 0 if result["done"] else 1

@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "spawn",
         spawn,
         "create a thread and start its agent (in its own worktree by default)",
-        epilog='Example: ctui spawn fix-login -t fixer --context \'{"problem": "login 500s"}\' --wait',
+        epilog="Example: ctui spawn fix-login -t fixer "
+        '--context \'{"problem": "login 500s"}\' --wait',
     )
     _thread_options(p)
     p.add_argument(

@@ -31,19 +31,30 @@ def run_gate(commands: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
     results = []
     for command in commands:
         try:
-            proc = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                command,
+                shell=True,
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
             code, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as exc:
             code, output = 124, f"{exc.output or ''}\n(timed out after {timeout:g}s)"
-        results.append({"command": command, "exit_code": code, "output": str(output)[-OUTPUT_TAIL:]})
+        results.append(
+            {"command": command, "exit_code": code, "output": str(output)[-OUTPUT_TAIL:]}
+        )
     return {"passed": all(r["exit_code"] == 0 for r in results), "results": results}
 
 
 def iteration_prompt(base: str, iteration: int, feedback: str | None, token: str) -> str:
     parts = [base.strip(), f"## Loop iteration {iteration}"]
     if feedback:
-        parts.append(f"The test gate failed after the previous iteration. Fix these failures:\n\n{feedback}")
+        parts.append(
+            f"The test gate failed after the previous iteration. Fix these failures:\n\n{feedback}"
+        )
     parts.append(f"When the work is complete and the tests pass, print {token} on its own line.")
     return "\n\n".join(p for p in parts if p)
 
@@ -52,11 +63,19 @@ def feedback_from(gate: dict[str, Any], token_seen: bool, token: str) -> str:
     failing = [r for r in gate["results"] if r["exit_code"] != 0]
     if not failing and not token_seen:
         return f"The tests pass, but you did not print {token}: finish the work, then print it."
-    return "\n\n".join(f"$ {r['command']}  (exit {r['exit_code']})\n{r['output'].strip()}" for r in failing)
+    return "\n\n".join(
+        f"$ {r['command']}  (exit {r['exit_code']})\n{r['output'].strip()}" for r in failing
+    )
 
 
-def loop(c: Coordinator, name: str, *, max_iterations: int = 10, gate_timeout: float | None = None,
-         report: Callable[[str], None] | None = None) -> dict[str, Any]:
+def loop(
+    c: Coordinator,
+    name: str,
+    *,
+    max_iterations: int = 10,
+    gate_timeout: float | None = None,
+    report: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run the loop on thread `name`; returns {name, done, iterations, gate}."""
     if max_iterations < 1:
         raise UsageError("--max-iterations must be 1 or more")
@@ -76,8 +95,11 @@ def loop(c: Coordinator, name: str, *, max_iterations: int = 10, gate_timeout: f
     for i in range(1, max_iterations + 1):
         log_path = Path(t.log_path or c.threads.log_path(name))
         offset = log_path.stat().st_size if log_path.exists() else 0
-        t = c.threads.start(name, again=t.status in FINISHED,
-                            prompt=iteration_prompt(base_prompt, i, feedback, token))
+        t = c.threads.start(
+            name,
+            again=t.status in FINISHED,
+            prompt=iteration_prompt(base_prompt, i, feedback, token),
+        )
         say(f"iteration {i}: run {t.run_id} started")
         t = c.threads.wait(name)
         if t.status == "stopped" or (t.status == "failed" and t.exit_code is None):
@@ -87,11 +109,22 @@ def loop(c: Coordinator, name: str, *, max_iterations: int = 10, gate_timeout: f
             output = fh.read().decode("utf-8", "replace")
         token_seen = token in answer_text(output)
         gate = run_gate(commands, cwd, timeout)
-        history.append({"iteration": i, "run": t.run_id, "agent_exit": t.exit_code, "token": token_seen,
-                        "at": c.now(), **gate})
+        history.append(
+            {
+                "iteration": i,
+                "run": t.run_id,
+                "agent_exit": t.exit_code,
+                "token": token_seen,
+                "at": c.now(),
+                **gate,
+            }
+        )
         _save(c, name, history)
-        say(f"iteration {i}: agent exit {t.exit_code}, token {'seen' if token_seen else 'not seen'}, "
-            f"gate {'passed' if gate['passed'] else 'failed'}")
+        say(
+            f"iteration {i}: agent exit {t.exit_code}, "
+            f"token {'seen' if token_seen else 'not seen'}, "
+            f"gate {'passed' if gate['passed'] else 'failed'}"
+        )
         if token_seen and gate["passed"]:
             return {"name": name, "done": True, "iterations": i, "gate": history}
         feedback = feedback_from(gate, token_seen, token)
@@ -100,8 +133,14 @@ def loop(c: Coordinator, name: str, *, max_iterations: int = 10, gate_timeout: f
 
 def _save(c: Coordinator, name: str, history: list[dict[str, Any]]) -> None:
     with c.store.write() as conn:
-        conn.execute("UPDATE threads SET gate = ?, updated_at = ? WHERE name = ?",
-                     (json.dumps(history), c.now(), name))
+        conn.execute(
+            "UPDATE threads SET gate = ?, updated_at = ? WHERE name = ?",
+            (json.dumps(history), c.now(), name),
+        )
         last = history[-1]
-        c.log(conn, "thread.gate", subject=name,
-              data={"iteration": last["iteration"], "passed": last["passed"], "token": last["token"]})
+        c.log(
+            conn,
+            "thread.gate",
+            subject=name,
+            data={"iteration": last["iteration"], "passed": last["passed"], "token": last["token"]},
+        )

@@ -62,9 +62,18 @@ def answer_text(log: str) -> str:
 
 
 class Orchestrator:
-    def __init__(self, c: Coordinator, *, workers: int = 3, agent: str = "claude", command: str | None = None,
-                 timeout: float | None = None, retries: int | None = None, poll: float = 0.2,
-                 report: Report | None = None) -> None:
+    def __init__(
+        self,
+        c: Coordinator,
+        *,
+        workers: int = 3,
+        agent: str = "claude",
+        command: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        poll: float = 0.2,
+        report: Report | None = None,
+    ) -> None:
         if workers < 1 or workers > 32:
             raise UsageError("-w takes 1 to 32 workers")
         self.c = c
@@ -83,8 +92,14 @@ class Orchestrator:
     def plan(self, goal: str, *, timeout: float | None = None) -> list[plan_parse.Planned]:
         """Ask a leader thread for the plan and validate it (nothing is queued yet)."""
         name = f"{self.run_id}-leader"
-        self.c.threads.create(name, agent=self.agent, command=self.command, template="planner",
-                              context={"goal": goal, "workers": str(self.workers)}, worktree=False)
+        self.c.threads.create(
+            name,
+            agent=self.agent,
+            command=self.command,
+            template="planner",
+            context={"goal": goal, "workers": str(self.workers)},
+            worktree=False,
+        )
         self.c.threads.start(name)
         self.report(f"leader {name} planning")
         t = self.c.threads.wait(name, timeout=timeout or self.timeout)
@@ -92,7 +107,9 @@ class Orchestrator:
             self.c.threads.stop(name, grace=2.0)
             raise CtuiError(f"the leader did not answer within {timeout or self.timeout}s")
         if t.status != "completed":
-            raise CtuiError(f"the leader {t.status}: {t.error or 'no answer'} (see `ctui thread logs {name}`)")
+            raise CtuiError(
+                f"the leader {t.status}: {t.error or 'no answer'} (see `ctui thread logs {name}`)"
+            )
         tasks = plan_parse.parse(plan_parse.extract(answer_text(self.c.threads.logs(name, tail=0))))
         self.report(f"plan: {len(tasks)} task(s)")
         return tasks
@@ -102,8 +119,14 @@ class Orchestrator:
         self.goal = goal
         self.mine = list(ids.values())
         self.report(f"queued {', '.join(self.mine)}")
-        slots = [Slot(self.c.instances.register(role=f"{self.run_id}-worker-{i + 1}", pid=os.getpid(),
-                                                task=goal[:200]).id) for i in range(self.workers)]
+        slots = [
+            Slot(
+                self.c.instances.register(
+                    role=f"{self.run_id}-worker-{i + 1}", pid=os.getpid(), task=goal[:200]
+                ).id
+            )
+            for i in range(self.workers)
+        ]
         try:
             self._loop(slots)
         finally:
@@ -142,15 +165,30 @@ class Orchestrator:
             except (Conflict, NotFound):
                 continue
             name = f"{self.run_id}-{task.id}-{task.attempts}"
-            base = next((self.branches[d] for d in reversed(task.depends_on) if d in self.branches), None)
+            base = next(
+                (self.branches[d] for d in reversed(task.depends_on) if d in self.branches), None
+            )
             try:
-                self.c.threads.create(name, agent=self.agent, command=self.command, template="worker", base=base,
-                                      task_id=task.id, context={
-                                          "goal": self.goal, "task": task.description, "task_id": task.id,
-                                          "files": task.files or ["(none given)"], "hints": task.hints or ["(none)"]})
+                self.c.threads.create(
+                    name,
+                    agent=self.agent,
+                    command=self.command,
+                    template="worker",
+                    base=base,
+                    task_id=task.id,
+                    context={
+                        "goal": self.goal,
+                        "task": task.description,
+                        "task_id": task.id,
+                        "files": task.files or ["(none given)"],
+                        "hints": task.hints or ["(none)"],
+                    },
+                )
                 self.c.threads.start(name)
             except CtuiError as exc:
-                self.c.tasks.fail(task.id, slot.worker, reason=f"could not start a thread: {exc.message}")
+                self.c.tasks.fail(
+                    task.id, slot.worker, reason=f"could not start a thread: {exc.message}"
+                )
                 self.report(f"{task.id} could not start: {exc.message}")
                 continue
             slot.task_id, slot.thread, slot.started = task.id, name, time.monotonic()
@@ -168,8 +206,11 @@ class Orchestrator:
             return
         if t.status == "completed":
             self.branches[slot.task_id] = t.branch or ""
-            self.c.tasks.complete(slot.task_id, slot.worker, result=_short(answer_text(
-                self.c.threads.logs(t.name, tail=0))))
+            self.c.tasks.complete(
+                slot.task_id,
+                slot.worker,
+                result=_short(answer_text(self.c.threads.logs(t.name, tail=0))),
+            )
             self.report(f"{slot.task_id} done ({t.name}, ${t.cost_usd:.4f})")
         else:
             self._fail(slot, t.error or f"the thread {t.status}")
@@ -178,7 +219,9 @@ class Orchestrator:
     def _stop(self, slot: Slot, reason: str) -> None:
         assert slot.thread is not None
         try:
-            self.c.threads.stop(slot.thread, grace=min(self.c.config.stop_grace, 5.0), by="orchestrator")
+            self.c.threads.stop(
+                slot.thread, grace=min(self.c.config.stop_grace, 5.0), by="orchestrator"
+            )
         except NotFound:
             pass
         self._fail(slot, reason)
@@ -212,12 +255,19 @@ class Orchestrator:
             runs: list[Thread] = [self.c.threads.get(n) for n in names]
             cost = sum(t.cost_usd for t in runs)
             out.cost_usd += cost
-            out.tasks.append({
-                "id": task.id, "description": task.description, "status": task.status,
-                "attempts": task.attempts, "threads": names, "cost_usd": round(cost, 6),
-                "runtime": round(sum(t.runtime(now) or 0 for t in runs), 1), "error": task.error,
-                "branch": runs[-1].branch if runs else None,
-            })
+            out.tasks.append(
+                {
+                    "id": task.id,
+                    "description": task.description,
+                    "status": task.status,
+                    "attempts": task.attempts,
+                    "threads": names,
+                    "cost_usd": round(cost, 6),
+                    "runtime": round(sum(t.runtime(now) or 0 for t in runs), 1),
+                    "error": task.error,
+                    "branch": runs[-1].branch if runs else None,
+                }
+            )
         leader = f"{self.run_id}-leader"
         try:
             out.cost_usd += self.c.threads.get(leader).cost_usd

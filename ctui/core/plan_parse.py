@@ -35,7 +35,7 @@ class Planned:
 
 
 def extract(text: str) -> Any:
-    """The JSON document in an agent's answer: the whole text, a fenced block, or the outer braces."""
+    """The JSON in an agent's answer: the whole text, a fenced block, or the outer braces."""
     candidates = [text.strip(), *FENCE.findall(text)]
     for opener, closer in (("{", "}"), ("[", "]")):
         start, end = text.find(opener), text.rfind(closer)
@@ -100,8 +100,15 @@ def _task(i: int, item: Any, errors: list[str]) -> Planned | None:
     if attempts is not None and (not isinstance(attempts, int) or attempts < 1):
         errors.append(f"task {key}: max_attempts must be a positive integer")
         attempts = None
-    return Planned(key, desc.strip(), prio, [str(d) for d in lists["depends_on"]],
-                   [str(f) for f in lists["files"]], [str(h) for h in lists["hints"]], attempts)
+    return Planned(
+        key,
+        desc.strip(),
+        prio,
+        [str(d) for d in lists["depends_on"]],
+        [str(f) for f in lists["files"]],
+        [str(h) for h in lists["hints"]],
+        attempts,
+    )
 
 
 def _ordered(tasks: list[Planned]) -> list[Planned]:
@@ -126,13 +133,21 @@ def _ordered(tasks: list[Planned]) -> list[Planned]:
     return done
 
 
-def queue(c: Coordinator, tasks: list[Planned], *, created_by: str, max_attempts: int | None = None) -> dict[str, str]:
+def queue(
+    c: Coordinator, tasks: list[Planned], *, created_by: str, max_attempts: int | None = None
+) -> dict[str, str]:
     """Add the planned tasks in one transaction; returns local id → task id."""
     ids: dict[str, str] = {}
     with c.store.write():
         for t in tasks:
-            task = c.tasks.add(t.description, priority=t.priority, depends_on=[ids[d] for d in t.depends_on],
-                               files=t.files, hints=t.hints, created_by=created_by,
-                               max_attempts=t.max_attempts or max_attempts)
+            task = c.tasks.add(
+                t.description,
+                priority=t.priority,
+                depends_on=[ids[d] for d in t.depends_on],
+                files=t.files,
+                hints=t.hints,
+                created_by=created_by,
+                max_attempts=t.max_attempts or max_attempts,
+            )
             ids[t.key] = task.id
     return ids

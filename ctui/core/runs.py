@@ -21,7 +21,8 @@ def record_agent(
     """Note the agent's pid and instance; returns the thread's status now."""
     with c.store.write() as conn:
         conn.execute(
-            "UPDATE threads SET agent_pid = ?, instance_id = ?, updated_at = ? WHERE name = ? AND run_id = ?",
+            "UPDATE threads SET agent_pid = ?, instance_id = ?, updated_at = ? "
+            "WHERE name = ? AND run_id = ?",
             (agent_pid, instance_id, c.now(), name, run_id),
         )
         if instance_id:
@@ -38,13 +39,14 @@ def record_agent(
 def record_supervisor(
     c: Coordinator, name: str, run_id: int, pid: int, start: str | None
 ) -> str | None:
-    """Note the supervisor's own pid; returns the thread's status if this run is current, else None."""
+    """Note the supervisor's pid; returns the thread's status if this run is current, else None."""
     with c.store.write() as conn:
         row = conn.execute("SELECT status, run_id FROM threads WHERE name = ?", (name,)).fetchone()
         if row is None or row["run_id"] != run_id:
             return None
         conn.execute(
-            "UPDATE threads SET supervisor_pid = ?, supervisor_start = ? WHERE name = ? AND run_id = ?",
+            "UPDATE threads SET supervisor_pid = ?, supervisor_start = ? "
+            "WHERE name = ? AND run_id = ?",
             (pid, start, name, run_id),
         )
         return str(row["status"])
@@ -67,8 +69,8 @@ def record_stats(
 ) -> None:
     with c.store.write() as conn:
         conn.execute(
-            "UPDATE threads SET session_id = COALESCE(?, session_id), turns = ?, cost_usd = ?, tokens_in = ?, "
-            "tokens_out = ?, updated_at = ? WHERE name = ? AND run_id = ?",
+            "UPDATE threads SET session_id = COALESCE(?, session_id), turns = ?, cost_usd = ?, "
+            "tokens_in = ?, tokens_out = ?, updated_at = ? WHERE name = ? AND run_id = ?",
             (
                 stats.session_id,
                 base[0] + stats.turns,
@@ -105,8 +107,8 @@ def finish(
             return
         stopped = row["status"] not in ("running", "waiting")
         conn.execute(
-            "UPDATE threads SET status = ?, exit_code = ?, error = COALESCE(?, error), ended_at = ?, updated_at = ? "
-            "WHERE name = ? AND run_id = ?",
+            "UPDATE threads SET status = ?, exit_code = ?, error = COALESCE(?, error), "
+            "ended_at = ?, updated_at = ? WHERE name = ? AND run_id = ?",
             (
                 row["status"] if stopped else status,
                 exit_code,

@@ -171,7 +171,8 @@ class Threads:
         context = dict(context or {})
         if self._row(self._c.store.conn, name) is not None:
             raise Conflict(
-                f"thread {name!r} already exists: pick another name or see `ctui thread status {name}`"
+                f"thread {name!r} already exists: pick another name or see "
+                f"`ctui thread status {name}`"
             )
         wts = self.worktrees if worktree else None
         if wts is not None:
@@ -199,7 +200,8 @@ class Threads:
         with self._c.store.write() as conn:
             try:
                 conn.execute(
-                    f"INSERT INTO threads({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                    f"INSERT INTO threads({', '.join(values)}) "
+                    f"VALUES ({', '.join('?' * len(values))})",
                     tuple(values.values()),
                 )
             except sqlite3.IntegrityError:
@@ -216,8 +218,8 @@ class Threads:
                 raise
         with self._c.store.write() as conn:
             conn.execute(
-                "UPDATE threads SET status = 'ready', worktree = ?, branch = ?, base = ?, updated_at = ? "
-                "WHERE name = ?",
+                "UPDATE threads SET status = 'ready', worktree = ?, branch = ?, base = ?, "
+                "updated_at = ? WHERE name = ?",
                 (path, branch, base, self._c.now(), name),
             )
             self._c.log(
@@ -286,9 +288,10 @@ class Threads:
                 )
             run_id = t.run_id + 1
             conn.execute(
-                "UPDATE threads SET status = 'running', run_id = ?, started_at = ?, ended_at = NULL, "
-                "exit_code = NULL, error = NULL, supervisor_pid = NULL, supervisor_start = NULL, "
-                "agent_pid = NULL, host = ?, updated_at = ? WHERE name = ? AND run_id = ?",
+                "UPDATE threads SET status = 'running', run_id = ?, started_at = ?, "
+                "ended_at = NULL, exit_code = NULL, error = NULL, supervisor_pid = NULL, "
+                "supervisor_start = NULL, agent_pid = NULL, host = ?, updated_at = ? "
+                "WHERE name = ? AND run_id = ?",
                 (run_id, now, HOST, now, name, t.run_id),
             )
             self._c.log(
@@ -350,7 +353,8 @@ class Threads:
             )
         with self._c.store.write() as conn:
             conn.execute(
-                "UPDATE threads SET ended_at = COALESCE(ended_at, ?), updated_at = ? WHERE name = ?",
+                "UPDATE threads SET ended_at = COALESCE(ended_at, ?), updated_at = ? "
+                "WHERE name = ?",
                 (self._c.now(), self._c.now(), name),
             )
             self._end_instance(conn, t.instance_id, "thread stopped")
@@ -392,7 +396,7 @@ class Threads:
         return Thread.from_row(row)
 
     def list(self, status: str | None = None) -> list[Thread]:
-        """Threads, oldest first; a running thread whose supervisor died shows (and is marked) failed."""
+        """Threads, oldest first; a running thread whose supervisor died is marked failed."""
         if status is not None and status not in STATUSES:
             raise UsageError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
         found = [

@@ -2,8 +2,9 @@
 
 GitPython is imported inside the functions that need it, so importing the core
 (the hook, `ctui lock ...`) never pays for it. Parallel `git worktree add`
-calls race on git's lock files (`config.lock`, ref locks); those failures are
-retried with backoff. Cleanup never deletes uncommitted or unmerged work
+calls race on git's lock files (`config.lock`, ref locks) and on each other's
+half-written `.git/worktrees/<name>` records; those failures are retried with
+backoff. Cleanup never deletes uncommitted or unmerged work
 unless forced.
 """
 
@@ -16,14 +17,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ctui.core.errors import Conflict, NotFound, UsageError
+from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
 
 T = TypeVar("T")
 BRANCH_PREFIX = "ctui/"
-LOCK_WORDS = ("lock", "File exists", "Unable to create", "cannot lock", "could not lock")
+LOCK_WORDS = ("lock", "File exists", "Unable to create", "failed to read", "could not read")
 LIVE = ("running", "waiting", "blocked", "created")
 
 
@@ -113,7 +114,7 @@ class Worktrees:
         return base
 
     def create(self, name: str, base: str | None = None) -> tuple[Path, str, str]:
-        """Add `.ctui/worktrees/<name>` on `ctui/<name>` from `base`; returns (path, branch, base)."""
+        """Add `.ctui/worktrees/<name>` on `ctui/<name>` from `base`: (path, branch, base)."""
         from git import GitCommandError
 
         repo = self.repo()
@@ -123,12 +124,16 @@ class Worktrees:
             raise Conflict(f"{path} already exists: `ctui worktree cleanup` or pick another name")
         branch = BRANCH_PREFIX + name
         self.folder.mkdir(parents=True, exist_ok=True)
-        exists = self._branch_exists(repo, branch)
-        args = ["add", str(path), branch] if exists else ["add", "-b", branch, str(path), base]
+
+        def add() -> Any:
+            if self._branch_exists(repo, branch):
+                return repo.git.worktree("add", str(path), branch)
+            return repo.git.worktree("add", "-b", branch, str(path), base)
+
         try:
-            retry_locked(lambda: repo.git.worktree(*args))
+            retry_locked(add)
         except GitCommandError as exc:
-            raise UsageError(
+            raise CtuiError(
                 f"git could not create the worktree for {name!r}: {git_error(exc)}"
             ) from None
         return path, branch, base
@@ -206,7 +211,7 @@ class Worktrees:
         raise NotFound(f"no worktree {name!r}: see `ctui worktree list`")
 
     def changed_files(self, path: Path, base: str) -> set[str]:
-        """Repository-relative paths changed in a worktree against its merge base, untracked included."""
+        """Repository-relative paths changed in a worktree since its base (untracked included)."""
         from git import GitCommandError
 
         wt = self.repo(path)
@@ -234,7 +239,7 @@ class Worktrees:
         return (stat + extra).strip()
 
     def cleanup(self, *, force: bool = False) -> dict[str, Any]:
-        """Remove worktrees of threads that are not running; dirty or unmerged ones only if forced."""
+        """Remove worktrees of threads not running; dirty or unmerged ones only if forced."""
         from git import GitCommandError
 
         repo = self.repo()

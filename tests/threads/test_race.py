@@ -1,0 +1,79 @@
+"""Atomic start and parallel worktree creation, with real processes racing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ctui.core import Coordinator
+from tests.conftest import Cli, git
+
+RACER = """
+import sys, time
+from ctui.cli import main
+go = float(sys.argv[1])
+while time.time() < go:
+    pass
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _race(repo: Path, argvs: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
+    go = f"{time.time() + 1.0:.3f}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, go, *argv],
+            cwd=repo,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for argv in argvs
+    ]
+    out = []
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=60)
+        out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
+    return out
+
+
+def test_four_processes_starting_one_thread_make_one_run(
+    repo: Path, cli: Cli, coord: Coordinator
+) -> None:
+    for round_ in range(5):
+        name = f"race-{round_}"
+        assert (
+            cli("thread", "create", name, "--no-worktree", "--prompt", "FAKE_SLEEP=0.3").returncode
+            == 0
+        )
+        results = _race(repo, [["thread", "start", name]] * 4)
+        codes = sorted(r.returncode for r in results)
+        assert codes == [0, 12, 12, 12], [r.stderr for r in results]
+        t = coord.threads.wait(name, timeout=30)
+        assert t.status == "completed" and t.run_id == 1
+        starts = [
+            e
+            for e in coord.events.since(0, limit=10_000, kinds=["thread.started"])
+            if e.subject == name
+        ]
+        assert len(starts) == 1
+        assert coord.threads.logs(name, tail=0).count("run 1: claude") == 1
+
+
+def test_parallel_worktree_creation_survives_git_locks(repo: Path, coord: Coordinator) -> None:
+    names = [f"wt-{i}" for i in range(6)]
+    results = _race(repo, [["thread", "create", n, "--prompt", "x"] for n in names])
+    assert [r.returncode for r in results] == [0] * 6, [r.stderr for r in results]
+    listed = git(repo, "worktree", "list", "--porcelain")
+    for n in names:
+        assert f"branch refs/heads/ctui/{n}" in listed
+        assert coord.threads.get(n).status == "ready"
+
+
+def test_same_name_created_twice_at_once_gives_one_thread(repo: Path, coord: Coordinator) -> None:
+    results = _race(repo, [["thread", "create", "dup", "--prompt", "x"]] * 3)
+    assert sorted(r.returncode for r in results)[0] == 0
+    assert sum(r.returncode == 0 for r in results) == 1, [r.stderr for r in results]
+    assert [t.name for t in coord.threads.list()] == ["dup"]
