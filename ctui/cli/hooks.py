@@ -1,5 +1,6 @@
 """`ctui hooks install | uninstall | doctor`: ctui's hook in Claude Code's settings.
 
+With `--dir`, the command sets `CTUI_DIR` so the hook finds that store.
 Installing at project or local scope also creates the store: putting the hook
 into a repository is the moment its owner opts in (the hook itself never
 creates a store). Installing for the user does not, since that file serves
@@ -72,6 +73,10 @@ def install(ctx: Ctx) -> int:
     a = ctx.args
     project, path = _paths(ctx, a.scope)
     command = a.hook_command or (settings.script_command() if a.script else settings.fast_command())
+    if ctx.dir:
+        import shlex
+
+        command = f"CTUI_DIR={shlex.quote(str(Path(ctx.dir).resolve()))} {command}"
     doc = settings.load(path)
     before = json_text(doc)
     settings.merge(doc, command)

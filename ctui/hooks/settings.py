@@ -47,7 +47,8 @@ def fast_command(python: str | None = None) -> str:
     import ctui
 
     folder = str(Path(ctui.__file__).resolve().parent.parent)
-    code = f"import sys;sys.path.append({json.dumps(folder)});from ctui.hook import run;run()"
+    literal = json.dumps(folder) if folder.isascii() else repr(folder)
+    code = f"import sys;sys.path.append({literal});from ctui.hook import run;run()"
     return f"{shlex.quote(python or sys.executable)} -I -S -c {shlex.quote(code)}"
 
 

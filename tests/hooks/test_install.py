@@ -140,3 +140,16 @@ def test_doctor_finds_problems(repo: Path) -> None:
     report = json.loads(cli("hooks", "doctor", "--json").stdout)
     text = " ".join(report["problems"])
     assert "does not resolve" in text and "SessionStart" in text
+
+
+def test_install_with_dir_points_the_hook_at_that_store(repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "elsewhere-store"
+    assert install(repo, "--dir", str(store)).returncode == 0
+    from tests.hooks.support import SESSION_A, Hook, installed_command, rows
+
+    hook = Hook(repo, installed_command(_settings(repo)))
+    assert hook.start(SESSION_A).code == 0
+    assert rows(
+        store / "ctui.db", "SELECT COUNT(*) FROM instances WHERE session_id = ?", SESSION_A
+    ) == [(1,)]
+    assert not (repo / ".ctui").exists()

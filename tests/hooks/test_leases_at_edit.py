@@ -132,3 +132,25 @@ def _ctui() -> list[str]:
     from tests.conftest import CTUI
 
     return [CTUI]
+
+
+def test_store_from_ctui_dir_and_from_a_subfolder(hook: Hook, repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "scratch"
+    elsewhere.mkdir()
+    env = {"CTUI_DIR": str(repo / ".ctui")}
+    assert hook("SessionStart", cwd=elsewhere, env=env).code == 0
+    assert hook(
+        "PreToolUse-Edit", session=SESSION_B, cwd=repo / "src", file=repo / "src" / "app.py"
+    ).allowed
+    db = repo / ".ctui" / "ctui.db"
+    assert rows(db, "SELECT cwd FROM instances WHERE id = 'claude-4f2c9a1e'") == [(str(elsewhere),)]
+    assert rows(db, "SELECT holder FROM leases") == [("claude-9b8e7d6c",)]
+    assert not (repo / "src" / ".ctui").exists()
+
+
+def test_console_script_route_answers_the_same(hook: Hook, repo: Path) -> None:
+    """`ctui hook` (through the CLI) is the same hook, for people who wire it by hand."""
+    slow = Hook(repo, f"{_ctui()[0]} hook")
+    assert slow("PreToolUse-Edit", file=repo / "README.md").allowed
+    assert slow("PreToolUse-Edit", session=SESSION_B, file=repo / "README.md").denied
+    assert hook("PreToolUse-Edit", session=SESSION_B, file=repo / "README.md").denied
