@@ -28,6 +28,18 @@ GROUPS = (
 )
 
 
+HOT = {
+    "lock": ("leases",),
+    "instance": ("instances",),
+    "decisions": ("decisions",),
+    "status": ("core",),
+    "events": ("core",),
+    "cleanup": ("core",),
+    "init": ("core",),
+}
+"""The group module of the commands agents run most, so their start-up imports no other group."""
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The whole parser, or with `argv` only the part that can parse it.
 
@@ -51,7 +63,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = _command_name(argv) if argv is not None else None
     target = _OnlyOne(sub, wanted) if wanted else sub
-    for name in GROUPS:
+    for name in HOT.get(wanted or "", GROUPS):
         importlib.import_module(f"ctui.cli.{name}").register(target)
     if isinstance(target, _OnlyOne) and not target.found:
         return build_parser()
@@ -123,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CtuiError as exc:
         return _fail(ctx, exc.message, exc.exit_code)
     except sqlite3.Error as exc:
-        return _fail(ctx, f"store error: {exc}: try again, or move a damaged .ctui/ctui.db aside", 1)
+        message = f"store error: {exc}: try again, or move a damaged .ctui/ctui.db aside"
+        return _fail(ctx, message, 1)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -26,7 +26,8 @@ def add_globals(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     parser.add_argument("--dir", metavar="PATH", default=default,
                         help="the store folder (default: .ctui/ of this repository; env CTUI_DIR)")
     parser.add_argument("--as", dest="actor", metavar="ID", default=default,
-                        help="act as this instance (default: env CTUI_INSTANCE_ID, else 'operator')")
+                        help="act as this instance (default: env CTUI_INSTANCE_ID, "
+                        "else 'operator')")
     parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="print one JSON document on stdout")
     side: dict[str, Any] = {"dest": "side", "action": "store_const", "default": default}
@@ -61,7 +62,8 @@ class Formatter(argparse.HelpFormatter):
 
 def _width() -> int:
     try:
-        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size(sys.stdout.fileno()).columns
+        columns = int(os.environ.get("COLUMNS", "0"))
+        columns = columns or os.get_terminal_size(sys.stdout.fileno()).columns
     except (OSError, ValueError):
         columns = 80
     return max(40, min(columns, 120)) - 2
@@ -82,7 +84,9 @@ class Group:
         return leaf(self.sub, name, handler, help, **kw)
 
 
-def leaf(sub: argparse._SubParsersAction, name: str, handler: Handler, help: str, **kw: Any) -> argparse.ArgumentParser:
+def leaf(
+    sub: argparse._SubParsersAction, name: str, handler: Handler, help: str, **kw: Any
+) -> argparse.ArgumentParser:
     """A subcommand that runs `handler(ctx)`."""
     kw.setdefault("formatter_class", Formatter)
     parser = sub.add_parser(name, help=help, description=help, **kw)
@@ -144,14 +148,24 @@ class Ctx:
     def emit(self, data: Any, text: str | Callable[[], str] | None = None) -> None:
         """Print `data` as JSON with `--json`, else the human text (or the data itself)."""
         if self.json:
-            json.dump(data, sys.stdout, indent=2, default=str)
-            sys.stdout.write("\n")
+            sys.stdout.write(to_json(data) + "\n")
             return
         out = text() if callable(text) else text
         if out is None:
             out = data if isinstance(data, str) else json.dumps(data, indent=2, default=str)
         if out:
             print(out)
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON for small documents; compact for big ones.
+
+    `indent=` makes the json module fall back to its pure-Python encoder: for
+    a `status` of a thousand leases that costs more than everything else the
+    command does, so large documents stay on one line.
+    """
+    text = json.dumps(data, default=str)
+    return text if len(text) > 20_000 else json.dumps(data, indent=2, default=str)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str = "(none)") -> str:
@@ -190,7 +204,8 @@ def json_arg(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+        message = f"not valid JSON: {exc.msg} at column {exc.colno}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def require(condition: bool, message: str) -> None:

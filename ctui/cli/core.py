@@ -171,7 +171,8 @@ def _print_event(ctx: Ctx, e: Any) -> None:
         print(json.dumps(e.to_dict()))
     else:
         print(
-            f"{e.id:>6}  {iso(e.at)}  {e.kind:<20} {e.subject or '-':<24} {e.actor or '-':<14} {_data(e.data)}"
+            f"{e.id:>6}  {iso(e.at)}  {e.kind:<20} {e.subject or '-':<24} {e.actor or '-':<14} "
+            f"{_data(e.data)}"
         )
     sys.stdout.flush()
 

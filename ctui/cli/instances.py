@@ -64,7 +64,8 @@ def unregister(ctx: Ctx) -> int:
     freed = ctx.coord.instances.unregister(target)
     ctx.emit(
         {"id": target, **freed},
-        f"{target} ended; released {freed['leases_released']} lease(s), requeued {freed['tasks_requeued']} task(s)",
+        f"{target} ended; released {freed['leases_released']} lease(s), "
+        f"requeued {freed['tasks_requeued']} task(s)",
     )
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 Clock = Callable[[], float]
 
@@ -12,10 +13,21 @@ system_clock: Clock = time.time
 
 
 def iso(ts: float | None) -> str | None:
-    """Render epoch seconds as an ISO-8601 UTC string (seconds precision)."""
+    """Render epoch seconds as an ISO-8601 UTC string (seconds precision).
+
+    Status output formats thousands of these; the date part is cached per day,
+    which makes it several times faster than `strftime` on every call.
+    """
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day, second = divmod(int(ts // 1), 86400)
+    hour, rest = divmod(second, 3600)
+    return f"{_day(day)}T{hour:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+
+
+@lru_cache(maxsize=256)
+def _day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
 
 
 def ago(seconds: float) -> str:

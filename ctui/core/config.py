@@ -29,6 +29,7 @@ from typing import Any
 from ctui.core.errors import UsageError
 
 CONFIG_NAME = "config.toml"
+KINDS = {float: "a number", int: "a whole number", str: "a string", list: "a list"}
 
 
 @dataclass
@@ -72,7 +73,9 @@ class Config:
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-                raise UsageError(f"{path}: [{section}] {key} must be a {kind.__name__}")
+                raise UsageError(
+                    f"{path}: [{section}] {key} must be {KINDS.get(kind, kind.__name__)}"
+                )
             if isinstance(value, int | float) and not value > 0:
                 raise UsageError(f"{path}: [{section}] {key} must be above 0 (got {value})")
             return value

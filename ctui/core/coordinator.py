@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 class Coordinator:
     """The coordination store of one repository, with its domain parts as attributes."""
 
-    def __init__(self, store: Store, *, clock: Clock | None = None, config: Config | None = None) -> None:
+    def __init__(
+        self, store: Store, *, clock: Clock | None = None, config: Config | None = None
+    ) -> None:
         self.store = store
         self.clock = clock or system_clock
         self._config = config
@@ -95,10 +97,13 @@ class Coordinator:
     ) -> int:
         """Record an event inside the current write transaction."""
         return events_mod.record(
-            conn, kind, at=self.now(), actor=actor, subject=subject, data=data, keep=self.config.events_keep
+            conn, kind, at=self.now(), actor=actor, subject=subject, data=data,
+            keep=self.config.events_keep,
         )
 
-    def release_holdings(self, conn: sqlite3.Connection, instance_id: str, *, reason: str) -> dict[str, int]:
+    def release_holdings(
+        self, conn: sqlite3.Connection, instance_id: str, *, reason: str
+    ) -> dict[str, int]:
         """Free everything an instance holds: leases, queued waits and task claims."""
         from ctui.core import tasks
 

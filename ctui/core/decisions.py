@@ -135,7 +135,8 @@ class Decisions:
             day, seq = self._next_id(conn, now, decision_id)
             new_id = f"DEC-{day}-{seq:04d}"
             conn.execute(
-                "INSERT INTO decisions(id, day, seq, category, title, description, scope, status, author, "
+                "INSERT INTO decisions(id, day, seq, category, title, description, scope, status, "
+                "author, "
                 "created_at, supersedes, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new_id,
@@ -228,7 +229,7 @@ class Decisions:
         sql = "SELECT * FROM decisions"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"  # the index's own order
         args.append(limit)
         return [Decision.from_row(r) for r in self._c.store.conn.execute(sql, args)]
 
@@ -276,7 +277,8 @@ class Decisions:
                         (supersedes, decision.id),
                     )
                     conn.execute(
-                        "UPDATE decisions SET status = 'superseded' WHERE id = ? AND status = 'accepted'",
+                        "UPDATE decisions SET status = 'superseded' "
+                        "WHERE id = ? AND status = 'accepted'",
                         (supersedes,),
                     )
                 imported.append(decision.id)

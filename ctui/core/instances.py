@@ -188,7 +188,8 @@ class Instances:
                 f"{k} = excluded.{k}" for k in values if k not in ("id", "last_seen_event")
             )
             conn.execute(
-                f"INSERT INTO instances({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}",
+                f"INSERT INTO instances({cols}) VALUES ({marks}) "
+                f"ON CONFLICT(id) DO UPDATE SET {updates}",
                 tuple(values.values()),
             )
             self._c.log(
@@ -226,7 +227,8 @@ class Instances:
     def find_session(self, session_id: str, agent_id: str | None = None) -> Instance | None:
         """The newest instance for a Claude Code session (and subagent id), if any."""
         row = self._c.store.conn.execute(
-            "SELECT * FROM instances WHERE session_id = ? AND agent_id IS ? ORDER BY started_at DESC LIMIT 1",
+            "SELECT * FROM instances WHERE session_id = ? AND agent_id IS ? "
+            "ORDER BY started_at DESC LIMIT 1",
             (session_id, agent_id),
         ).fetchone()
         return Instance.from_row(row) if row else None
@@ -255,7 +257,8 @@ class Instances:
                 self._set_state(conn, inst, state, now)
             if renew_leases:
                 conn.execute(
-                    "UPDATE leases SET expires_at = ? + ttl, renewed_at = ? WHERE holder = ? AND expires_at > ?",
+                    "UPDATE leases SET expires_at = ? + ttl, renewed_at = ? "
+                    "WHERE holder = ? AND expires_at > ?",
                     (now, now, instance_id, now),
                 )
             return self._get(conn, instance_id)
@@ -356,7 +359,8 @@ def _slug(text: str | None) -> str:
 def ensure_operator(conn: sqlite3.Connection, now: float) -> None:
     """Create the `operator` instance if this store has none yet."""
     conn.execute(
-        "INSERT OR IGNORE INTO instances(id, role, host, started_at, heartbeat_at, ttl, state, state_at) "
+        "INSERT OR IGNORE INTO instances"
+        "(id, role, host, started_at, heartbeat_at, ttl, state, state_at) "
         "VALUES ('operator', 'operator', ?, ?, ?, 1e12, 'idle', ?)",
         (HOST, now, now, now),
     )

@@ -226,7 +226,8 @@ class Leases:
         mine = self._row(conn, key)
         if mine is not None and mine.holder == instance and not mine.expired(now):
             conn.execute(
-                "UPDATE leases SET expires_at = ?, renewed_at = ?, ttl = ?, intent = COALESCE(?, intent) "
+                "UPDATE leases SET expires_at = ?, renewed_at = ?, ttl = ?, "
+                "intent = COALESCE(?, intent) "
                 "WHERE path = ?",
                 (now + ttl, now, ttl, intent, key),
             )
@@ -255,7 +256,8 @@ class Leases:
         token = self._c.store.next_counter(conn, "fence")
         sha1 = None if is_glob(key) else file_sha1(self._c.root / key)
         conn.execute(
-            "INSERT INTO leases(path, is_glob, prefix, holder, token, intent, acquired_at, renewed_at, "
+            "INSERT INTO leases(path, is_glob, prefix, holder, token, intent, acquired_at, "
+            "renewed_at, "
             "expires_at, ttl, sha1) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
@@ -358,7 +360,7 @@ class Leases:
     def _own(
         self, conn: sqlite3.Connection, key: str, instance: str, *, allow_expired: bool = False
     ) -> Lease:
-        """The caller's own lease on `key`, or the right error: held (10), expired (11), none (4)."""
+        """The caller's own lease on `key`, or the error: held (10), expired (11), none (4)."""
         lease = self._row(conn, key)
         now = self._c.now()
         if lease is None:
