@@ -1,0 +1,146 @@
+"""Snapshots of each screen on a frozen, seeded store (no live countdown, fixed path and clock).
+
+Update them after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ctui.core import Coordinator
+from ctui.demo.scratch import make_repo
+from ctui.demo.simulate import seed
+from ctui.tui.app import ControlRoom
+
+from .helpers import until
+
+T0 = 1_795_000_000.0
+"""2026-11-18 09:46:40 UTC: when the seeded store was 'written'."""
+NOW = T0 + 42.0
+SIZE = (140, 42)
+ROOT = Path("/tmp/ctui-snapshots/shop")
+"""A fixed path: the header shows it, so it must not vary between runs."""
+LOG = """{"type":"system","subtype":"init","session_id":"5e1f0c2a"}
+Reading src/cart.py
+Rounding happens per line item; moving it to the total.
+Editing src/cart.py
+Running pytest -q: 12 passed
+{"type":"result","subtype":"success","total_cost_usd":0.0312,"num_turns":4}
+"""
+
+
+@pytest.fixture
+def frozen() -> Any:
+    """A seeded demo store written at T0, always at the same path; the app sees T0 + 42 s."""
+    shutil.rmtree(ROOT, ignore_errors=True)
+    make_repo(ROOT)
+    writer = Coordinator.open(ROOT, clock=lambda: T0)
+    seed(writer)
+    logs = writer.store.path / "logs"
+    logs.mkdir(exist_ok=True)
+    (logs / "fix-cart-total.log").write_text(LOG)
+    writer.close()
+    c = Coordinator.open(ROOT, clock=lambda: NOW)
+    yield c
+    c.close()
+    shutil.rmtree(ROOT, ignore_errors=True)
+
+
+def steps(
+    *keys: str,
+    screen: str | None = None,
+    after: Callable[[Any], Any] | None = None,
+    select: tuple[str, str] | None = None,
+) -> Any:
+    """A `run_before`: wait for the first load, select a row, press `keys`, wait for `screen`."""
+
+    async def run_before(pilot: Any) -> None:
+        await until(pilot, lambda: pilot.app.loads > 0)
+        await pilot.pause()
+        if select:
+            pane = pilot.app.pane(select[0])
+            pane.move_cursor(row=pane.get_row_index(select[1]))
+        for key in keys:
+            await pilot.press(key)
+        if screen:
+            await until(pilot, lambda: type(pilot.app.screen).__name__ == screen)
+        if after:
+            await until(pilot, lambda: after(pilot.app))
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def app(c: Coordinator) -> ControlRoom:
+    return ControlRoom(c, live=False)
+
+
+SnapCompare = Callable[..., bool | Awaitable[bool]]
+
+
+def test_main_screen(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    assert snap_compare(app(frozen), terminal_size=SIZE, run_before=steps())
+
+
+def test_spawn_form(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    assert snap_compare(
+        app(frozen), terminal_size=SIZE, run_before=steps("s", screen="SpawnScreen")
+    )
+
+
+def test_spawn_form_with_an_error(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    keys = ("s", "B", "a", "d", "ctrl+s")
+    assert snap_compare(
+        app(frozen), terminal_size=SIZE, run_before=steps(*keys, screen="SpawnScreen")
+    )
+
+
+def _log_shown(a: Any) -> bool:
+    return bool(a.screen.query("#detail-log")) and len(a.screen.query_one("#detail-log").lines) >= 6
+
+
+def test_thread_detail(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    run = steps(
+        "3", "enter", screen="DetailScreen", after=_log_shown, select=("threads", "fix-cart-total")
+    )
+    assert snap_compare(app(frozen), terminal_size=SIZE, run_before=run)
+
+
+def test_force_release_dialog(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    keys = ("2", "down", "f")
+    assert snap_compare(
+        app(frozen), terminal_size=SIZE, run_before=steps(*keys, screen="ReasonScreen")
+    )
+
+
+def test_stop_confirmation(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    assert snap_compare(
+        app(frozen), terminal_size=SIZE, run_before=steps("3", "x", screen="ConfirmScreen")
+    )
+
+
+def test_help_screen(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    assert snap_compare(
+        app(frozen), terminal_size=SIZE, run_before=steps("f1", screen="HelpScreen")
+    )
+
+
+def test_filtered_pane(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    keys = ("6", "slash", "l", "e", "a", "s", "e")
+    assert snap_compare(app(frozen), terminal_size=SIZE, run_before=steps(*keys))
+
+
+def test_empty_store_says_what_to_do(tmp_path: Path, snap_compare: SnapCompare) -> None:
+    shutil.rmtree(ROOT, ignore_errors=True)
+    make_repo(ROOT)
+    c = Coordinator.open(ROOT, clock=lambda: T0)
+    try:
+        assert snap_compare(app(c), terminal_size=SIZE, run_before=steps())
+    finally:
+        c.close()
+        shutil.rmtree(ROOT, ignore_errors=True)
