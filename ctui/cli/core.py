@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import sys
 import time
 from typing import Any
@@ -56,17 +57,19 @@ def status(ctx: Ctx) -> int:
     now = c.now()
     out = [f"store  {data['store']}", ""]
     out.append(f"INSTANCES ({len(data['instances'])} live)")
+    held = Counter(lease["holder"] for lease in data["locks"])
     out.append(
         table(
-            ["ID", "STATE", "BEAT", "ROLE", "TASK", "LEASES"],
+            ["ID", "STATE", "BEAT", "ROLE", "BRANCH", "TASK", "LEASES"],
             [
                 [
                     i["id"],
                     i["state"],
-                    ago(i["heartbeat_age"]),
+                    "-" if i["id"] == "operator" else ago(i["heartbeat_age"]),
                     i["role"] or "-",
+                    i.get("branch") or "-",
                     _short(i["task"]),
-                    sum(1 for lease in data["locks"] if lease["holder"] == i["id"]),
+                    held.get(i["id"], 0),
                 ]
                 for i in data["instances"]
             ],
@@ -186,6 +189,8 @@ def cleanup(ctx: Ctx) -> int:
     )
     for key, value in result.items():
         if key not in ("instances_reaped", "leases_expired"):
+            if isinstance(value, list | tuple):
+                value = ", ".join(map(str, value)) or "none"
             text += f"; {key.replace('_', ' ')}: {value}"
     ctx.emit(result, text)
     return 0

@@ -85,7 +85,7 @@ def query(ctx: Ctx) -> int:
     if d.tags:
         lines.append(f"  tags       {', '.join(d.tags)}")
     if d.description:
-        lines += ["", *("  " + line for line in d.description.splitlines())]
+        lines += ["", *(f"  {line}".rstrip() for line in d.description.splitlines())]
     ctx.emit(d.to_dict(), "\n".join(lines))
     return 0
 

@@ -77,13 +77,14 @@ def list_cmd(ctx: Ctx) -> int:
     ctx.emit(
         [i.to_dict(now) for i in found],
         lambda: table(
-            ["ID", "STATE", "BEAT", "ROLE", "TASK", "PID", "SESSION"],
+            ["ID", "STATE", "BEAT", "ROLE", "BRANCH", "TASK", "PID", "SESSION"],
             [
                 [
                     i.id,
                     i.state,
-                    ago(now - i.heartbeat_at),
+                    "-" if i.id == "operator" else ago(now - i.heartbeat_at),
                     i.role or "-",
+                    i.branch or "-",
                     i.task or "-",
                     i.pid or "-",
                     (i.session_id or "-")[:12],
