@@ -52,8 +52,8 @@ def read_stdin(
 
     A writer that never closes the pipe would otherwise hang the hook (Claude
     Code does not enforce the hook timeout while a hook blocks on stdin). When
-    the data pauses for a moment and already ends like a JSON object, that is
-    taken as the end.
+    the data pauses for a moment and what came so far is a whole JSON
+    document, that is taken as the end.
     """
     import select
     import time
@@ -71,7 +71,7 @@ def read_stdin(
             break
         ready, _, _ = select.select([fd], [], [], min(left, IDLE_GAP_S) if chunks else left)
         if not ready:
-            if chunks and chunks[-1].rstrip().endswith(b"}"):
+            if chunks and chunks[-1].rstrip().endswith(b"}") and _whole_json(chunks):
                 break
             continue
         chunk = os.read(fd, 1 << 16)
@@ -84,6 +84,16 @@ def read_stdin(
     if not chunks:
         raise HookInputError(f"no hook payload on stdin (waited up to {deadline_s:g}s for one)")
     return b"".join(chunks)
+
+
+def _whole_json(chunks: list[bytes]) -> bool:
+    import json
+
+    try:
+        json.loads(b"".join(chunks))
+    except ValueError:
+        return False
+    return True
 
 
 def parse(raw: bytes, event_arg: str | None) -> dict[str, Any]:

@@ -130,7 +130,7 @@ def after_bash(s: Session) -> dict[str, Any] | None:
     root = _worktree_root(s.cwd)
     if root is None:
         return None
-    hits = [(lease, key) for lease, key in _changed(root, others, since - 1.0) if key != ""]
+    hits = _changed(root, others, since - 1.0)
     if not hits:
         return None
     listed = [

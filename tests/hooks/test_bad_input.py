@@ -213,3 +213,39 @@ def test_quick_exit_keeps_committed_writes(started: Hook, repo: Path) -> None:
         assert conn.execute("SELECT holder FROM leases").fetchall() == [("claude-4f2c9a1e",)]
     finally:
         conn.close()
+
+
+def test_payload_arriving_in_pieces_is_read_whole(started: Hook, repo: Path) -> None:
+    """A pause after a nested `}` is not mistaken for the end of the payload."""
+    import time
+
+    payload = fixture(
+        "PreToolUse-Edit",
+        SESSION="piecewise-session-0001",
+        CWD=str(repo),
+        FILE=str(repo / "src" / "app.py"),
+    )
+    text = json.dumps({"tool_input": payload.pop("tool_input"), **payload})
+    cut = text.index("}") + 1
+    proc = subprocess.Popen(
+        ["sh", "-c", started.command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(text[:cut].encode())
+        proc.stdin.flush()
+        time.sleep(0.3)
+        proc.stdin.write(text[cut:].encode())
+        proc.stdin.flush()
+        code = proc.wait(timeout=20)
+        out = proc.stdout.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdin.close()
+    assert code == 0
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "deny"
