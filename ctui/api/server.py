@@ -1,11 +1,11 @@
 """The orchestrator's HTTP server: the FastAPI app, its error shapes, and `serve()` on uvicorn.
 
-    app = create_app(coord, token="s3cret")          # for tests and embedding
-    serve(coord, bind="127.0.0.1", port=31337, token="s3cret", max_concurrent=4)
+    app = create_app(coord, token="s3cret")          # an ASGI app, for embedding
 
 Every route but `/api/health` needs `Authorization: Bearer <token>` (the Guard
 checks it, for `/mcp` too). Core errors become `{"error", "exit_code"}` with
 the status their class names; blocking core calls run in FastAPI's threadpool.
+`ctui.api.serving` runs it on uvicorn.
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import os
-import signal
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,7 +25,6 @@ from ctui.api import routes_core, routes_work
 from ctui.api.common import JSON, ServerState, error
 from ctui.api.guard import MAX_BODY, BodyTooLarge, Guard
 from ctui.api.orchestrator import Orchestrator
-from ctui.api.settings import API_FILE, write_private
 from ctui.core import Coordinator, CtuiError
 from ctui.core.errors import NOTHING, USAGE
 
@@ -143,75 +138,3 @@ def _mount_mcp(app: FastAPI, server: Any) -> None:
         streamable_http_path="/mcp", stateless_http=True, json_response=True
     )
     app.router.routes.extend(inner.routes)
-
-
-def serve(
-    coord: Coordinator,
-    *,
-    bind: str,
-    port: int,
-    token: str | None,
-    max_concurrent: int,
-    interval: float = 2.0,
-    sock: Any = None,
-    access_log: bool = True,
-) -> None:
-    """Run until SIGTERM/SIGINT; writes `.ctui/api.json` (url, pid; never the token) while up."""
-    import uvicorn
-
-    from ctui.api.settings import bind_socket
-
-    sock = sock or bind_socket(bind, port)
-    port = sock.getsockname()[1]
-    host = f"[{bind}]" if ":" in bind else bind
-    info = {
-        "url": f"http://{host}:{port}",
-        "pid": os.getpid(),
-        "bind": bind,
-        "port": port,
-        "auth": token is not None,
-        "started_at": time.time(),
-        "version": ctui.__version__,
-    }
-    api_file = coord.store.path / API_FILE
-    server: uvicorn.Server | None = None
-
-    def ready() -> None:
-        write_private(api_file, info)
-
-    def gone() -> None:
-        _remove_if_ours(api_file)
-
-    loop = Orchestrator(coord.store.path, max_concurrent=max_concurrent, interval=interval)
-    app = create_app(coord, token=token, orchestrator=loop, on_ready=ready, on_stop=gone)
-    config = uvicorn.Config(
-        app,
-        log_level="info",
-        access_log=access_log,
-        timeout_graceful_shutdown=3,
-        server_header=False,
-        proxy_headers=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    app.app.state.ctui.stopping = lambda: server.should_exit
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _quiet)  # uvicorn re-raises the stop signal after its graceful shutdown
-    try:
-        server.run(sockets=[sock])
-    finally:
-        gone()
-        sock.close()
-
-
-def _quiet(signum: int, frame: Any) -> None:
-    """The stop signal, seen again once uvicorn is done: the shutdown already happened."""
-
-
-def _remove_if_ours(api_file: Path) -> None:
-    from ctui.api.settings import read_json
-
-    data = read_json(api_file)
-    if data is not None and data.get("pid") == os.getpid():
-        with contextlib.suppress(OSError):
-            api_file.unlink()

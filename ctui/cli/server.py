@@ -69,6 +69,13 @@ def _server_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="threads the orchestrator runs at once (default [threads] max_concurrent, 4)",
     )
+    p.add_argument(
+        "--workers",
+        type=positive(int),
+        default=1,
+        metavar="N",
+        help="server processes on the one port (default 1; more use more cores)",
+    )
     p.add_argument("--interval", type=positive(), default=2.0, help=argparse.SUPPRESS)
 
 
@@ -113,7 +120,7 @@ def serve(ctx: Ctx) -> int:
     except BaseException:
         sock.close()
         raise
-    from ctui.api.server import serve as run
+    from ctui.api.serving import serve as run
 
     port = sock.getsockname()[1]
     print(
@@ -129,6 +136,7 @@ def serve(ctx: Ctx) -> int:
         token=token,
         max_concurrent=a.max_concurrent or config.max_concurrent,
         interval=a.interval,
+        workers=a.workers,
         sock=sock,
     )
     return 0
@@ -160,6 +168,8 @@ def start(ctx: Ctx) -> int:
         str(a.port),
         "--interval",
         str(a.interval),
+        "--workers",
+        str(a.workers),
     ]
     if a.no_auth:
         argv.append("--no-auth")
