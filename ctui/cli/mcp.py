@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def serve(ctx: Ctx) -> int:
     from ctui.mcp.server import build_server
 
-    server = build_server(ctx.coord.store.path)
+    server = build_server(ctx.coord)
     if ctx.args.http:
         print(f"ctui MCP on http://{ctx.args.bind}:{ctx.args.port}/mcp", file=sys.stderr)
         server.run("streamable-http", host=ctx.args.bind, port=ctx.args.port)

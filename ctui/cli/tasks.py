@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ctui.cli.common import Ctx, Group, positive, table
+from ctui.cli.core import _short
 from ctui.core.clock import ago, iso
 from ctui.core.errors import UsageError
 from ctui.core.tasks import STATUSES, Task
@@ -147,11 +148,6 @@ def _rows(found: list[Task]) -> str:
         ],
         empty="(no tasks)",
     )
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _detail(t: Task, now: float) -> str:

@@ -216,6 +216,7 @@ def insert(
         coord.config.task_max_attempts if max_attempts is None else max_attempts
     )
     deps = list(dict.fromkeys(depends_on))
+    waiting = False
     for dep in deps:
         row = conn.execute("SELECT status FROM tasks WHERE id = ?", (dep,)).fetchone()
         if row is None:
@@ -224,6 +225,9 @@ def insert(
             )
         if row["status"] == "cancelled" and status is None:
             raise Conflict(f"dependency {dep} is cancelled, so this task could never run")
+        waiting = waiting or row["status"] != "done"
+    if status is None:
+        status = "pending" if waiting else "available"
     context: dict[str, Any] = {"files": _texts(files, "file"), "hints": _texts(hints, "hint")}
     if source:
         context["source"] = source
@@ -232,13 +236,13 @@ def insert(
     now = coord.now()
     conn.execute(
         "INSERT INTO tasks(id, num, description, priority, status, context, max_attempts, result, "
-        "created_by, "
-        "created_at, updated_at, done_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+        "created_by, created_at, updated_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             task_id,
             num,
             description.strip(),
             priority,
+            status,
             json.dumps(context),
             attempts,
             result,
@@ -251,9 +255,6 @@ def insert(
     conn.executemany(
         "INSERT INTO task_deps(task_id, depends_on) VALUES (?, ?)", [(task_id, d) for d in deps]
     )
-    if status is None:
-        status = "pending" if _not_done(conn, task_id) else "available"
-    conn.execute("UPDATE tasks SET status = ? WHERE id = ?", (status, task_id))
     coord.log(
         conn,
         "task.added",

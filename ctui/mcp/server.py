@@ -44,10 +44,14 @@ progress and who holds what. heartbeat keeps your claims and locks alive."""
 
 
 def build_server(
-    store_dir: str | os.PathLike[str] | None = None, *, name: str = "ctui"
+    store: str | os.PathLike[str] | Coordinator | None = None, *, name: str = "ctui"
 ) -> MCPServer:
-    """An MCPServer whose tools act on the store in `store_dir` (default: found from the cwd)."""
-    coord = Coordinator.open(store_dir=store_dir) if store_dir else Coordinator.open()
+    """An MCPServer whose tools act on `store`: a store folder, an open Coordinator, or
+    None for the store found from the working directory (`CTUI_DIR` first)."""
+    if isinstance(store, Coordinator):
+        coord = store
+    else:
+        coord = Coordinator.open(store_dir=store) if store else Coordinator.open()
     caller = Caller(coord)
 
     @asynccontextmanager
@@ -60,7 +64,6 @@ def build_server(
     server: MCPServer = MCPServer(
         name, instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
     )
-    server.ctui_caller = caller  # type: ignore[attr-defined]
     _add_tools(server, coord, caller)
     return server
 
