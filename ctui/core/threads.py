@@ -190,7 +190,7 @@ class Threads:
             "template": template,
             "prompt": text,
             "context": json.dumps(context),
-            "status": "created",
+            "status": "created" if wts else "ready",
             "base": base,
             "log_path": str(self.log_path(name)),
             "task_id": task_id,
@@ -206,35 +206,27 @@ class Threads:
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"thread {name!r} already exists: pick another name") from None
-        if wts is not None:
-            try:
-                made, branch, base = wts.create(name, base)
-                path = str(made)
-            except BaseException:
-                with self._c.store.write() as conn:
-                    conn.execute(
-                        "DELETE FROM threads WHERE name = ? AND status = 'created'", (name,)
-                    )
-                raise
+            if wts is None:
+                return self._created(conn, name)
+        try:
+            made, branch, base = wts.create(name, base, checked=True)
+        except BaseException:
+            with self._c.store.write() as conn:
+                conn.execute("DELETE FROM threads WHERE name = ? AND status = 'created'", (name,))
+            raise
         with self._c.store.write() as conn:
             conn.execute(
                 "UPDATE threads SET status = 'ready', worktree = ?, branch = ?, base = ?, "
                 "updated_at = ? WHERE name = ?",
-                (path, branch, base, self._c.now(), name),
+                (str(made), branch, base, self._c.now(), name),
             )
-            self._c.log(
-                conn,
-                "thread.created",
-                subject=name,
-                data={
-                    "mode": mode,
-                    "agent": agent,
-                    "template": template,
-                    "worktree": path,
-                    "branch": branch,
-                },
-            )
-            return Thread.from_row(self._require(conn, name))
+            return self._created(conn, name)
+
+    def _created(self, conn: sqlite3.Connection, name: str) -> Thread:
+        t = Thread.from_row(self._require(conn, name))
+        data = {"mode": t.mode, "agent": t.agent, "template": t.template, "worktree": t.worktree}
+        self._c.log(conn, "thread.created", subject=name, data=data)
+        return t
 
     def _prompt(
         self,

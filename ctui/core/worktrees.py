@@ -113,12 +113,14 @@ class Worktrees:
             raise UsageError(f"no branch or commit {base!r} to base the worktree on") from None
         return base
 
-    def create(self, name: str, base: str | None = None) -> tuple[Path, str, str]:
+    def create(
+        self, name: str, base: str | None = None, *, checked: bool = False
+    ) -> tuple[Path, str, str]:
         """Add `.ctui/worktrees/<name>` on `ctui/<name>` from `base`: (path, branch, base)."""
         from git import GitCommandError
 
         repo = self.repo()
-        base = self.check_base(base or self.current_branch())
+        base = base if checked and base else self.check_base(base or self.current_branch())
         path = self.folder / name
         if path.exists():
             raise Conflict(f"{path} already exists: `ctui worktree cleanup` or pick another name")
