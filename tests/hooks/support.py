@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,29 @@ def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql, args).fetchall()
     finally:
         conn.close()
+
+
+def run_without_eof(command: str, cwd: Path, *pieces: bytes, pause: float = 0.3) -> Answer:
+    """Run the hook with stdin left open: write each piece (pausing between), never close it."""
+    proc = subprocess.Popen(
+        ["sh", "-c", command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    try:
+        for number, piece in enumerate(pieces):
+            if number:
+                time.sleep(pause)
+            proc.stdin.write(piece)
+            proc.stdin.flush()
+        code = proc.wait(timeout=20)
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdin.close()
+    return Answer(subprocess.CompletedProcess(proc.args, code, out, err))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.hooks.support import SESSION_A, Answer, Hook, fixture, snapshot
+from tests.hooks.support import SESSION_A, Answer, Hook, fixture, run_without_eof, snapshot
 
 
 def _assert_failed_open(answer: Answer, *words: str) -> None:
@@ -135,42 +135,11 @@ def test_stdin_left_open_does_not_hang(started: Hook, repo: Path) -> None:
     payload = fixture(
         "PreToolUse-Edit", SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "README.md")
     )
-    proc = subprocess.Popen(
-        ["sh", "-c", started.command],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=repo,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(json.dumps(payload).encode())
-    proc.stdin.flush()
-    try:
-        code = proc.wait(timeout=20)
-    finally:
-        proc.kill()
-        proc.stdin.close()
-    assert code == 0
+    assert run_without_eof(started.command, repo, json.dumps(payload).encode()).allowed
 
 
 def test_silent_open_stdin_gives_up(started: Hook, repo: Path) -> None:
-    proc = subprocess.Popen(
-        ["sh", "-c", started.command],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=repo,
-    )
-    try:
-        code = proc.wait(timeout=20)
-        err = proc.stderr.read() if proc.stderr else b""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        if proc.stdin:
-            proc.stdin.close()
-    assert code == 1
-    assert b"no hook payload" in err
+    _assert_failed_open(run_without_eof(started.command, repo), "no hook payload")
 
 
 def test_oversized_payload_is_refused(started: Hook, repo: Path) -> None:
@@ -217,8 +186,6 @@ def test_quick_exit_keeps_committed_writes(started: Hook, repo: Path) -> None:
 
 def test_payload_arriving_in_pieces_is_read_whole(started: Hook, repo: Path) -> None:
     """A pause after a nested `}` is not mistaken for the end of the payload."""
-    import time
-
     payload = fixture(
         "PreToolUse-Edit",
         SESSION="piecewise-session-0001",
@@ -227,25 +194,5 @@ def test_payload_arriving_in_pieces_is_read_whole(started: Hook, repo: Path) -> 
     )
     text = json.dumps({"tool_input": payload.pop("tool_input"), **payload})
     cut = text.index("}") + 1
-    proc = subprocess.Popen(
-        ["sh", "-c", started.command],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=repo,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        proc.stdin.write(text[:cut].encode())
-        proc.stdin.flush()
-        time.sleep(0.3)
-        proc.stdin.write(text[cut:].encode())
-        proc.stdin.flush()
-        code = proc.wait(timeout=20)
-        out = proc.stdout.read().decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stdin.close()
-    assert code == 0
-    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "deny"
+    answer = run_without_eof(started.command, repo, text[:cut].encode(), text[cut:].encode())
+    assert answer.denied, answer
