@@ -163,6 +163,17 @@ class RepoPaths:
         if not raw.is_absolute():
             raw = (cwd or self.root) / raw
         full = Path(os.path.realpath(raw))
+        key = self._relative(full, path)
+        if key is None or key.startswith(STORE_NAME + "/"):
+            # A worktree added since the roots were read (a long-lived server, the TUI)
+            # would otherwise look like a file outside, or inside the store folder.
+            self.__dict__.pop("roots", None)
+            key = self._relative(full, path)
+        if key is None or key == ".git" or key.startswith((".git/", STORE_NAME + "/")):
+            return None
+        return key
+
+    def _relative(self, full: Path, given: str) -> str | None:
         for root in self.roots:
             try:
                 rel = full.relative_to(root)
@@ -170,8 +181,6 @@ class RepoPaths:
                 continue
             key = rel.as_posix()
             if key in ("", "."):
-                raise UsageError(f"{path!r} is the repository root, not a file inside it")
-            if key == ".git" or key.startswith(".git/"):
-                return None
+                raise UsageError(f"{given!r} is the repository root, not a file inside it")
             return key
         return None

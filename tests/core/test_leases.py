@@ -229,3 +229,11 @@ def test_cleanup_removes_expired_leases(
     ]
     assert clocked.cleanup()["leases_expired"] == 1
     assert [lease.path for lease in clocked.leases.list(include_expired=True)] == ["README.md"]
+
+
+def test_a_folder_lease_covers_its_files(clocked: Coordinator, two: tuple[str, str]) -> None:
+    a, b = two
+    assert clocked.leases.acquire("src", instance=a).path == "src/**"
+    assert clocked.leases.acquire("src/", instance=a).path == "src/**"  # the same lease, renewed
+    with pytest.raises(LeaseHeld):
+        clocked.leases.acquire("src/app.py", instance=b)

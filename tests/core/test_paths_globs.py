@@ -108,3 +108,12 @@ def test_overlap_is_exact_for_paths_and_conservative_for_globs() -> None:
     assert overlaps("*.py", "src/*.md")  # prefixes "" and "src/": could share a file, so yes
     assert not overlaps("src/*.py", "docs/*.md")
     assert not overlaps("backend/**", "frontend/**")
+
+
+def test_a_worktree_added_later_is_found(repo: Path) -> None:
+    paths = RepoPaths(repo)
+    assert paths.key("README.md") == "README.md"  # roots are read and cached here
+    inside = repo / ".ctui" / "worktrees" / "late"
+    git(repo, "worktree", "add", "-q", "-b", "late", str(inside))
+    assert paths.key(str(inside / "src" / "app.py")) == "src/app.py"
+    assert paths.key(".ctui/ctui.db") is None  # the store itself is not leasable
