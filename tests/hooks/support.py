@@ -68,8 +68,10 @@ class Hook:
         payload.update(extra or {})
         return Answer(self.raw(json.dumps(payload), env=env, cwd=cwd))
 
-    def start(self, session: str = SESSION_A, cwd: Path | None = None) -> Answer:
-        return self("SessionStart", session=session, cwd=cwd)
+    def start(
+        self, session: str = SESSION_A, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> Answer:
+        return self("SessionStart", session=session, cwd=cwd, env=env)
 
 
 class Answer:

@@ -220,3 +220,18 @@ def test_store_unchanged_after_read_only_failure(hook: Hook, repo: Path) -> None
         conn.close()
     hook("SessionEnd", session=SESSION_A)
     assert rows(db, "SELECT COUNT(*) FROM events") == [before]
+
+
+def test_agent_run_started_by_ctui_acts_as_its_instance(hook: Hook, repo: Path) -> None:
+    """`CTUI_THREAD_ID` + `CTUI_INSTANCE_ID` (set by ctui's supervisor) name the instance."""
+    env = {"CTUI_THREAD_ID": "fix-login", "CTUI_INSTANCE_ID": "fix-login-agent"}
+    assert hook.start(env=env).code == 0
+    assert hook("PreToolUse-Edit", file=repo / "src" / "app.py", env=env).allowed
+    db = repo / ".ctui" / "ctui.db"
+    assert rows(db, "SELECT session_id, thread_id FROM instances WHERE id = 'fix-login-agent'") == [
+        (SESSION_A, "fix-login")
+    ]
+    assert rows(db, "SELECT holder FROM leases") == [("fix-login-agent",)]
+    only_one = {"CTUI_INSTANCE_ID": "shared-by-mistake"}
+    assert hook.start(SESSION_B, env=only_one).code == 0
+    assert rows(db, "SELECT COUNT(*) FROM instances WHERE id = 'shared-by-mistake'") == [(0,)]
