@@ -6,11 +6,13 @@ every edit.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 GROUPS = (
     "core",
@@ -117,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ctui.hook import main as hook_main
 
         return hook_main(args_list[1:])
+    import sqlite3  # not at the top: `ctui hook` above must not pay for argparse or sqlite3 here
+
     from ctui.cli.common import Ctx
     from ctui.core.errors import CtuiError
 
