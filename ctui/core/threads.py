@@ -5,132 +5,35 @@ Life of a thread: `created` (row inserted, worktree being made) → `ready` →
 `blocked` while it waits on something else) → `completed` | `failed` |
 `stopped`. Starting is a compare-and-set inside one write transaction, so
 several processes starting the same thread produce exactly one run; a
-finished thread runs again only when asked (`again=True`).
+finished thread runs again only when asked (`again=True`). Stopping and
+reaping live in `thread_end`, the record itself in `thread_model`.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-import re
 import sqlite3
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctui.core import agents, procs, templates
-from ctui.core.clock import iso
+from ctui.core import agents, procs, templates, thread_end
 from ctui.core.errors import Conflict, NotFound, UsageError
-from ctui.core.instances import HOST, pid_alive
+from ctui.core.instances import HOST
+from ctui.core.thread_model import (
+    ACTIVE,
+    FINISHED,
+    NAME_RE,
+    STATUSES,
+    Thread,
+    check_name,
+)
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
     from ctui.core.worktrees import Worktrees
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
-ACTIVE = ("running", "waiting")
-FINISHED = ("completed", "failed", "stopped")
-LAUNCH_GRACE_S = 60.0
-
-
-def check_name(name: str) -> str:
-    """A thread name is a slug: it becomes a folder, a branch and a tmux session."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        hint = re.sub(r"[^a-z0-9_-]+", "-", str(name).lower()).strip("-_")[:63] or "my-thread"
-        raise UsageError(
-            f"bad thread name {name!r}: use lowercase letters, digits, '-' and '_' "
-            f"(up to 63, starting with a letter or digit), e.g. {hint!r}"
-        )
-    return name
-
-
-@dataclass
-class Thread:
-    """One thread's row."""
-
-    name: str
-    mode: str
-    agent: str
-    command: str | None
-    template: str | None
-    prompt: str | None
-    context: str
-    status: str
-    worktree: str | None
-    branch: str | None
-    base: str | None
-    supervisor_pid: int | None
-    supervisor_start: str | None
-    host: str | None
-    agent_pid: int | None
-    run_id: int
-    exit_code: int | None
-    error: str | None
-    log_path: str | None
-    session_id: str | None
-    instance_id: str | None
-    task_id: str | None
-    turns: int
-    cost_usd: float
-    tokens_in: int
-    tokens_out: int
-    gate: str | None
-    created_at: float
-    updated_at: float
-    started_at: float | None
-    ended_at: float | None
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Thread:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE
-
-    def runtime(self, now: float) -> float | None:
-        if self.started_at is None:
-            return None
-        return round((self.ended_at or now) - self.started_at, 1)
-
-    def to_dict(self, now: float | None = None) -> dict[str, Any]:
-        import time
-
-        return {
-            "name": self.name,
-            "status": self.status,
-            "mode": self.mode,
-            "agent": self.agent,
-            "command": self.command,
-            "template": self.template,
-            "prompt": self.prompt,
-            "context": json.loads(self.context or "{}"),
-            "worktree": self.worktree,
-            "branch": self.branch,
-            "base": self.base,
-            "run_id": self.run_id,
-            "supervisor_pid": self.supervisor_pid,
-            "agent_pid": self.agent_pid,
-            "host": self.host,
-            "exit_code": self.exit_code,
-            "error": self.error,
-            "log_path": self.log_path,
-            "session_id": self.session_id,
-            "instance_id": self.instance_id,
-            "task_id": self.task_id,
-            "turns": self.turns,
-            "cost_usd": round(self.cost_usd, 6),
-            "tokens": self.tokens_in + self.tokens_out,
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out,
-            "runtime": self.runtime(time.time() if now is None else now),
-            "gate": json.loads(self.gate) if self.gate else None,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "started_at": iso(self.started_at),
-            "ended_at": iso(self.ended_at),
-        }
+__all__ = ["ACTIVE", "FINISHED", "NAME_RE", "STATUSES", "Thread", "Threads", "check_name"]
 
 
 class Threads:
@@ -313,59 +216,6 @@ class Threads:
             )
         return self.get(name)
 
-    def stop(self, name: str, *, grace: float | None = None, by: str = "operator") -> Thread:
-        """Stop a thread: SIGTERM to its supervisor's group, SIGKILL after the grace period."""
-        now = self._c.now()
-        with self._c.store.write() as conn:
-            t = Thread.from_row(self._require(conn, name))
-            if t.status in FINISHED:
-                raise NotFound(f"thread {name!r} is already {t.status}: nothing to stop")
-            conn.execute(
-                "UPDATE threads SET status = 'stopped', error = ?, updated_at = ?, "
-                "ended_at = CASE WHEN status IN ('running', 'waiting') THEN NULL ELSE ? END "
-                "WHERE name = ?",
-                (f"stopped by {by}", now, now, name),
-            )
-            self._c.log(
-                conn,
-                "thread.stopped",
-                subject=name,
-                actor=by,
-                data={"run": t.run_id, "was": t.status},
-            )
-        if t.mode == "interactive":
-            from ctui.core import tmux
-
-            tmux.kill(name)
-        if t.supervisor_pid is not None and t.host in (None, HOST):
-            procs.terminate_group(
-                t.supervisor_pid,
-                t.supervisor_start,
-                self._c.config.stop_grace if grace is None else grace,
-            )
-        with self._c.store.write() as conn:
-            conn.execute(
-                "UPDATE threads SET ended_at = COALESCE(ended_at, ?), updated_at = ? "
-                "WHERE name = ?",
-                (self._c.now(), self._c.now(), name),
-            )
-            self._end_instance(conn, t.instance_id, "thread stopped")
-            return Thread.from_row(self._require(conn, name))
-
-    def _end_instance(self, conn: sqlite3.Connection, instance_id: str | None, reason: str) -> None:
-        if not instance_id:
-            return
-        row = conn.execute("SELECT state FROM instances WHERE id = ?", (instance_id,)).fetchone()
-        if row is None or row["state"] in ("ended", "stale"):
-            return
-        self._c.release_holdings(conn, instance_id, reason=reason)
-        now = self._c.now()
-        conn.execute(
-            "UPDATE instances SET state = 'ended', state_at = ?, ended_at = ? WHERE id = ?",
-            (now, now, instance_id),
-        )
-        self._c.log(conn, "instance.ended", subject=instance_id, data={"reason": reason})
-
     def set_blocked(self, name: str, blocked: bool, *, reason: str | None = None) -> Thread:
         """Hold a ready thread back (`blocked`) or release it (`ready`)."""
         src, dst = ("ready", "blocked") if blocked else ("blocked", "ready")
@@ -403,12 +253,7 @@ class Threads:
     def logs(self, name: str, tail: int = 200) -> str:
         """The last `tail` lines of the thread's log (empty before its first run)."""
         t = self.get(name)
-        path = Path(t.log_path or self.log_path(name))
-        try:
-            lines = path.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return ""
-        return "\n".join(lines[-tail:] if tail > 0 else lines)
+        return tail_lines(Path(t.log_path or self.log_path(name)), tail)
 
     def wait(self, name: str, *, timeout: float | None = None, poll: float = 0.1) -> Thread:
         """Block until the thread is no longer running (or the timeout passes)."""
@@ -421,44 +266,19 @@ class Threads:
                 return t
             time.sleep(poll)
 
+    def stop(self, name: str, *, grace: float | None = None, by: str = "operator") -> Thread:
+        """Stop a thread: SIGTERM to its supervisor's group, SIGKILL after the grace period."""
+        return thread_end.stop(self._c, name, grace=grace, by=by)
+
     def _orphaned(self, t: Thread) -> bool:
-        if t.host not in (None, HOST):
-            return False
-        if t.supervisor_pid is None:
-            return t.started_at is not None and self._c.now() - t.started_at > LAUNCH_GRACE_S
-        return not pid_alive(t.supervisor_pid, t.supervisor_start)
+        return thread_end.orphaned(self._c, t)
 
     def reap(self, conn: sqlite3.Connection | None = None) -> builtins.list[str]:
         """Fail running threads whose supervisor is gone; returns their names."""
         if conn is None:
             with self._c.store.write() as wconn:
-                return self.reap(wconn)
-        failed = []
-        now = self._c.now()
-        for row in conn.execute(
-            "SELECT * FROM threads WHERE status IN ('running', 'waiting')"
-        ).fetchall():
-            t = Thread.from_row(row)
-            if not self._orphaned(t):
-                continue
-            if t.supervisor_pid is not None and procs.orphaned_agent_group(
-                t.supervisor_pid, t.agent_pid
-            ):
-                procs.terminate_group(t.supervisor_pid, None, 1.0)
-            why = (
-                f"the supervisor (pid {t.supervisor_pid}) died during the run"
-                if t.supervisor_pid
-                else "the supervisor never started"
-            )
-            conn.execute(
-                "UPDATE threads SET status = 'failed', error = ?, ended_at = ?, updated_at = ? "
-                "WHERE name = ? AND run_id = ?",
-                (why, now, now, t.name, t.run_id),
-            )
-            self._end_instance(conn, t.instance_id, "supervisor died")
-            self._c.log(conn, "thread.failed", subject=t.name, data={"run": t.run_id, "error": why})
-            failed.append(t.name)
-        return failed
+                return thread_end.reap(self._c, wconn)
+        return thread_end.reap(self._c, conn)
 
     def _row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = conn.execute(
@@ -471,3 +291,19 @@ class Threads:
         if row is None:
             raise NotFound(f"no thread {name!r}: see `ctui thread list`")
         return row
+
+
+def tail_lines(path: Path, count: int, block: int = 65536) -> str:
+    """The last `count` lines of a file (all when `count` <= 0), reading only its end."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, 2)
+            start, data = size, b""
+            while start > 0 and (count <= 0 or data.count(b"\n") <= count):
+                start = max(0, start - block)
+                fh.seek(start)
+                data = fh.read(size - start)
+    except FileNotFoundError:
+        return ""
+    lines = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(lines[-count:] if count > 0 else lines)

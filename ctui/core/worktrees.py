@@ -246,6 +246,7 @@ class Worktrees:
 
         repo = self.repo()
         removed, kept = [], []
+        retry_locked(lambda: repo.git.worktree("prune"))
         for info in self.list():
             if info.thread_status in LIVE:
                 kept.append({"name": info.name, "reason": f"thread is {info.thread_status}"})

@@ -1,0 +1,117 @@
+"""A thread's record: its name rules, statuses and row, shared by the parts that run it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ctui.core.clock import iso
+from ctui.core.errors import UsageError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
+ACTIVE = ("running", "waiting")
+FINISHED = ("completed", "failed", "stopped")
+LAUNCH_GRACE_S = 60.0
+
+
+def check_name(name: str) -> str:
+    """A thread name is a slug: it becomes a folder, a branch and a tmux session."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        hint = re.sub(r"[^a-z0-9_-]+", "-", str(name).lower()).strip("-_")[:63] or "my-thread"
+        raise UsageError(
+            f"bad thread name {name!r}: use lowercase letters, digits, '-' and '_' "
+            f"(up to 63, starting with a letter or digit), e.g. {hint!r}"
+        )
+    return name
+
+
+@dataclass
+class Thread:
+    """One thread's row."""
+
+    name: str
+    mode: str
+    agent: str
+    command: str | None
+    template: str | None
+    prompt: str | None
+    context: str
+    status: str
+    worktree: str | None
+    branch: str | None
+    base: str | None
+    supervisor_pid: int | None
+    supervisor_start: str | None
+    host: str | None
+    agent_pid: int | None
+    run_id: int
+    exit_code: int | None
+    error: str | None
+    log_path: str | None
+    session_id: str | None
+    instance_id: str | None
+    task_id: str | None
+    turns: int
+    cost_usd: float
+    tokens_in: int
+    tokens_out: int
+    gate: str | None
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    ended_at: float | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Thread:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    def runtime(self, now: float) -> float | None:
+        if self.started_at is None:
+            return None
+        return round((self.ended_at or now) - self.started_at, 1)
+
+    def to_dict(self, now: float | None = None) -> dict[str, Any]:
+        import time
+
+        return {
+            "name": self.name,
+            "status": self.status,
+            "mode": self.mode,
+            "agent": self.agent,
+            "command": self.command,
+            "template": self.template,
+            "prompt": self.prompt,
+            "context": json.loads(self.context or "{}"),
+            "worktree": self.worktree,
+            "branch": self.branch,
+            "base": self.base,
+            "run_id": self.run_id,
+            "supervisor_pid": self.supervisor_pid,
+            "agent_pid": self.agent_pid,
+            "host": self.host,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "log_path": self.log_path,
+            "session_id": self.session_id,
+            "instance_id": self.instance_id,
+            "task_id": self.task_id,
+            "turns": self.turns,
+            "cost_usd": round(self.cost_usd, 6),
+            "tokens": self.tokens_in + self.tokens_out,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "runtime": self.runtime(time.time() if now is None else now),
+            "gate": json.loads(self.gate) if self.gate else None,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at),
+        }
