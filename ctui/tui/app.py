@@ -91,6 +91,7 @@ class ControlRoom(Actions, App[None]):
         self._filtering: str | None = None
         self._stop = asyncio.Event()
         self._inode: int | None = None
+        self._seen: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -125,8 +126,22 @@ class ControlRoom(Actions, App[None]):
         self._loading = True
         self._load()
 
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Identity, size and time of the database files: a change the watcher may have missed."""
+        if self.store_dir is None:
+            return ()
+        found: list[Any] = []
+        for name in ("ctui.db", "ctui.db-wal"):
+            try:
+                st = (self.store_dir / name).stat()
+                found.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                found.append(None)
+        return tuple(found)
+
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self) -> None:
+        self._seen = self.fingerprint()
         try:
             self._maybe_reopen()
             snap = load(self.coord, limit=self.limit, now=self.clock())
@@ -178,7 +193,7 @@ class ControlRoom(Actions, App[None]):
     def render_panes(self) -> None:
         """Show the last snapshot at the current time (also the countdown tick)."""
         snap = self.snapshot
-        if snap is None:
+        if snap is None or not self.query(Pane):
             return
         now = self.clock()
         for spec in PANES:
@@ -201,7 +216,8 @@ class ControlRoom(Actions, App[None]):
         }
 
     def tick(self) -> None:
-        if self.trouble or self.store_dir is None:
+        """Once a second: re-render countdowns; reload when remote, in trouble, or a change was missed."""
+        if self.trouble or self.store_dir is None or self.fingerprint() != self._seen:
             self.reload()
         else:
             self.render_panes()

@@ -1,0 +1,91 @@
+"""End to end: the installed `ctui` in a real terminal (tmux), driven by keys, read back."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ctui.core import Coordinator
+from ctui.demo.simulate import seed
+
+CTUI = str(Path(sys.executable).parent / "ctui")
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+class Tmux:
+    """One private tmux server (its own socket), killed at the end and nothing else."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        ).stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "ctui")
+
+    def wait_for(self, check: Callable[[str], bool], timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if check(text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"screen never matched; last screen:\n{text}")
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "ctui", *keys)
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    t = Tmux(f"ctui-test-{os.getpid()}-{tmp_path.name}")
+    yield t
+    t("kill-server")
+
+
+def test_ctui_runs_in_a_terminal_and_obeys_keys(repo: Path, tmux: Tmux) -> None:
+    c = Coordinator.open(repo)
+    seed(c, threads=False)
+    env = " ".join(
+        f"{k}={shlex.quote(v)}" for k, v in os.environ.items() if k in ("HOME", "PATH", "TZ")
+    )
+    command = f"cd {shlex.quote(str(repo))} && exec env {env} TERM=xterm-256color {CTUI}; sleep 5"
+    tmux("new-session", "-d", "-s", "ctui", "-x", "140", "-y", "42", command)
+    tmux.wait_for(lambda s: "Instances [5]" in s and "src/auth.py" in s)
+
+    subprocess.run(
+        [CTUI, "lock", "acquire", "README.md", "--intent", "typo"], cwd=repo, check=True, timeout=30
+    )
+    tmux.wait_for(lambda s: "README.md" in s and "Leases [5]" in s)
+
+    tmux.keys("2")
+    tmux.keys("f")
+    tmux.wait_for(lambda s: "Force-release a lease" in s)
+    tmux.keys("-l", "e2e test")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "Leases [4]" in s)
+    assert c.leases.check("README.md") is None
+    assert c.events.recent(1)[0].kind == "lease.forced"
+
+    tmux.keys("t")
+    tmux.wait_for(lambda s: "Add a task" in s)
+    tmux.keys("-l", "From the terminal")
+    tmux.keys("C-s")
+    tmux.wait_for(lambda s: "Tasks [6]" in s and "Add a task" not in s)
+    assert c.tasks.list()[-1].description == "From the terminal"
+
+    tmux.keys("q")
+    tmux.wait_for(lambda s: "Instances" not in s, timeout=10)
+    c.close()
