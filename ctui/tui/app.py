@@ -216,7 +216,7 @@ class ControlRoom(Actions, App[None]):
         }
 
     def tick(self) -> None:
-        """Each second: re-render countdowns; reload if remote, in trouble, or a change was missed."""
+        """Each second: redraw countdowns; reload if remote, in trouble or a change was missed."""
         if self.trouble or self.store_dir is None or self.fingerprint() != self._seen:
             self.reload()
         else:
