@@ -227,3 +227,24 @@ def test_a_wait_that_runs_out_exits_10_and_leaves_no_waiter(repo: Path) -> None:
     assert "waited 0.3s" in err and len(err.strip().splitlines()) == 1
     assert _waiters(repo) == []
     c.close()
+
+
+def _open_fresh(root: str, barrier: mp.synchronize.Barrier) -> None:
+    barrier.wait(timeout=60)
+    c = Coordinator.open(root)
+    c.instances.register(role="opener", pid=os.getpid())
+    c.close()
+
+
+def test_eight_processes_create_one_store_together(tmp_path: Path) -> None:
+    for trial in range(5):
+        root = tmp_path / f"fresh-{trial}"
+        root.mkdir()
+        barrier = CTX.Barrier(WORKERS)
+        _run(_open_fresh, lambda i, root=root, barrier=barrier: (str(root), barrier))
+        conn = sqlite3.connect(root / ".ctui" / "ctui.db")
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        ids = [r[0] for r in conn.execute("SELECT id FROM instances ORDER BY id")]
+        conn.close()
+        assert ids[-1] == "operator" and len(ids) == WORKERS + 1 and len(set(ids)) == len(ids)
