@@ -266,6 +266,15 @@ class Instances:
     def set_state(self, instance_id: str, state: str) -> Instance:
         return self.heartbeat(instance_id, state=state)
 
+    def set_task(self, instance_id: str, task: str | None) -> Instance:
+        """Say what the instance works on (the hook takes it from a session's first prompt)."""
+        with self._c.store.write() as conn:
+            self._get(conn, instance_id)
+            conn.execute("UPDATE instances SET task = ? WHERE id = ?", (task, instance_id))
+            self._c.log(conn, "instance.task", subject=instance_id, actor=instance_id,
+                        data={"task": task})
+            return self._get(conn, instance_id)
+
     def _set_state(self, conn: sqlite3.Connection, inst: Instance, state: str, now: float) -> None:
         conn.execute(
             "UPDATE instances SET state = ?, state_at = ? WHERE id = ?", (state, now, inst.id)

@@ -1,6 +1,8 @@
 """Session events: start, prompt, notification, stop, subagents and the end.
 
-State follows Claude Code's own signals: a prompt or tool call means
+A session's first prompt becomes its task, so others see what it works on
+(in `ctui status` and in the reason their edit is denied). State follows
+Claude Code's own signals: a prompt or tool call means
 `working`, a permission prompt or question `needs_input`, Stop `idle`.
 SessionEnd releases everything the session and its subagents hold, requeues
 their task claims and marks them ended, inside Claude Code's 1.5 s budget for
@@ -15,6 +17,7 @@ from ctui.hooks import context
 from ctui.hooks.session import Session, open_store
 
 SESSION_END_BUSY_TIMEOUT_S = 1.0
+TASK_CHARS = 100
 WAITING = frozenset({"permission_prompt", "idle_prompt", "elicitation_dialog"})
 
 
@@ -38,13 +41,25 @@ def session_start(s: Session) -> dict[str, Any] | None:
 
 
 def user_prompt(s: Session) -> dict[str, Any] | None:
+    """Heartbeat, news since the last prompt; the first prompt becomes the instance's task."""
     with s.c.store.write():
         me = s.ensure("working")
+        task = _task_from(s.payload.get("prompt"))
+        if me.task is None and task:
+            me = s.c.instances.set_task(me.id, task)
         seen = s.c.events.latest_id()
         text = context.since_last_seen(s.c, me)
         if seen > me.last_seen_event:
             s.c.instances.mark_seen(me.id, seen)
     return context.answer("UserPromptSubmit", text)
+
+
+def _task_from(prompt: object) -> str | None:
+    """The first non-empty line of a prompt, cut to TASK_CHARS (what others see in a deny)."""
+    if not isinstance(prompt, str):
+        return None
+    line = next((ln.strip() for ln in prompt.splitlines() if ln.strip()), "")
+    return line if len(line) <= TASK_CHARS else line[: TASK_CHARS - 1] + "…"
 
 
 def notification(s: Session) -> dict[str, Any] | None:

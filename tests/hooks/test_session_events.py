@@ -235,3 +235,16 @@ def test_agent_run_started_by_ctui_acts_as_its_instance(hook: Hook, repo: Path) 
     only_one = {"CTUI_INSTANCE_ID": "shared-by-mistake"}
     assert hook.start(SESSION_B, env=only_one).code == 0
     assert rows(db, "SELECT COUNT(*) FROM instances WHERE id = 'shared-by-mistake'") == [(0,)]
+
+
+def test_first_prompt_becomes_the_task_others_see(hook: Hook, repo: Path) -> None:
+    hook.start()
+    hook("UserPromptSubmit", extra={"prompt": "\n  Fix the login redirect loop\nthen add a test"})
+    hook("UserPromptSubmit", extra={"prompt": "yes, go on"})
+    db = repo / ".ctui" / "ctui.db"
+    assert rows(db, "SELECT task FROM instances WHERE id = 'claude-4f2c9a1e'") == [
+        ("Fix the login redirect loop",)
+    ]
+    hook("PreToolUse-Edit", file=repo / "src" / "app.py")
+    denied = hook("PreToolUse-Edit", session=SESSION_B, file=repo / "src" / "app.py")
+    assert "Fix the login redirect loop" in denied.reason
