@@ -254,3 +254,23 @@ def test_a_locked_store_fails_after_the_timeout_and_changes_nothing(cli: Cli, re
         blocker.execute("ROLLBACK")
         blocker.close()
     assert dump(db) == before
+
+
+def test_listing_options(cli: Cli, repo: Path) -> None:
+    cli("instance", "register", "--id", "w1", "--role", "api")
+    cli("instance", "register", "--id", "w2")
+    cli("--as", "w1", "lock", "acquire", "src/app.py", "--intent", "edit")
+    cli("--as", "w2", "lock", "acquire", "README.md")
+    cli("instance", "unregister", "w2")
+    verbose = cli("status", "--verbose").stdout
+    assert "RECENT EVENTS" in verbose and "instance.ended" in verbose
+    assert "w2" not in cli("instance", "list").stdout
+    assert "ended" in cli("instance", "list", "--all").stdout
+    assert [x["path"] for x in cli.json("lock", "list", "--holder", "w1")] == ["src/app.py"]  # type: ignore[union-attr, index]
+    assert cli.json("lock", "list", "--holder", "w2") == []
+    cli("decisions", "add", "--category", "api", "--title", "a", "--status", "proposed")
+    cli("decisions", "add", "--category", "api", "--title", "b")
+    proposed = cli.json("decisions", "list", "--status", "proposed")
+    assert [d["title"] for d in proposed] == ["a"]  # type: ignore[union-attr, index]
+    heartbeat = cli("--as", "w1", "instance", "heartbeat", "--state", "needs_input")
+    assert heartbeat.stdout.strip() == "w1 needs_input"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ctui.core.errors import UsageError
 from ctui.core.globs import compile_glob, fixed_prefix, is_glob, overlaps
@@ -117,3 +119,26 @@ def test_a_worktree_added_later_is_found(repo: Path) -> None:
     git(repo, "worktree", "add", "-q", "-b", "late", str(inside))
     assert paths.key(str(inside / "src" / "app.py")) == "src/app.py"
     assert paths.key(".ctui/ctui.db") is None  # the store itself is not leasable
+
+
+SEGMENTS = st.sampled_from(["a", "b", "ab", "x.py", "y.md", "src"])
+GLOB_PARTS = st.sampled_from(["a", "b", "src", "*", "**", "?", "*.py", "[ab]", "a*", "x.py"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    path=st.lists(SEGMENTS, min_size=1, max_size=4).map("/".join),
+    a=st.lists(GLOB_PARTS, min_size=1, max_size=4).map("/".join),
+    b=st.lists(GLOB_PARTS, min_size=1, max_size=4).map("/".join),
+)
+def test_overlap_never_misses_a_shared_file(path: str, a: str, b: str) -> None:
+    """Soundness: if one file matches both keys, the keys overlap (so both can't be leased)."""
+    matches = [
+        k == path if not is_glob(k) else compile_glob(k).match(path) is not None for k in (a, b)
+    ]
+    if all(matches):
+        assert overlaps(a, b), (a, b, path)
+    if not is_glob(a) and not is_glob(b):
+        assert overlaps(a, b) == (a == b)
+    if is_glob(a) and not is_glob(path):
+        assert overlaps(a, path) == matches[0]
