@@ -67,6 +67,7 @@ def main() -> int:
     os.environ["FAKE_AGENT_PYTHON"] = sys.executable
     repo = scratch()
     bare = median_ms([timed([sys.executable, "-c", "pass"], repo) for _ in range(n)])
+    cli = median_ms([timed([CTUI, "lock", "list"], repo) for _ in range(n)])
     create = median_ms(
         [
             timed([CTUI, "thread", "create", f"c{i}", "--no-worktree", "--prompt", "x"], repo)
@@ -98,6 +99,7 @@ def main() -> int:
         ]
     )
     row("baseline: python -c pass", bare)
+    row("context: ctui lock list (CLI start-up)", cli, bare)
     row("ctui thread create --no-worktree", create, bare)
     row("ctui spawn --no-worktree", spawn, bare)
     row("ctui thread create (with worktree)", with_wt, bare)

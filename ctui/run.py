@@ -40,7 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     if status not in ACTIVE:
         return 0
-    return Supervisor(c, c.threads.get(args.thread), args.run_id, args.prompt_file).run()
+    sup = Supervisor(c, c.threads.get(args.thread), args.run_id, args.prompt_file)
+    try:
+        return sup.run()
+    except Exception as exc:
+        runs.finish(c, args.thread, args.run_id, "failed", None, f"the supervisor failed: {exc}")
+        if sup.instance_id:
+            c.instances.unregister(sup.instance_id, reason="supervisor failed")
+        raise
 
 
 class Supervisor:
@@ -67,12 +74,12 @@ class Supervisor:
         t = self.t
         signal.signal(signal.SIGTERM, self._on_term)
         argv = agents.argv(t.agent, t.mode, self.prompt, t.command)
-        if not argv or agents.find_binary(argv[0]) is None:
+        cwd = Path(t.worktree) if t.worktree else self.c.root
+        if not argv or agents.find_binary(argv[0], cwd) is None:
             message = agents.missing_binary_message(t.agent, argv[0] if argv else "")
             self.say(message)
             runs.finish(self.c, t.name, self.run_id, "failed", None, message)
             return 127
-        cwd = Path(t.worktree) if t.worktree else self.c.root
         error: str | None
         inst = self.c.instances.register(
             instance_id=f"{t.name}.r{self.run_id}",

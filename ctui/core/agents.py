@@ -72,11 +72,12 @@ def argv(agent: str, mode: str, prompt: str, command: str | None = None) -> list
     return [*base, "exec", *(["--full-auto"] if mode == "automatic" else []), prompt]
 
 
-def find_binary(program: str, path: str | None = None) -> str | None:
-    """The executable `program` resolves to, or None."""
+def find_binary(program: str, cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The executable `program` resolves to (a relative path from `cwd`, as Popen does), or None."""
     if "/" in program:
-        return program if os.access(program, os.X_OK) and os.path.isfile(program) else None
-    return shutil.which(program, path=path)
+        full = os.path.join(cwd or ".", program)
+        return full if os.access(full, os.X_OK) and os.path.isfile(full) else None
+    return shutil.which(program)
 
 
 def missing_binary_message(agent: str, program: str) -> str:

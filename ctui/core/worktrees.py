@@ -102,13 +102,22 @@ class Worktrees:
         return str(repo.active_branch.name)
 
     def check_base(self, base: str) -> str:
-        """`base` itself when it names a commit (a branch, tag or sha); else a UsageError."""
+        """`base` itself when it names a commit (a branch, tag or sha); else a UsageError.
+
+        GitPython resolves common names from git's files; `git rev-parse` settles the rest.
+        """
         from git import GitCommandError
 
         if not base or base.startswith("-"):
             raise UsageError(f"bad base {base!r}: name a branch or commit")
+        repo = self.repo()
         try:
-            self.repo().git.rev_parse("--verify", "--quiet", f"{base}^{{commit}}")
+            repo.commit(base)
+            return base
+        except Exception:
+            pass
+        try:
+            repo.git.rev_parse("--verify", "--quiet", f"{base}^{{commit}}")
         except GitCommandError:
             raise UsageError(f"no branch or commit {base!r} to base the worktree on") from None
         return base
@@ -142,13 +151,7 @@ class Worktrees:
 
     @staticmethod
     def _branch_exists(repo: Any, branch: str) -> bool:
-        from git import GitCommandError
-
-        try:
-            repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{branch}")
-            return True
-        except GitCommandError:
-            return False
+        return any(head.name == branch for head in repo.heads)
 
     def _records(self) -> list[tuple[Path, str | None]]:
         """(path, branch) of every git worktree under `.ctui/worktrees/`."""
