@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(ctx) or 0)
     except CtuiError as exc:
-        return _fail(ctx, exc.message, exc.exit_code)
+        return _fail(ctx, exc.message, exc.exit_code, exc.details)
     except sqlite3.Error as exc:
         message = f"store error: {exc}: try again, or move a damaged .ctui/ctui.db aside"
         return _fail(ctx, message, 1)
@@ -147,10 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _fail(ctx: object, message: str, code: int) -> int:
+def _fail(ctx: object, message: str, code: int, details: dict[str, object] | None = None) -> int:
+    """One line on stderr; with --json also `{"error", "exit_code", ...details}` on stdout.
+
+    Details let a script see who holds a lease without parsing the message.
+    """
     import json
 
     if getattr(ctx, "json", False):
-        print(json.dumps({"error": message, "exit_code": code}))
+        extra = {k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in (details or {}).items()}
+        print(json.dumps({"error": message, "exit_code": code, **extra}, default=str))
     print(f"ctui: {message}", file=sys.stderr)
     return code

@@ -334,10 +334,11 @@ class Leases:
         who = lease.holder
         if holder is not None and (holder.role or holder.task):
             bits = [
-                f"role {holder.role}" if holder.role else "",
+                f"role {holder.role}" if holder.role and holder.role != holder.id else "",
                 f"task {holder.task!r}" if holder.task else "",
             ]
-            who += " (" + ", ".join(b for b in bits if b) + ")"
+            joined = ", ".join(b for b in bits if b)
+            who += f" ({joined})" if joined else ""
         what = f"{key} overlaps {lease.path}, leased" if lease.path != key else f"{key} is leased"
         intent = f" to {lease.intent}" if lease.intent else ""
         message = (

@@ -274,3 +274,12 @@ def test_listing_options(cli: Cli, repo: Path) -> None:
     assert [d["title"] for d in proposed] == ["a"]  # type: ignore[union-attr, index]
     heartbeat = cli("--as", "w1", "instance", "heartbeat", "--state", "needs_input")
     assert heartbeat.stdout.strip() == "w1 needs_input"
+
+
+def test_json_errors_carry_the_holder(cli: Cli) -> None:
+    cli("instance", "register", "--id", "w1", "--task", "auth")
+    cli("--as", "w1", "lock", "acquire", "src/app.py")
+    proc = cli("lock", "acquire", "src/app.py", "--json")
+    assert proc.returncode == 10
+    doc = json.loads(proc.stdout)
+    assert (doc["exit_code"], doc["lease"]["holder"], doc["holder"]["task"]) == (10, "w1", "auth")
