@@ -29,8 +29,15 @@ GIT_ENV = {
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's store, instance, tokens or git identity."""
-    for name in ("CTUI_DIR", "CTUI_INSTANCE_ID", "CTUI_THREAD_ID", "CT_API_TOKEN", "N8N_API_TOKEN", "CT_API_URL",
-                 "CLAUDE_PROJECT_DIR"):
+    for name in (
+        "CTUI_DIR",
+        "CTUI_INSTANCE_ID",
+        "CTUI_THREAD_ID",
+        "CT_API_TOKEN",
+        "N8N_API_TOKEN",
+        "CT_API_URL",
+        "CLAUDE_PROJECT_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
@@ -39,8 +46,14 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}).stdout
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    ).stdout
 
 
 @pytest.fixture
@@ -70,10 +83,22 @@ class Cli:
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
 
-    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
-                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([CTUI, *args], cwd=self.cwd, capture_output=True, text=True, input=input,
-                              env={**os.environ, **(env or {})}, timeout=timeout)
+    def __call__(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CTUI, *args],
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            input=input,
+            env={**os.environ, **(env or {})},
+            timeout=timeout,
+        )
 
     def json(self, *args: str, **kw: object) -> object:
         proc = self(*args, "--json", **kw)  # type: ignore[arg-type]
