@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 from ctui.cli.common import Ctx, leaf, positive, table

@@ -271,8 +271,9 @@ class Instances:
         with self._c.store.write() as conn:
             self._get(conn, instance_id)
             conn.execute("UPDATE instances SET task = ? WHERE id = ?", (task, instance_id))
-            self._c.log(conn, "instance.task", subject=instance_id, actor=instance_id,
-                        data={"task": task})
+            self._c.log(
+                conn, "instance.task", subject=instance_id, actor=instance_id, data={"task": task}
+            )
             return self._get(conn, instance_id)
 
     def _set_state(self, conn: sqlite3.Connection, inst: Instance, state: str, now: float) -> None:

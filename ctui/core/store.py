@@ -249,8 +249,10 @@ def _filesystem_type(path: Path) -> str | None:
     best, kind = "", None
     for line in mounts:
         parts = line.split()
-        if len(parts) >= 3 and (
-            target == parts[1] or target.startswith(parts[1].rstrip("/") + "/")
-        ) and len(parts[1]) >= len(best):
+        if (
+            len(parts) >= 3
+            and (target == parts[1] or target.startswith(parts[1].rstrip("/") + "/"))
+            and len(parts[1]) >= len(best)
+        ):
             best, kind = parts[1], parts[2]
     return kind
