@@ -73,11 +73,8 @@ class Orchestrator:
             coord.close()
 
     def tick(self, coord: Coordinator) -> dict[str, Any]:
-        """One pass: reap and expire, requeue expired task claims, start ready threads."""
+        """One pass: `cleanup()` (reap, expire leases and claims), then start ready threads."""
         result = dict(coord.cleanup())
-        expire = getattr(coord.tasks, "expire", None)
-        if expire is not None:
-            result["task_claims_requeued"] = expire()
         result["threads_started"] = self._start_ready(coord)
         return result
 

@@ -136,19 +136,25 @@ def test_busy_port_is_a_clear_error_before_anything_else(tmp_path: Path) -> None
     assert not (repo / ".ctui").exists(), "nothing was created before the port check"
 
 
-@pytest.mark.parametrize("source", ["CT_API_TOKEN", "N8N_API_TOKEN", "config"])
-def test_token_sources(tmp_path: Path, source: str) -> None:
+def test_token_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ctui.api.settings import resolve_token
+    from ctui.core.config import Config
+
+    config = Config.from_dict({"api": {"token": "from-config"}})
+    assert resolve_token(None, config) == "from-config"
+    monkeypatch.setenv("N8N_API_TOKEN", "from-n8n")
+    assert resolve_token(None, config) == "from-n8n"
+    monkeypatch.setenv("CT_API_TOKEN", "from-ct")
+    assert resolve_token(None, config) == "from-ct"
+    assert resolve_token("from-flag", config) == "from-flag"
+
+
+def test_token_from_config_and_graceful_stop(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r")
-    env = clean_env()
-    if source == "config":
-        (repo / ".ctui").mkdir()
-        (repo / ".ctui" / "config.toml").write_text('[api]\ntoken = "from-config"\n')
-        token = "from-config"
-    else:
-        token = f"from-{source}"
-        env[source] = token
-    server = Server(repo, token=None, env=env)
-    server.token = token
+    (repo / ".ctui").mkdir()
+    (repo / ".ctui" / "config.toml").write_text('[api]\ntoken = "from-config"\n')
+    server = Server(repo, token=None, env=clean_env(N8N_API_TOKEN=""))
+    server.token = "from-config"
     try:
         with server.client() as http:
             assert http.get("/api/status").status_code == 200
@@ -164,6 +170,8 @@ def test_no_auth_on_loopback(tmp_path: Path) -> None:
     try:
         with server.client(token=None) as http:
             assert http.get("/api/status").status_code == 200
+            nothing = http.post("/api/tasks/claim", json={"instance": "operator"})
+        assert nothing.status_code == 404 and nothing.json()["exit_code"] == 4, "an empty queue"
         assert json.loads((server.repo / ".ctui" / "api.json").read_text())["auth"] is False
     finally:
         server.stop()

@@ -52,7 +52,7 @@ def tame(case: Any) -> None:
 
 @schema.parametrize()
 @settings(
-    max_examples=30,
+    max_examples=20,
     deadline=None,
     database=None,
     phases=[Phase.explicit, Phase.generate],

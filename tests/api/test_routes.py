@@ -194,20 +194,6 @@ def test_tasks_create_claim_complete_fail(api: httpx.Client) -> None:
     assert api.get(f"/api/tasks/{tid}").json()["result"] == "ok"
 
 
-def test_claim_with_nothing_available_is_404(
-    served: Server, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    from tests.api.conftest import make_repo
-
-    server = Server(make_repo(tmp_path_factory.mktemp("empty") / "repo"))
-    try:
-        with server.client() as http:
-            answer = http.post("/api/tasks/claim", json={"instance": "operator"})
-        assert answer.status_code == 404 and answer.json()["exit_code"] == 4
-    finally:
-        server.stop()
-
-
 def test_discoveries(api: httpx.Client) -> None:
     made = api.post(
         "/api/discoveries", json={"text": "the cache is per-process", "tags": ["cache"]}
