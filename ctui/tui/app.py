@@ -113,6 +113,24 @@ class ControlRoom(Actions, App[None]):
     async def on_unmount(self) -> None:
         self._stop.set()
 
+    MAIN_ONLY = frozenset(
+        {
+            "spawn",
+            "stop",
+            "force_release",
+            "cleanup",
+            "add_task",
+            "log_decision",
+            "filter",
+            "focus_pane",
+            "clear_filter",
+        }
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The control room's own keys act only on the main screen, not over a form or detail."""
+        return action not in self.MAIN_ONLY or self.screen is self.default_screen
+
     def pane(self, pane_id: str) -> Pane:
         return self.query_one(f"#{pane_id}", Pane)
 

@@ -1,10 +1,10 @@
 """`DetailScreen`: what enter shows for the selected row.
 
-A thread shows its fields and a live tail of its log (re-read twice a second
-in a thread worker; only new text is appended); an instance shows the leases
-it holds and the tasks it has claimed; a decision its full text. Everything
-is read through the coordinator, in thread workers, so a slow store never
-blocks the screen.
+A thread shows its fields beside a live tail of its log (re-read twice a
+second in a thread worker; only new lines are appended, stream-json lines are
+summarised); an instance shows the leases it holds and the tasks it has
+claimed; a decision its full text. Everything is read through the
+coordinator in thread workers, so a slow store never blocks the screen.
 """
 
 from __future__ import annotations
@@ -16,25 +16,70 @@ from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
+from ctui.core.clock import ago, iso
+from ctui.tui.logview import pretty
 from ctui.tui.snapshot import record
 
-SKIP = {"context", "description", "prompt"}
+SKIP = {"context", "description", "prompt", "supervisor_start", "pid_start", "last_seen_event"}
+FIRST = (
+    "name",
+    "id",
+    "path",
+    "status",
+    "state",
+    "mode",
+    "agent",
+    "holder",
+    "role",
+    "task",
+    "runtime",
+    "cost_usd",
+    "tokens_in",
+    "tokens_out",
+    "turns",
+    "session_id",
+    "worktree",
+    "branch",
+    "base",
+    "exit_code",
+    "error",
+    "category",
+    "scope",
+    "author",
+    "priority",
+    "claimed_by",
+    "depends_on",
+    "token",
+    "intent",
+    "expires_at",
+    "heartbeat_at",
+)
 
 
 def fields_table(rec: dict[str, Any]) -> Table:
+    """The record's fields, most telling first; times as ISO, empties left out."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for key, value in rec.items():
-        if value in (None, "", [], {}) or key in SKIP:
+    keys = [k for k in FIRST if k in rec] + [k for k in rec if k not in FIRST]
+    for key in keys:
+        value = rec[key]
+        if value in (None, "", [], {}, "{}") or key in SKIP or key.startswith("_"):
             continue
-        shown = (
-            json.dumps(value, default=str) if isinstance(value, dict | list | tuple) else str(value)
-        )
+        if key.endswith("_at") and isinstance(value, int | float):
+            shown = iso(value) or "-"
+        elif key == "cost_usd" and isinstance(value, int | float):
+            shown = f"${value:.4f}"
+        elif key == "runtime" and isinstance(value, int | float):
+            shown = ago(value)
+        elif isinstance(value, dict | list | tuple):
+            shown = json.dumps(value, default=str)
+        else:
+            shown = str(value)
         table.add_row(key, shown)
     return table
 
@@ -67,24 +112,25 @@ class DetailScreen(Screen[None]):
         self.kind, self.rec, self.coord, self.live = kind, rec, coord, live
         self._shown = ""
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="detail-body") as box:
-            box.border_title = (
-                f"{self.kind[:-1] if self.kind.endswith('s') else self.kind} {self.key}"
-            )
-            yield Static(fields_table(self.rec), id="detail-fields")
-            yield Static("", id="detail-extra")
-        if self.kind == "threads":
-            log = RichLog(id="detail-log", wrap=True, max_lines=2000)
-            log.border_title = "log (live tail)"
-            yield log
-        yield Footer()
-
     @property
     def key(self) -> str:
         return str(self.rec.get("name") or self.rec.get("id") or self.rec.get("path") or "")
 
+    def compose(self) -> ComposeResult:
+        noun = self.kind[:-1] if self.kind.endswith("s") else self.kind
+        with Horizontal(id="detail-row"):
+            with VerticalScroll(id="detail-body") as box:
+                box.border_title = f"{noun} {self.key}"
+                yield Static(fields_table(self.rec), id="detail-fields")
+                yield Static("", id="detail-extra")
+            if self.kind == "threads":
+                log = RichLog(id="detail-log", wrap=True, max_lines=2000)
+                log.border_title = "log (live tail)" if self.live else "log"
+                yield log
+        yield Footer()
+
     def on_mount(self) -> None:
+        self.set_class(self.kind == "threads", "with-log")
         self.load_extra()
         if self.kind == "threads":
             self.tail_log()
@@ -99,22 +145,23 @@ class DetailScreen(Screen[None]):
     def _extra(self) -> Any:
         c = self.coord
         if self.kind == "instances":
-            leases = c.leases.list(holder=self.key)
-            tasks = [record(t) for t in c.tasks.list()]
+            leases = [record(x) for x in c.leases.list(holder=self.key)]
             claims = [
-                t for t in tasks if t.get("claimed_by") == self.key and t.get("status") == "claimed"
+                t
+                for t in map(record, c.tasks.list(status="claimed"))
+                if t.get("claimed_by") == self.key
             ]
             table = Table(title="holds", title_justify="left", expand=True)
-            table.add_column("lease / task")
+            table.add_column("lease / task", no_wrap=True)
             table.add_column("detail")
-            for lease in map(record, leases):
+            for lease in leases:
                 table.add_row(
                     lease["path"], f"token {lease.get('token')}  {lease.get('intent') or ''}"
                 )
             for task in claims:
                 table.add_row(str(task["id"]), str(task.get("description") or ""))
             if not leases and not claims:
-                table.add_row("(nothing)", "this instance holds no lease and has claimed no task")
+                table.add_row("(nothing)", "holds no lease and has claimed no task")
             return table
         if self.kind == "decisions":
             full = record(c.decisions.get(self.key))
@@ -124,7 +171,8 @@ class DetailScreen(Screen[None]):
         if self.kind in ("threads", "tasks"):
             text = self.rec.get("description") or self.rec.get("prompt") or ""
             ctx = self.rec.get("context")
-            return f"\n{text}\n\ncontext: {json.dumps(ctx, default=str)}" if ctx else f"\n{text}"
+            shown = json.dumps(ctx, default=str) if isinstance(ctx, dict) else ctx
+            return f"\n{text}\n\ncontext: {shown}" if shown and shown != "{}" else f"\n{text}"
         return ""
 
     @work(thread=True, exclusive=True, group="detail-log", exit_on_error=False)
@@ -135,11 +183,12 @@ class DetailScreen(Screen[None]):
 
     def _show_log(self, text: str) -> None:
         log = self.query_one("#detail-log", RichLog)
-        if text.startswith(self._shown) and self._shown:
+        if self._shown and text.startswith(self._shown):
             new = text[len(self._shown) :]
         else:
             log.clear()
             new = text
         for line in new.splitlines():
-            log.write(line)
+            for shown in pretty(line):
+                log.write(shown)
         self._shown = text

@@ -1,0 +1,67 @@
+"""How a thread's log reads in the control room: stream-json lines as one-line summaries.
+
+A `claude -p --output-format stream-json` log is one JSON object a line; shown
+raw it is unreadable in a narrow pane. `pretty()` turns each known shape into a
+short styled line (session start, assistant text, tool calls, the final result
+with cost and tokens) and leaves any other line as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+
+
+def _usage(data: dict[str, Any]) -> int:
+    usage = data.get("usage") or {}
+    return int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
+
+
+def _content(message: dict[str, Any]) -> list[Text]:
+    out = []
+    for part in message.get("content") or []:
+        kind = part.get("type")
+        if kind == "text" and part.get("text"):
+            out.append(Text.assemble(("● ", "cyan"), " ".join(str(part["text"]).split())))
+        elif kind == "tool_use":
+            args = part.get("input") or {}
+            target = args.get("file_path") or args.get("command") or args.get("pattern") or ""
+            out.append(
+                Text.assemble(("⚙ ", "yellow"), (str(part.get("name")), "bold"), f" {target}")
+            )
+        elif kind == "tool_result":
+            out.append(Text("  ↳ tool result", style="dim"))
+    return out
+
+
+def pretty(line: str) -> list[Text]:
+    """The display lines for one log line."""
+    stripped = line.strip()
+    if not stripped.startswith("{"):
+        style = "dim" if stripped.startswith("[ctui]") else ""
+        return [Text(line, style=style)]
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError:
+        return [Text(line)]
+    if not isinstance(data, dict):
+        return [Text(line)]
+    kind = data.get("type")
+    if kind == "system":
+        session = str(data.get("session_id") or "?")[:8]
+        return [
+            Text(f"▶ session {session} started ({data.get('model') or 'agent'})", style="green")
+        ]
+    if kind in ("assistant", "user"):
+        return _content(data.get("message") or {}) or [Text(f"{kind} message", style="dim")]
+    if kind == "result":
+        ok = not data.get("is_error") and data.get("subtype") == "success"
+        cost = data.get("total_cost_usd")
+        summary = (
+            f"{'✓' if ok else '✗'} {data.get('subtype')}: {data.get('num_turns', '?')} turns, "
+            f"${cost or 0:.3f}, {_usage(data):,} tokens"
+        )
+        return [Text(summary, style="bold green" if ok else "bold red")]
+    return [Text(line, style="dim")]
