@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--tail", type=int, default=200, metavar="N", help="last N lines (0: all; default 200)"
     )
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the run ends")
+    p.add_argument("--raw", action="store_true", help="the agent's stream-json lines as written")
     w = Group(sub, "worktree", "the git worktrees ctui made for threads (.ctui/worktrees/)")
     w.command("list", wt_list, "worktrees with branch, thread, dirty flag, ahead/behind their base")
     p = w.command("cleanup", wt_cleanup, "remove worktrees of threads that are not running")
@@ -198,7 +198,9 @@ def list_cmd(ctx: Ctx) -> int:
                 ]
                 for t in found
             ],
-            empty="(no threads: `ctui spawn NAME --prompt TEXT`)",
+            empty="(no threads)"
+            if ctx.args.status
+            else "(no threads: `ctui spawn NAME --prompt TEXT`)",
         ),
     )
     return 0
@@ -253,26 +255,56 @@ def logs(ctx: Ctx) -> int:
     c = ctx.coord
     a = ctx.args
     text = c.threads.logs(a.name, tail=a.tail)
+    show = _shower(ctx)
     if not a.follow:
-        ctx.emit({"name": a.name, "log": text}, text or "(no output yet)")
+        ctx.emit({"name": a.name, "log": text}, lambda: _shown(text, show) or "(no output yet)")
         return 0
     t = c.threads.get(a.name)
     path = Path(t.log_path or c.threads.log_path(a.name))
-    if text:
-        print(text, flush=True)
+    for line in text.splitlines():
+        show(line)
     offset = path.stat().st_size if path.exists() else 0
+    pending = b""
     while True:
         if path.exists() and path.stat().st_size > offset:
             with open(path, "rb") as fh:
                 fh.seek(offset)
                 chunk = fh.read()
             offset += len(chunk)
-            sys.stdout.write(chunk.decode("utf-8", "replace"))
-            sys.stdout.flush()
+            *lines, pending = (pending + chunk).split(b"\n")
+            for raw in lines:
+                show(raw.decode("utf-8", "replace"))
         elif not c.threads.get(a.name).is_active:
+            if pending:
+                show(pending.decode("utf-8", "replace"))
             return 0
         else:
             time.sleep(0.2)
+
+
+def _shower(ctx: Ctx) -> Any:
+    """Print one log line: raw with --raw or --json, else stream-json made readable."""
+    from ctui.core.agents import pretty
+
+    raw = ctx.json or ctx.args.raw
+
+    def show(line: str) -> None:
+        out = line if raw else pretty(line)
+        if out is not None:
+            print(out, flush=True)
+
+    return show
+
+
+def _shown(text: str, show: Any) -> str:
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        for line in text.splitlines():
+            show(line)
+    return buf.getvalue().rstrip("\n")
 
 
 def wt_list(ctx: Ctx) -> int:

@@ -138,3 +138,47 @@ class RunStats:
 
 def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def pretty(line: str) -> str | None:
+    """A stream-json line as a person reads it (None: nothing worth showing); other lines as-is."""
+    text = line.rstrip("\n")
+    if not text.startswith("{"):
+        return text
+    try:
+        msg = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if not isinstance(msg, dict):
+        return text
+    kind = msg.get("type")
+    if kind == "system" and msg.get("subtype") == "init":
+        return (
+            f"── session {msg.get('session_id')} ({msg.get('model', '?')}) in {msg.get('cwd', '?')}"
+        )
+    if kind == "assistant":
+        parts = [_content(c) for c in (msg.get("message") or {}).get("content") or []]
+        shown = "\n".join(p for p in parts if p)
+        return shown or None
+    if kind == "user":
+        return None
+    if kind == "result":
+        usage = msg.get("usage") or {}
+        return (
+            f"── {msg.get('subtype', 'result')}: {msg.get('num_turns', 0)} turns, "
+            f"${float(msg.get('total_cost_usd') or 0):.4f}, "
+            f"{_int(usage.get('input_tokens'))} in / {_int(usage.get('output_tokens'))} out tokens"
+        )
+    return text
+
+
+def _content(item: Any) -> str:
+    if not isinstance(item, dict):
+        return ""
+    if item.get("type") == "text":
+        return str(item.get("text", "")).strip()
+    if item.get("type") == "tool_use":
+        args = item.get("input") or {}
+        target = args.get("file_path") or args.get("notebook_path") or args.get("command") or ""
+        return f"→ {item.get('name', 'tool')} {str(target)[:200]}".rstrip()
+    return ""

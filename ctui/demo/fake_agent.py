@@ -61,6 +61,34 @@ def hook(event: str, session: str, extra: dict[str, Any]) -> dict[str, Any]:
 def write(path: str, text: str, session: str) -> str:
     target = Path(path) if Path(path).is_absolute() else Path.cwd() / path
     tool = {"tool_name": "Write", "tool_input": {"file_path": str(target), "content": text}}
+    tool_id = f"toolu_{uuid.uuid4().hex[:12]}"
+    use = {"type": "tool_use", "id": tool_id, "name": "Write", "input": tool["tool_input"]}
+    emit(
+        {
+            "type": "assistant",
+            "session_id": session,
+            "message": {
+                "role": "assistant",
+                "content": [use],
+                "usage": {"input_tokens": 60, "output_tokens": 20},
+            },
+        }
+    )
+    result = _write(target, path, text, session, tool)
+    emit(
+        {
+            "type": "user",
+            "session_id": session,
+            "message": {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": result}],
+            },
+        }
+    )
+    return result
+
+
+def _write(target: Path, path: str, text: str, session: str, tool: dict[str, Any]) -> str:
     answer = hook("PreToolUse", session, tool)
     decision = (answer.get("hookSpecificOutput") or {}).get("permissionDecision")
     if decision == "deny":
