@@ -12,7 +12,7 @@ import pytest
 
 import ctui.core
 
-FORBIDDEN = ("textual", "rich", "fastapi", "uvicorn", "httpx", "mcp", "starlette", "pydantic")
+FORBIDDEN = ("textual", "rich", "fastapi", "uvicorn", "httpx", "mcp", "starlette")
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["ctui.core", "ctui.hook"] + [
     f"ctui.core.{m.name}" for m in pkgutil.iter_modules(ctui.core.__path__)
