@@ -26,7 +26,10 @@ def test_spawn_runs_to_completion_in_its_worktree(repo: Path, cli: Cli) -> None:
     assert not (repo / "x.txt").exists()
     assert "ctui/t1" in git(repo, "branch", "--list", "ctui/t1")
     log = cli("thread", "logs", "t1").stdout
-    assert '"type": "result"' in log and "run 1 ended: exit 0" in log
+    assert (
+        "── success: 2 turns, $0.0250" in log and "→ Write" in log and "run 1 ended: exit 0" in log
+    )
+    assert '"type": "result"' in cli("thread", "logs", "t1", "--raw").stdout
     inst = cli.json("instance", "list", "--all")
     run_inst = next(i for i in inst if i["id"] == t["instance_id"])  # type: ignore[union-attr]
     assert (
