@@ -77,3 +77,17 @@ def test_thread_list_notices_a_dead_supervisor(cli: Cli, coord: Coordinator) -> 
     wait_for(lambda: not pid_alive(sup) and not pid_alive(agent), what="the run to die")
     rows = cli.json("thread", "list")
     assert [(r["name"], r["status"]) for r in rows] == [("gone", "failed")]  # type: ignore[union-attr]
+
+
+def test_stop_an_interactive_thread_closes_its_tmux_session(cli: Cli, coord: Coordinator) -> None:
+    from ctui.core import tmux
+
+    command = f'{sys.executable} -c "import time; time.sleep(120)"'
+    args = ["--mode", "interactive", "--agent", "command", "--command", command, "--no-worktree"]
+    assert cli("spawn", "tty-hang", *args).returncode == 0
+    sup, pane = _running(coord, "tty-hang")
+    assert tmux.alive("tty-hang")
+    assert cli("thread", "stop", "tty-hang", "--grace", "2").returncode == 0
+    assert not tmux.alive("tty-hang")
+    wait_for(lambda: not pid_alive(pane), what="the tmux pane's process to end")
+    assert not group_members(sup) and coord.threads.get("tty-hang").status == "stopped"
