@@ -238,9 +238,7 @@ def depend(ctx: Ctx) -> int:
 
 
 def import_cmd(ctx: Ctx) -> int:
-    from ctui.core.plan import import_tasks
-
-    result = import_tasks(ctx.coord, ctx.args.file, by=ctx.actor)
+    result = ctx.coord.tasks.import_file(ctx.args.file, by=ctx.actor)
     counts = len(result["imported"]), len(result["skipped"])
     text = "imported {} task(s), skipped {} already present".format(*counts)
     text += "".join(f"\n  {old} -> {new}" for old, new in result["imported"].items())

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import ago, iso
@@ -670,6 +672,12 @@ class Tasks:
         """Requeue every claim whose lease ran out; returns how many."""
         with self._c.store.write() as conn:
             return expire_claims(self._c, conn)
+
+    def import_file(self, path: str | os.PathLike[str], *, by: str = OPERATOR) -> dict[str, Any]:
+        """Import option A's `tasks.json` (see `ctui.core.plan.import_tasks`)."""
+        from ctui.core import plan
+
+        return plan.import_tasks(self._c, Path(path), by=by)
 
     def plan(self) -> Plan | None:
         from ctui.core import plan
