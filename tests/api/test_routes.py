@@ -260,6 +260,29 @@ def test_ten_concurrent_creates_all_succeed_with_distinct_ids(served: Server) ->
     assert len({r.json()["id"] for r in results}) == 10
 
 
+def test_ten_concurrent_thread_creates_with_worktrees(served: Server) -> None:
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(10)
+
+    def create(n: int) -> None:
+        body = {"name": f"par-{n}", "agent": "command", "command": "true", "worktree": True}
+        with served.client() as http:
+            barrier.wait(10)
+            answer = http.post("/api/threads", json=body)
+        with lock:
+            results.append(answer)
+
+    workers = [threading.Thread(target=create, args=(n,)) for n in range(10)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert sorted(r.status_code for r in results) == [201] * 10, [r.text for r in results]
+    trees = {r.json()["worktree"] for r in results}
+    assert len(trees) == 10 and all(trees)
+
+
 def test_metrics_in_prometheus_text(api: httpx.Client) -> None:
     api.post("/api/tasks", json={"description": "counted"}).raise_for_status()
     api.post(
