@@ -46,6 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--grace", type=positive(), metavar="S", help="seconds between SIGTERM and SIGKILL"
     )
+    p = g.command("block", block, "hold a ready thread back (`ctui serve` starts only ready ones)")
+    p.add_argument("name")
+    p.add_argument("--reason", help="why, shown in its status")
+    p = g.command("unblock", unblock, "make a blocked thread ready again")
+    p.add_argument("name")
     p = g.command("list", list_cmd, "threads, oldest first")
     p.add_argument("status", nargs="?", choices=STATUSES, help="only threads with this status")
     p = g.command("status", status, "one thread in detail (run, cost, tokens, gate results)")
@@ -174,6 +179,18 @@ def _summary(t: Any) -> str:
 def stop(ctx: Ctx) -> int:
     t = ctx.coord.threads.stop(ctx.args.name, grace=ctx.args.grace, by=ctx.actor)
     ctx.emit(t.to_dict(), f"{t.name}  stopped")
+    return 0
+
+
+def block(ctx: Ctx) -> int:
+    t = ctx.coord.threads.set_blocked(ctx.args.name, True, reason=ctx.args.reason)
+    ctx.emit(t.to_dict(), f"{t.name}  blocked")
+    return 0
+
+
+def unblock(ctx: Ctx) -> int:
+    t = ctx.coord.threads.set_blocked(ctx.args.name, False)
+    ctx.emit(t.to_dict(), f"{t.name}  ready")
     return 0
 
 

@@ -98,3 +98,14 @@ def test_bad_options_leave_the_store_unchanged(
     proc = cli("spawn", "ok-name", *args)
     assert proc.returncode == code, proc.stderr
     _unchanged(repo, cli)
+
+
+def test_block_holds_a_ready_thread_back(cli: Cli) -> None:
+    assert cli("thread", "create", "held", "--no-worktree", "--prompt", "x").returncode == 0
+    assert cli("thread", "block", "held", "--reason", "waits for the API").returncode == 0
+    t = cli.json("thread", "status", "held")
+    assert t["status"] == "blocked" and t["error"] == "waits for the API"  # type: ignore[index]
+    assert cli("thread", "start", "held").returncode == 12
+    assert cli("thread", "block", "held").returncode == 12
+    assert cli("thread", "unblock", "held").returncode == 0
+    assert cli.json("thread", "list", "ready")[0]["name"] == "held"  # type: ignore[index]
