@@ -63,7 +63,7 @@ def create_app(
         title="ctui",
         version=ctui.__version__,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
         description="The ctui orchestrator: threads, tasks, leases, decisions, events over HTTP.",
