@@ -231,24 +231,30 @@ class Threads:
             return Thread.from_row(self._require(conn, name))
 
     def get(self, name: str) -> Thread:
-        row = self._require(self._c.store.conn, name)
-        if row["status"] in ACTIVE and self._orphaned(Thread.from_row(row)):
-            self.reap()
-            row = self._require(self._c.store.conn, name)
-        return Thread.from_row(row)
+        """One thread; a running one whose supervisor died is marked failed first."""
+        return self._noticed([Thread.from_row(self._require(self._c.store.conn, name))])[0]
 
     def list(self, status: str | None = None) -> list[Thread]:
         """Threads, oldest first; a running thread whose supervisor died is marked failed."""
         if status is not None and status not in STATUSES:
             raise UsageError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
-        found = [
-            Thread.from_row(r)
-            for r in self._c.store.conn.execute("SELECT * FROM threads ORDER BY created_at")
-        ]
-        if any(t.is_active and self._orphaned(t) for t in found):
-            self.reap()
-            return self.list(status)
+        rows = self._c.store.conn.execute("SELECT * FROM threads ORDER BY created_at")
+        found = self._noticed([Thread.from_row(r) for r in rows])
         return [t for t in found if status is None or t.status == status]
+
+    def _noticed(self, found: builtins.list[Thread]) -> builtins.list[Thread]:
+        """Reap orphaned runs among `found`; inside a caller's read, only show them failed."""
+        orphans = {t.name for t in found if t.is_active and self._orphaned(t)}
+        if not orphans:
+            return found
+        if not self._c.store.conn.in_transaction:
+            self.reap()
+            conn = self._c.store.conn
+            return [Thread.from_row(self._require(conn, t.name)) for t in found]
+        for t in found:
+            if t.name in orphans:
+                t.status, t.error = "failed", "the supervisor died (recorded by `ctui cleanup`)"
+        return found
 
     def logs(self, name: str, tail: int = 200) -> str:
         """The last `tail` lines of the thread's log (empty before its first run)."""

@@ -91,3 +91,19 @@ def test_stop_an_interactive_thread_closes_its_tmux_session(cli: Cli, coord: Coo
     assert not tmux.alive("tty-hang")
     wait_for(lambda: not pid_alive(pane), what="the tmux pane's process to end")
     assert not group_members(sup) and coord.threads.get("tty-hang").status == "stopped"
+
+
+def test_status_inside_a_read_shows_a_dead_run_failed_without_writing(
+    cli: Cli, coord: Coordinator
+) -> None:
+    assert cli("spawn", "quiet", "--no-worktree", "--prompt", "FAKE_HANG").returncode == 0
+    sup, agent = _running(coord, "quiet")
+    os.killpg(sup, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(sup) and not pid_alive(agent), what="the run to die")
+    snap = coord.snapshot()
+    assert [(t["name"], t["status"]) for t in snap["threads"]] == [("quiet", "failed")]
+    row = coord.store.conn.execute("SELECT status FROM threads WHERE name = 'quiet'").fetchone()
+    assert row["status"] == "running"
+    assert coord.threads.get("quiet").status == "failed"
+    row = coord.store.conn.execute("SELECT status FROM threads WHERE name = 'quiet'").fetchone()
+    assert row["status"] == "failed"
