@@ -19,7 +19,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ STATUSES = ("pending", "available", "claimed", "done", "failed", "cancelled")
 OPEN = ("pending", "available", "claimed")
 MAX_DESCRIPTION = 20_000
 MAX_ATTEMPTS_LIMIT = 100
+TIMES = ("claimed_at", "claim_expires_at", "created_at", "updated_at", "done_at")
 BEST_QUERY = "SELECT id FROM tasks WHERE status = 'available' ORDER BY priority, num LIMIT 1"
 """The claim's pick: walks the `tasks_queue` index (status, priority, num), no sort."""
 
@@ -67,69 +68,36 @@ class Task:
     @classmethod
     def from_row(cls, row: sqlite3.Row, depends_on: list[str]) -> Task:
         context = json.loads(row["context"])
+        plain = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}  # noqa: SIM118
         return cls(
-            row["id"],
-            row["description"],
-            row["priority"],
-            row["status"],
-            depends_on,
-            list(context.get("files", [])),
-            list(context.get("hints", [])),
-            row["claimed_by"],
-            row["claimed_at"],
-            row["claim_expires_at"],
-            row["attempts"],
-            row["max_attempts"],
-            row["result"],
-            row["error"],
-            row["created_by"],
-            row["created_at"],
-            row["updated_at"],
-            row["done_at"],
-            row["thread_id"],
-            dict(context.get("source", {})),
+            **plain,
+            depends_on=depends_on,
+            files=list(context.get("files", [])),
+            hints=list(context.get("hints", [])),
+            source=dict(context.get("source", {})),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "description": self.description,
-            "priority": self.priority,
-            "status": self.status,
-            "depends_on": self.depends_on,
-            "context": {"files": self.files, "hints": self.hints},
-            "claimed_by": self.claimed_by,
-            "claimed_at": iso(self.claimed_at),
-            "claim_expires_at": iso(self.claim_expires_at),
-            "attempts": self.attempts,
-            "max_attempts": self.max_attempts,
-            "result": self.result,
-            "error": self.error,
-            "created_by": self.created_by,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "done_at": iso(self.done_at),
-            "thread_id": self.thread_id,
-            "source": self.source or None,
-        }
+        data = asdict(self)
+        data["context"] = {"files": data.pop("files"), "hints": data.pop("hints")}
+        for key in TIMES:
+            data[key] = iso(data[key])
+        data["source"] = self.source or None
+        return data
+
+
+def _whole(value: Any, low: int, high: int, what: str, span: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UsageError(f"bad {what} {value!r}: a whole number from {span}")
+    return value
 
 
 def check_priority(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
-        raise UsageError(f"bad priority {value!r}: a whole number from 1 (first) to 10 (last)")
-    return value
+    return _whole(value, 1, 10, "priority", "1 (first) to 10 (last)")
 
 
 def check_max_attempts(value: Any) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not 1 <= value <= MAX_ATTEMPTS_LIMIT
-    ):
-        raise UsageError(
-            f"bad max attempts {value!r}: a whole number from 1 to {MAX_ATTEMPTS_LIMIT}"
-        )
-    return value
+    return _whole(value, 1, MAX_ATTEMPTS_LIMIT, "max attempts", f"1 to {MAX_ATTEMPTS_LIMIT}")
 
 
 def _texts(values: Iterable[Any] | str, what: str) -> list[str]:
