@@ -171,10 +171,19 @@ class Supervisor:
         threading.Thread(target=self._watch_state, daemon=True).start()
 
     def _watch_state(self) -> None:
-        """Mirror the run's instance state: `needs_input` makes the thread `waiting`."""
-        was = "running"
+        """Keep the run's instance alive and mirror its state (`needs_input` → `waiting`).
+
+        The heartbeat matters for agents without ctui's hooks: nothing else
+        would renew the instance, and the reaper would free its leases and
+        claims while it still works.
+        """
+        was, beat = "running", time.monotonic()
+        every = max(1.0, self.c.config.instance_ttl / 4)
         while not self.done.wait(1.0):
             try:
+                if time.monotonic() - beat >= every:
+                    self.c.instances.heartbeat(self.instance_id or "")
+                    beat = time.monotonic()
                 state = self.c.instances.get(self.instance_id or "").state
             except Exception:
                 return

@@ -37,3 +37,21 @@ def test_needs_input_shows_as_waiting(cli: Cli, coord: Coordinator) -> None:
     coord.instances.set_state(t.instance_id, "working")  # type: ignore[attr-defined]
     wait_for(lambda: coord.threads.get("asker").status == "running", what="status running again")
     assert coord.threads.stop("asker", grace=2).status == "stopped"
+
+
+def test_the_supervisor_keeps_a_hookless_run_alive(
+    repo: Path, cli: Cli, coord: Coordinator
+) -> None:
+    (repo / ".ctui").mkdir(exist_ok=True)
+    (repo / ".ctui" / "config.toml").write_text("[instances]\nttl = 2\n")
+    args = ["--agent", "command", "--command", "sleep 5", "--no-worktree"]
+    assert cli("spawn", "quiet-agent", *args).returncode == 0
+    t = wait_for(lambda: (x := coord.threads.get("quiet-agent")).agent_pid and x, what="the agent")
+    lease = coord.leases.acquire("src/app.py", instance=t.instance_id)  # type: ignore[attr-defined]
+    before = coord.instances.get(t.instance_id).heartbeat_at  # type: ignore[attr-defined]
+    wait_for(lambda: coord.instances.get(t.instance_id).heartbeat_at > before, what="a heartbeat")  # type: ignore[attr-defined]
+    coord.cleanup()
+    assert coord.leases.check("src/app.py") is not None, (
+        f"{lease.path} was freed while the run lived"
+    )
+    coord.threads.stop("quiet-agent", grace=1)
