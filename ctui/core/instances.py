@@ -135,8 +135,14 @@ class Instances:
         thread_id: str | None = None,
         ttl: float | None = None,
         state: str = "idle",
+        host: str | None = None,
     ) -> Instance:
-        """Create an instance (or revive one with the same id) and reap stale ones."""
+        """Create an instance (or revive one with the same id) and reap stale ones.
+
+        `host` is where the agent runs (default: here); its pid is checked for
+        liveness only on this host, so an agent registering through the API
+        from elsewhere should name its own.
+        """
         if instance_id is not None and not ID_RE.match(instance_id):
             raise UsageError(
                 f"bad instance id {instance_id!r}: use letters, digits, '.', '_', ':' or '-'"
@@ -150,6 +156,11 @@ class Instances:
             raise UsageError(f"bad state {state!r}: one of {', '.join(LIVE_STATES)}")
         if pid is not None and pid <= 0:
             raise UsageError(f"bad pid {pid}")
+        host = host or HOST
+        if pid is not None and host == HOST and not pid_alive(pid):
+            raise UsageError(
+                f"no running process {pid} on this host: give the agent's own pid, or none"
+            )
         now = self._c.now()
         with self._c.store.write() as conn:
             self.reap(conn=conn)
@@ -171,7 +182,7 @@ class Instances:
                 "branch": branch,
                 "pid": pid,
                 "pid_start": pid_start_time(pid) if pid else None,
-                "host": HOST,
+                "host": host,
                 "agent": agent,
                 "thread_id": thread_id,
                 "started_at": now,

@@ -102,7 +102,11 @@ class Leases:
     def key(self, path: str, cwd: Path | None = None) -> str | None:
         """The lease key for a path or glob, or None when it is outside the repository."""
         key = self._c.paths.key(path, cwd)
-        if key is not None and not is_glob(key) and (self._c.root / key).is_dir():
+        if (
+            key is not None
+            and not is_glob(key)
+            and (path.endswith("/") or (self._c.root / key).is_dir())
+        ):
             key += "/**"  # a folder's lease covers everything under it
         if key is not None and is_glob(key):
             compile_glob(key)

@@ -132,3 +132,17 @@ def test_registering_again_revives_an_ended_instance(coord: Coordinator) -> None
     coord.instances.unregister("w1")
     again = coord.instances.register(instance_id="w1", role="b")
     assert again.state == "idle" and again.role == "b" and again.ended_at is None
+
+
+def test_a_dead_pid_is_refused_at_registration(coord: Coordinator) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(timeout=30)
+    with pytest.raises(UsageError, match="no running process"):
+        coord.instances.register(role="a", pid=proc.pid)
+
+
+def test_another_hosts_pid_is_not_checked_here(clocked: Coordinator, clock: FakeClock) -> None:
+    far = clocked.instances.register(role="remote", pid=999_999_999 % 4_000_000 + 1, host="elsewhere")
+    assert far.host == "elsewhere"
+    clock.advance(10)
+    assert clocked.instances.reap() == []

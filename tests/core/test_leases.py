@@ -237,3 +237,12 @@ def test_a_folder_lease_covers_its_files(clocked: Coordinator, two: tuple[str, s
     assert clocked.leases.acquire("src/", instance=a).path == "src/**"  # the same lease, renewed
     with pytest.raises(LeaseHeld):
         clocked.leases.acquire("src/app.py", instance=b)
+
+
+def test_a_trailing_slash_means_a_folder_even_before_it_exists(
+    clocked: Coordinator, two: tuple[str, str]
+) -> None:
+    a, b = two
+    assert clocked.leases.acquire("newpkg/", instance=a).path == "newpkg/**"
+    with pytest.raises(LeaseHeld):
+        clocked.leases.acquire("newpkg/mod.py", instance=b)
