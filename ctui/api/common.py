@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from ctui.api.cache import StatusCache
 from ctui.api.metrics import DenialCounter, Latency
 from ctui.api.models import Error
 from ctui.core import Coordinator
@@ -35,6 +36,7 @@ class ServerState:
     token: str | None
     latency: Latency = field(default_factory=Latency)
     denials: DenialCounter = field(default_factory=DenialCounter)
+    status: StatusCache = field(default_factory=StatusCache)
     orchestrator: Any = None
     stopping: Any = None
 

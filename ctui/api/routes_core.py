@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 import ctui
@@ -40,8 +40,16 @@ def health() -> JSON:
 
 
 @router.get("/status", summary="the same document as `ctui status --json`")
-def status(c: C) -> JSON:
-    return ok(c.snapshot())
+def status(
+    request: Request,
+    c: C,
+    fresh: Annotated[
+        bool, Query(description="rebuild now instead of sharing a 100 ms copy")
+    ] = False,
+) -> Response:
+    if fresh:
+        return ok(c.snapshot())
+    return Response(state(request).status.body(c), media_type="application/json")
 
 
 @router.post("/cleanup", summary="reap stale instances, expired leases and orphaned threads now")

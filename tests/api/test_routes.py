@@ -27,6 +27,23 @@ def test_status_is_the_cli_status_document(served: Server, api: httpx.Client) ->
     assert [i["id"] for i in via_api["instances"]] == [i["id"] for i in via_cli["instances"]]
 
 
+def test_status_shows_every_change_at_once(api: httpx.Client) -> None:
+    """The shared status copy is rebuilt by the next reader after any logged change."""
+    who = api.post("/api/instances", json={"role": "watcher"}).json()["id"]
+    for n in range(5):
+        api.get("/api/status").raise_for_status()
+        api.post("/api/locks", json={"path": f"docs/n{n}.md", "instance": who}).raise_for_status()
+        held = {lease["path"] for lease in api.get("/api/status").json()["locks"]}
+        assert f"docs/n{n}.md" in held
+        api.post(
+            "/api/locks/release", json={"path": f"docs/n{n}.md", "instance": who}
+        ).raise_for_status()
+        held = {lease["path"] for lease in api.get("/api/status").json()["locks"]}
+        assert f"docs/n{n}.md" not in held
+    fresh = api.get("/api/status", params={"fresh": True}).json()
+    assert set(fresh) == set(api.get("/api/status").json())
+
+
 def test_openapi_lists_every_route_family(api: httpx.Client) -> None:
     paths = api.get("/api/openapi.json").json()["paths"]
     for path in (
