@@ -324,11 +324,25 @@ class Leases:
     def _waiters_ahead(
         self, conn: sqlite3.Connection, key: str, instance: str, waiter: int | None, now: float
     ) -> int:
+        """How many live waiters asked for an overlapping key before `waiter` did.
+
+        A waiter whose process stopped refreshing it, or whose instance is gone,
+        is skipped (and dropped): a killed agent must not block the queue.
+        """
         rows = conn.execute(
-            "SELECT id, path FROM lease_waiters WHERE instance != ? AND seen_at > ? AND id < ?",
+            "SELECT id, path, instance FROM lease_waiters WHERE instance != ? AND seen_at > ? "
+            "AND id < ?",
             (instance, now - WAITER_STALE_S, waiter if waiter is not None else 2**62),
         ).fetchall()
-        return sum(1 for r in rows if overlaps(key, r["path"]))
+        ahead = 0
+        for row in rows:
+            if not overlaps(key, row["path"]):
+                continue
+            if self._holder_gone(conn, row["instance"], now):
+                conn.execute("DELETE FROM lease_waiters WHERE id = ?", (row["id"],))
+                continue
+            ahead += 1
+        return ahead
 
     def _held_error(
         self, conn: sqlite3.Connection, key: str, lease: Lease, now: float

@@ -248,3 +248,33 @@ def test_eight_processes_create_one_store_together(tmp_path: Path) -> None:
         ids = [r[0] for r in conn.execute("SELECT id FROM instances ORDER BY id")]
         conn.close()
         assert ids[-1] == "operator" and len(ids) == WORKERS + 1 and len(set(ids)) == len(ids)
+
+
+WAITER = """
+import os, sys
+from ctui.core import Coordinator
+c = Coordinator.open(sys.argv[1])
+me = c.instances.register(role="waiter", pid=os.getpid(), ttl=3600)
+c.leases.acquire("src/app.py", instance=me.id, wait=120)
+"""
+
+
+def test_a_killed_waiter_does_not_block_the_queue(repo: Path) -> None:
+    c = Coordinator.open(repo)
+    c.instances.register(instance_id="holder", ttl=600)
+    c.instances.register(instance_id="next", ttl=600)
+    c.leases.acquire("src/app.py", instance="holder")
+    proc = subprocess.Popen([sys.executable, "-c", WAITER, str(repo)])
+    try:
+        _until(lambda: len(_waiters(repo)) == 1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert len(_waiters(repo)) == 1  # killed mid-wait: its row is left behind
+        c.leases.release("src/app.py", instance="holder")
+        assert c.leases.acquire("src/app.py", instance="next").holder == "next"
+        assert _waiters(repo) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        c.close()
