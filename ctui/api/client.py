@@ -53,8 +53,14 @@ def epoch(value: Any) -> float | None:
 class Record(SimpleNamespace):
     """A task, thread or discovery rebuilt from JSON: attributes, `*_at` as epoch, `to_dict()`."""
 
+    methods: tuple[str, ...] = ()
+
     def __init__(self, data: dict[str, Any]) -> None:
-        attrs = {k: epoch(v) if k.endswith("_at") else v for k, v in data.items()}
+        attrs = {
+            k: epoch(v) if k.endswith("_at") else v
+            for k, v in data.items()
+            if k not in self.methods
+        }
         context = data.get("context")
         if isinstance(context, dict) and "files" in context:
             attrs.setdefault("files", context.get("files", []))
@@ -382,6 +388,8 @@ class RemoteDiscoveries(Part):
 
 class RemoteThread(Record):
     """A thread from the API, with the two behaviours the CLI calls on `Thread`."""
+
+    methods = ("runtime", "is_active")
 
     @property
     def is_active(self) -> bool:

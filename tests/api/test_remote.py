@@ -98,6 +98,8 @@ def test_remote_spawn_runs_a_thread_in_the_server_repository(
     assert not (client_dir.cwd / "spawned.txt").exists()
     listed = client_dir.json("thread", "list")
     assert "remote-one" in [t["name"] for t in listed]
+    table = client_dir("thread", "list")
+    assert table.returncode == 0 and "remote-one" in table.stdout
     logs = client_dir.json("thread", "logs", "remote-one")
     assert "hello" in logs["log"]
 
