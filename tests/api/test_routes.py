@@ -183,7 +183,8 @@ def test_bad_input_gets_the_right_code_and_changes_nothing(
     assert set(data) == {"error", "exit_code"} and data["exit_code"] == exit_code
     assert data["error"] and "\n" not in data["error"]
     after = dump(served.repo / ".ctui" / "ctui.db")
-    after.pop("events", None), before.pop("events", None)
+    for tables in (before, after):  # the orchestrator loop may log on its own meanwhile
+        tables.pop("events", None)
     assert after == before
 
 
