@@ -84,10 +84,27 @@ class Orchestrator:
         self.max_attempts = None if retries is None else retries + 1
         self.poll = poll
         self.report = report or (lambda _line: None)
-        with c.store.write() as conn:
-            self.run_id = f"run{c.store.next_counter(conn, 'orchestrator-run')}"
+        self.run_id = self._fresh_run_id()
         self.branches: dict[str, str] = {}
         self.threads: dict[str, list[str]] = {}
+
+    def _fresh_run_id(self) -> str:
+        """`runN`, skipping numbers whose threads or `ctui/runN-*` branches already exist."""
+        from ctui.core.worktrees import Worktrees
+
+        try:
+            branches = [h.name for h in Worktrees(self.c).repo().heads]
+        except CtuiError:
+            branches = []
+        names = [t.name for t in self.c.threads.list()]
+        while True:
+            with self.c.store.write() as conn:
+                run_id = f"run{self.c.store.next_counter(conn, 'orchestrator-run')}"
+            prefix = f"{run_id}-"
+            if not any(n.startswith(prefix) for n in names) and not any(
+                b.startswith(f"ctui/{prefix}") for b in branches
+            ):
+                return run_id
 
     def plan(self, goal: str, *, timeout: float | None = None) -> list[plan_parse.Planned]:
         """Ask a leader thread for the plan and validate it (nothing is queued yet)."""

@@ -24,7 +24,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 BRANCH_PREFIX = "ctui/"
-LOCK_WORDS = ("lock", "File exists", "Unable to create", "failed to read", "could not read")
+RETRY_WORDS = (
+    "lock",
+    "File exists",
+    "Unable to create",
+    "failed to read",
+    "could not read",
+    "missing but already registered",
+)
 LIVE = ("running", "waiting", "blocked", "created")
 
 
@@ -47,7 +54,7 @@ class WorktreeInfo:
 
 
 def retry_locked(action: Callable[[], T], *, tries: int = 12) -> T:
-    """Run a git action, retrying while another git process holds a lock file."""
+    """Run a git action, retrying while another git process holds a lock (or half a record)."""
     from git import GitCommandError
 
     for attempt in range(tries):
@@ -55,7 +62,7 @@ def retry_locked(action: Callable[[], T], *, tries: int = 12) -> T:
             return action()
         except GitCommandError as exc:
             text = f"{exc.stderr or ''}{exc.stdout or ''}"
-            if attempt == tries - 1 or not any(w in text for w in LOCK_WORDS):
+            if attempt == tries - 1 or not any(w in text for w in RETRY_WORDS):
                 raise
             time.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random()))
     raise AssertionError("unreachable")
@@ -134,12 +141,22 @@ class Worktrees:
         if path.exists():
             raise Conflict(f"{path} already exists: `ctui worktree cleanup` or pick another name")
         branch = BRANCH_PREFIX + name
+        if self._branch_exists(repo, branch):
+            raise Conflict(
+                f"branch {branch} already exists (left by an earlier thread?): merge or delete it "
+                f"(`git branch -D {branch}`), or pick another name"
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
 
         def add() -> Any:
-            if self._branch_exists(repo, branch):
-                return repo.git.worktree("add", str(path), branch)
-            return repo.git.worktree("add", "-b", branch, str(path), base)
+            try:
+                if self._branch_exists(repo, branch):
+                    return repo.git.worktree("add", str(path), branch)
+                return repo.git.worktree("add", "-b", branch, str(path), base)
+            except GitCommandError as exc:
+                if "missing but already registered" in str(exc.stderr):
+                    repo.git.worktree("prune")
+                raise
 
         try:
             retry_locked(add)

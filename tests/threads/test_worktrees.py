@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from ctui.core import Coordinator
@@ -84,3 +85,15 @@ def test_conflicts_find_overlaps_and_edits_under_anothers_lease(
     assert found["leased"] == [
         {"path": "left.txt", "worktree": "left", "holder": other.id, "lease": "left.txt"}
     ]
+
+
+def test_leftovers_from_a_lost_store_are_not_reused(repo: Path, cli: Cli, tmp_path: Path) -> None:
+    assert cli("thread", "create", "old", "--prompt", "x").returncode == 0
+    git(repo, "worktree", "add", "-q", "-b", "ctui/run1-task-0001-1", str(tmp_path / "elsewhere"))
+    shutil.rmtree(repo / ".ctui")
+    proc = cli("thread", "create", "old", "--prompt", "x")
+    assert proc.returncode == 12 and "git branch -D ctui/old" in proc.stderr
+    plan = tmp_path / "tasks.json"
+    plan.write_text(json.dumps({"tasks": [{"description": "one"}]}))
+    out = cli.json("run", "g", "--no-plan", "--tasks", str(plan), "-w", "1", timeout=120)
+    assert out["run"] == "run2" and out["ok"]  # type: ignore[index]
