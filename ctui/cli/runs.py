@@ -7,7 +7,11 @@ import sys
 import time
 from typing import Any
 
-from ctui.cli.common import Ctx, leaf, positive, table
+from ctui.cli.common import Ctx, Formatter, leaf, positive, table
+
+
+class _Examples(argparse.RawDescriptionHelpFormatter, Formatter):
+    """Keeps the epilog's example lines as written."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         run,
         "a leader agent plans tasks for GOAL; N workers run them as threads in worktrees",
-        epilog="Examples: ctui run 'Build a login page' -w 3\n"
-        "          ctui run 'Build API' --no-plan --tasks tasks.json --timeout 1800",
+        epilog="examples:\n  ctui run 'Build a login page' -w 3\n"
+        "  ctui run 'Build API' --no-plan --tasks tasks.json --timeout 1800",
+        formatter_class=_Examples,
     )
     p.add_argument("goal", help="what the team should build")
     p.add_argument(

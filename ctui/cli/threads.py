@@ -7,10 +7,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ctui.cli.common import Ctx, Group, json_arg, leaf, positive, table
+from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
 from ctui.core.clock import ago
 
 STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
+
+
+SPAWN_EXAMPLES = """examples:
+  ctui spawn fix-login -t fixer --context '{"problem": "login returns 500"}' --wait
+  ctui spawn epic-7a -t developer --context '{"task": "the billing page"}' --worktree-base dev
+  ctui spawn docs --no-worktree --agent command --command "./agent.sh {prompt}" -p 'fix typos'"""
+
+
+class _Examples(argparse.RawDescriptionHelpFormatter, Formatter):
+    """Keeps the epilog's example lines as written."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "spawn",
         spawn,
         "create a thread and start its agent (in its own worktree by default)",
-        epilog="Example: ctui spawn fix-login -t fixer "
-        '--context \'{"problem": "login 500s"}\' --wait',
+        epilog=SPAWN_EXAMPLES,
+        formatter_class=_Examples,
     )
     _thread_options(p)
     p.add_argument(
@@ -90,7 +100,7 @@ def _thread_options(p: argparse.ArgumentParser) -> None:
         help="prompt template: a file, .ctui/templates/F, or a built-in (developer, fixer)",
     )
     p.add_argument(
-        "--prompt", metavar="TEXT", help="the prompt (added after the template, if both)"
+        "--prompt", "-p", metavar="TEXT", help="the prompt (added after the template, if both)"
     )
     p.add_argument(
         "--context", type=json_arg, metavar="JSON", help="values for the template's {{var}} slots"
