@@ -136,6 +136,8 @@ class Ctx:
         command = getattr(self.args, "ctui_group", None) or getattr(handler, "__name__", None)
         if side == "local" or (side is None and command not in REMOTE_COMMANDS):
             return None
+        if side is None and os.environ.get("CTUI_THREAD_ID"):
+            return None  # an agent ctui started works on the store it was started with
         from ctui.core.paths import resolve_store_dir
 
         state = resolve_store_dir(self.dir) / "remote.json"
