@@ -95,7 +95,9 @@ def leaf(
     return parser
 
 
-REMOTE_COMMANDS = frozenset({"spawn", "thread", "lock", "task", "decisions", "discover", "instance"})
+REMOTE_COMMANDS = frozenset(
+    {"spawn", "thread", "lock", "task", "decisions", "discover", "instance"}
+)
 
 
 class Ctx:
