@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ctui.cli.common import Ctx, Formatter, leaf, positive, table
+from ctui.cli.common import Ctx, Formatter, json_arg, leaf, positive, table
 
 
 class _Examples(argparse.RawDescriptionHelpFormatter, Formatter):
@@ -60,7 +60,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Set [gate] commands and completion_token in .ctui/config.toml. "
         "Exit 0 when the agent printed the token and the gate passed, 1 at the limit.",
     )
-    p.add_argument("name", help="an existing thread (ctui thread create NAME --prompt ...)")
+    p.add_argument("name", help="a thread; created from --prompt/--template when it does not exist")
+    p.add_argument("--prompt", "-p", metavar="TEXT", help="the task, for a new thread")
+    p.add_argument("--template", "-t", metavar="F", help="a prompt template, for a new thread")
+    p.add_argument("--context", type=json_arg, metavar="JSON", help="the template's values")
+    p.add_argument("--agent", default="claude", choices=("claude", "codex", "command"))
+    p.add_argument("--command", metavar="ARGV", help="for --agent command: {prompt} is filled in")
+    p.add_argument(
+        "--no-worktree",
+        dest="worktree",
+        action="store_false",
+        default=True,
+        help="loop in the repository itself instead of a new worktree",
+    )
     p.add_argument(
         "--max-iterations", type=positive(int), default=10, metavar="N", help="limit (10)"
     )
@@ -166,8 +178,24 @@ def loop(ctx: Ctx) -> int:
     from ctui.core.loop import loop as run_loop
 
     a = ctx.args
+    c = ctx.coord
+    if a.prompt or a.template:
+        from ctui.core.errors import NotFound
+
+        try:
+            c.threads.get(a.name)
+        except NotFound:
+            c.threads.create(
+                a.name,
+                agent=a.agent,
+                command=a.command,
+                template=a.template,
+                prompt=a.prompt,
+                context=a.context,
+                worktree=a.worktree,
+            )
     result = run_loop(
-        ctx.coord,
+        c,
         a.name,
         max_iterations=a.max_iterations,
         gate_timeout=a.gate_timeout,

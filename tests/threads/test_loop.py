@@ -42,8 +42,17 @@ def test_loop_passes_its_gate_on_the_second_iteration(repo: Path, cli: Cli) -> N
 
 def test_loop_stops_at_the_limit_without_the_token(repo: Path, cli: Cli) -> None:
     _config(repo, ["true"])
-    assert cli("thread", "create", "never", "--no-worktree", "--prompt", "work").returncode == 0
-    proc = cli("loop", "never", "--max-iterations", "2", "--json", timeout=120)
+    proc = cli(
+        "loop",
+        "never",
+        "-p",
+        "work",
+        "--no-worktree",
+        "--max-iterations",
+        "2",
+        "--json",
+        timeout=120,
+    )
     assert proc.returncode == 1
     result = json.loads(proc.stdout)
     assert not result["done"] and [g["token"] for g in result["gate"]] == [False, False]
