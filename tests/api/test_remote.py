@@ -67,7 +67,12 @@ def test_commands_go_through_the_api_while_connected(served: Server, client_dir:
     with served.client() as http:
         assert http.get(f"/api/tasks/{task_id}").json()["description"] == "remote task"
     assert not (client_dir.cwd / ".ctui" / "ctui.db").exists(), "nothing went to a local store"
+    client_dir("lock", "acquire", "src/app.py").check_returncode()
 
+    agent = client_dir("lock", "list", "--json", env={"CTUI_THREAD_ID": "some-thread"})
+    assert agent.returncode == 0 and json.loads(agent.stdout) == [], (
+        "agents stay on their own store"
+    )
     local = client_dir("lock", "list", "--local", "--json")
     assert local.returncode == 0 and json.loads(local.stdout) == []
     assert (client_dir.cwd / ".ctui" / "ctui.db").exists(), "--local used this folder's store"
