@@ -241,32 +241,38 @@ def status(ctx: Ctx) -> int:
     return 0
 
 
+DETAIL_KEYS = [
+    "name",
+    "status",
+    "mode",
+    "agent",
+    "template",
+    "prompt",
+    "run_id",
+    "worktree",
+    "branch",
+    "base",
+    "exit_code",
+    "error",
+    "session_id",
+    "turns",
+    "cost_usd",
+    "tokens_in",
+    "tokens_out",
+    "runtime",
+    "started_at",
+    "ended_at",
+    "supervisor_pid",
+    "agent_pid",
+    "instance_id",
+    "task_id",
+    "log_path",
+]
+
+
 def _details(d: dict[str, Any]) -> str:
-    keys = [
-        "name",
-        "status",
-        "mode",
-        "agent",
-        "run_id",
-        "worktree",
-        "branch",
-        "base",
-        "exit_code",
-        "error",
-        "session_id",
-        "turns",
-        "cost_usd",
-        "tokens_in",
-        "tokens_out",
-        "runtime",
-        "started_at",
-        "ended_at",
-        "supervisor_pid",
-        "agent_pid",
-        "instance_id",
-        "task_id",
-        "log_path",
-    ]
+    d = {**d, "prompt": _first_line(d.get("prompt"))}
+    keys = DETAIL_KEYS
     lines = [f"{k:<15} {d[k]}" for k in keys if d.get(k) not in (None, "")]
     for it in d.get("gate") or []:
         mark = "passed" if it["passed"] else "FAILED"
@@ -276,6 +282,11 @@ def _details(d: dict[str, Any]) -> str:
             + ", ".join(f"{r['command']} → {r['exit_code']}" for r in it["results"])
         )
     return "\n".join(lines)
+
+
+def _first_line(text: str | None, width: int = 70) -> str | None:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else None
+    return line if line is None or len(line) <= width else line[: width - 1] + "…"
 
 
 def logs(ctx: Ctx) -> int:
