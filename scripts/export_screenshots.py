@@ -1,6 +1,6 @@
 """Write the README's screenshots (SVG) from the real control room on a seeded demo store.
 
-    .venv/bin/python scripts/export_screenshots.py [--out screenshots] [--size 140x42]
+    .venv/bin/python scripts/export_screenshots.py [--out screenshots] [--size 160x44]
 
 Seeds a scratch repository like `ctui demo --seed-only`, runs one thread to the
 end with the fake agent (so it has a log, cost and tokens), then opens the app
@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).resolve().parent.parent / "screenshots"
     )
-    parser.add_argument("--size", default="140x42", help="COLSxROWS (default 140x42)")
+    parser.add_argument("--size", default="160x44", help="COLSxROWS (default 160x44)")
     args = parser.parse_args()
     cols, rows = (int(n) for n in args.size.lower().split("x"))
     asyncio.run(run(args.out, (cols, rows)))

@@ -210,8 +210,24 @@ class PaneSpec:
     empty: str
 
 
+FIXED = {
+    "STATE": 11,
+    "STATUS": 10,
+    "BEAT": 6,
+    "EXPIRES": 7,
+    "RUNTIME": 7,
+    "COST": 7,
+    "TOKENS": 8,
+    "TIME": 8,
+    "PRI": 3,
+    "TOKEN": 6,
+}
+"""Columns whose text changes every tick get a fixed width: re-measuring an
+auto-width column costs a pass over every row for each changed cell."""
+
+
 def cols(*labels: str) -> tuple[Column, ...]:
-    return tuple(Column(label.lower(), label) for label in labels)
+    return tuple(Column(label.lower(), label, FIXED.get(label)) for label in labels)
 
 
 PANES: tuple[PaneSpec, ...] = (
@@ -265,6 +281,8 @@ PANES: tuple[PaneSpec, ...] = (
     ),
 )
 PANE_IDS = tuple(p.id for p in PANES)
+TICKING = frozenset({"instances", "leases", "threads"})
+"""Panes with a column that changes with the clock (ages, countdowns, runtimes)."""
 
 
 def matches(cells: Iterable[Cell], needle: str) -> bool:

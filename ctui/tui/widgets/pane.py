@@ -73,6 +73,7 @@ class Pane(DataTable[Any]):
                 pass
             del self._cells[key]
         keys = [c.key for c in self.spec.columns]
+        widths = [c.width is None for c in self.spec.columns]
         for key, cells in wanted.items():
             old = self._cells.get(key)
             if old is None:
@@ -81,7 +82,9 @@ class Pane(DataTable[Any]):
             elif old != cells:
                 for i, (was, new) in enumerate(zip(old, cells, strict=True)):
                     if was != new:
-                        self.update_cell(key, keys[i], new, update_width=was.text != new.text)
+                        self.update_cell(
+                            key, keys[i], new, update_width=widths[i] and was.text != new.text
+                        )
                         old[i] = new
                         order_changed = order_changed or i == self.sort_column
         self._order = list(wanted)

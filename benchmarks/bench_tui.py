@@ -1,0 +1,282 @@
+"""The control room on a big store: first paint, one refresh, memory, change-to-screen latency.
+
+    .venv/bin/python benchmarks/bench_tui.py [--scale 1.0] [--repeat 8]
+
+Full size is 200 instances, 2,000 leases, 500 threads, 10,000 decisions and
+50,000 events, inserted with direct SQL in one transaction; every figure is
+also measured at one tenth of that, in the same run, and printed as a ratio
+(how cost grows with the store). The app runs headless (`run_test`) in this
+process with its real watcher and workers; "on screen" means the pane's
+DataTable holds the row. Latency is measured from the commit in another
+process (which prints its commit time) to the row appearing. `refresh_ms` is the app's
+own measure, from asking for a reload to the panes showing it (read in a
+thread worker, then the in-place diff); `read_ms` is the read alone.
+Targets at full size: first paint <= 2 s, refresh <= 100 ms, change to screen <= 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ctui.core import Coordinator
+from ctui.demo.scratch import make_repo
+from ctui.tui.app import ControlRoom
+from ctui.tui.rows import TICKING
+
+FULL = {"instances": 200, "leases": 2000, "threads": 500, "decisions": 10_000, "events": 50_000}
+WRITER = """
+import sys, time
+from ctui.core import Coordinator
+c = Coordinator.open(store_dir=sys.argv[1])
+for line in sys.stdin:
+    path = line.strip()
+    if not path:
+        break
+    c.leases.acquire(path, instance="operator", ttl=600)
+    print(time.time(), flush=True)
+"""
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def fill(root: Path, sizes: dict[str, int]) -> Coordinator:
+    """A store with `sizes` rows, written in one transaction with plain SQL."""
+    c = Coordinator.open(root)
+    now = time.time()
+    with c.store.write() as conn:
+
+        def insert(table: str, rows: list[dict[str, Any]]) -> None:
+            cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            keys = [k for k in rows[0] if k in cols]
+            marks = ", ".join("?" for _ in keys)
+            conn.executemany(
+                f"INSERT INTO {table}({', '.join(keys)}) VALUES ({marks})",
+                [tuple(r[k] for k in keys) for r in rows],
+            )
+
+        insert(
+            "instances",
+            [
+                {
+                    "id": f"agent-{i:04d}",
+                    "role": f"role{i % 7}",
+                    "task": f"task text {i}",
+                    "branch": "main",
+                    "host": "bench",
+                    "started_at": now,
+                    "heartbeat_at": now,
+                    "ttl": 3600.0,
+                    "state": ("working", "idle", "needs_input")[i % 3],
+                    "state_at": now,
+                    "last_seen_event": 0,
+                }
+                for i in range(sizes["instances"])
+            ],
+        )
+        insert(
+            "leases",
+            [
+                {
+                    "path": f"src/mod{i // 50}/file{i}.py",
+                    "is_glob": 0,
+                    "prefix": f"src/mod{i // 50}/file{i}.py",
+                    "holder": f"agent-{i % sizes['instances']:04d}",
+                    "token": i + 1,
+                    "intent": "bench",
+                    "acquired_at": now,
+                    "renewed_at": now,
+                    "expires_at": now + 600 + i,
+                    "ttl": 600.0,
+                    "sha1": None,
+                }
+                for i in range(sizes["leases"])
+            ],
+        )
+        insert(
+            "threads",
+            [
+                {
+                    "name": f"thread-{i:04d}",
+                    "mode": "automatic",
+                    "agent": "claude",
+                    "context": "{}",
+                    "status": ("completed", "running", "failed", "ready")[i % 4],
+                    "run_id": 1,
+                    "turns": i % 9,
+                    "cost_usd": i / 100,
+                    "tokens_in": i * 10,
+                    "tokens_out": i * 3,
+                    "created_at": now - i,
+                    "updated_at": now,
+                    "started_at": now - i,
+                    "ended_at": None if i % 4 == 1 else now,
+                    "host": "elsewhere",
+                }
+                for i in range(sizes["threads"])
+            ],
+        )
+        insert(
+            "decisions",
+            [
+                {
+                    "id": f"DEC-20260101-{i + 1:05d}",
+                    "day": "20260101",
+                    "seq": i + 1,
+                    "category": f"cat{i % 20}",
+                    "title": f"Decision number {i}",
+                    "description": "why " * 10,
+                    "scope": "module",
+                    "status": "accepted",
+                    "author": "operator",
+                    "created_at": now - i,
+                    "supersedes": None,
+                    "tags": "[]",
+                }
+                for i in range(sizes["decisions"])
+            ],
+        )
+        insert(
+            "events",
+            [
+                {
+                    "at": now - i,
+                    "kind": "lease.acquired",
+                    "actor": "agent-0001",
+                    "subject": f"src/x{i}.py",
+                    "data": '{"token": 1}',
+                }
+                for i in range(sizes["events"])
+            ],
+        )
+    return c
+
+
+async def measure(root: Path, repeat: int) -> dict[str, float]:
+    c = Coordinator.open(root)
+    rss_before = rss_mb()
+    app = ControlRoom(c)
+    started = time.perf_counter()
+    result: dict[str, float] = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        while app.loads == 0:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        result["first_paint_s"] = time.perf_counter() - started
+        refreshes = []
+        for _ in range(repeat):
+            loads = app.loads
+            app.reload()
+            while app.loads == loads:
+                await pilot.pause(0.002)
+            refreshes.append(app.last_refresh_s)
+            await pilot.pause(0.05)
+        result["refresh_ms"] = statistics.median(refreshes) * 1000
+        result["read_ms"] = app.snapshot.took * 1000 if app.snapshot else 0.0
+        t0 = time.perf_counter()
+        app.render_panes()
+        result["render_all_ms"] = (time.perf_counter() - t0) * 1000
+        ticks = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            app.render_panes(TICKING)
+            ticks.append(time.perf_counter() - t0)
+        result["tick_ms"] = statistics.median(ticks) * 1000
+        result["rss_mb"] = rss_mb()
+        result["rss_app_mb"] = rss_mb() - rss_before
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(c.store.path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert writer.stdin and writer.stdout
+        latencies = []
+        try:
+            for i in range(repeat):
+                path = f"bench/latency-{i}.txt"
+                writer.stdin.write(path + "\n")
+                writer.stdin.flush()
+                committed = float(await asyncio.to_thread(writer.stdout.readline))
+                deadline = time.monotonic() + 10
+                while path not in app.pane("leases").records and time.monotonic() < deadline:
+                    await pilot.pause(0.002)
+                latencies.append(time.time() - committed)
+                await pilot.pause(0.2)
+        finally:
+            writer.stdin.write("\n")
+            writer.stdin.close()
+            writer.wait(timeout=10)
+        result["change_to_screen_ms"] = statistics.median(latencies) * 1000
+        result["change_to_screen_max_ms"] = max(latencies) * 1000
+    c.close()
+    return result
+
+
+def one(label: str, factor: float, repeat: int, base: Path) -> dict[str, float]:
+    """Measure one size in a fresh process, so memory figures do not mix."""
+    code = (
+        "import asyncio, json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        "from bench_tui import measure; "
+        "print(json.dumps(asyncio.run(measure(Path(sys.argv[2]), int(sys.argv[3])))))"
+    )
+    sizes = {k: max(1, int(v * factor)) for k, v in FULL.items()}
+    root = make_repo(base / label)
+    t0 = time.perf_counter()
+    fill(root, sizes).close()
+    print(f"{label}: {sizes} inserted in {time.perf_counter() - t0:.2f}s", flush=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(root), str(repeat)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the full size (default 1)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=8, help="refreshes and latency samples (default 8)"
+    )
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="ctui-bench-tui-"))
+    os.environ.setdefault("CTUI_CLAUDE_BIN", "true")
+    results = {}
+    try:
+        for label, factor in (("tenth", args.scale / 10), ("full", args.scale)):
+            results[label] = one(label, factor, args.repeat, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    targets = {"first_paint_s": 2.0, "refresh_ms": 100.0, "change_to_screen_ms": 250.0}
+    print(f"\n{'figure':<26}{'tenth':>10}{'full':>10}{'full/tenth':>12}{'target':>10}")
+    for key in results["full"]:
+        tenth, full = results["tenth"][key], results["full"][key]
+        ratio = full / tenth if tenth else float("inf")
+        target = targets.get(key)
+        mark = "" if target is None else f"{target:>8g} {'ok' if full <= target else 'MISSED'}"
+        print(f"{key:<26}{tenth:>10.1f}{full:>10.1f}{ratio:>11.2f}x {mark}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
