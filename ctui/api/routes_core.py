@@ -1,4 +1,4 @@
-"""Routes over the core that existed first: health, status, events, instances, locks, decisions."""
+"""Routes over the whole store: health, status, cleanup, the loop, events and metrics."""
 
 from __future__ import annotations
 
@@ -15,17 +15,9 @@ import ctui
 from ctui.api.common import ERRORS, JSON, coord, ok, state
 from ctui.api.metrics import render
 from ctui.api.models import (
-    DecisionIn,
     EventIn,
-    ForceReleaseIn,
-    HeartbeatIn,
-    InstanceIn,
-    LockIn,
-    LockRef,
-    RenewIn,
 )
 from ctui.core import Coordinator
-from ctui.core.errors import NotFound
 
 router = APIRouter(prefix="/api", responses=ERRORS, default_response_class=JSON)
 metrics_router = APIRouter()
@@ -131,154 +123,3 @@ def metrics(request: Request) -> PlainTextResponse:
     st = state(request)
     text = render(st.coord, st.latency, st.denials)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
-
-
-# -- instances ----------------------------------------------------------------
-
-
-@router.get("/instances", summary="live instances (all=true: ended and stale too)")
-def instances(c: C, all: bool = False) -> JSON:
-    now = c.now()
-    return ok([i.to_dict(now) for i in c.instances.list(include_ended=all)])
-
-
-@router.post("/instances", status_code=201, summary="register an instance")
-def register(c: C, body: InstanceIn) -> JSON:
-    inst = c.instances.register(
-        instance_id=body.id,
-        role=body.role,
-        task=body.task,
-        session_id=body.session_id,
-        pid=body.pid,
-        ttl=body.ttl,
-        agent=body.agent,
-        cwd=body.cwd,
-        state=body.state,
-    )
-    return ok(inst.to_dict(c.now()), 201)
-
-
-@router.get("/instances/{instance_id}", summary="one instance")
-def instance(c: C, instance_id: str) -> JSON:
-    return ok(c.instances.get(instance_id).to_dict(c.now()))
-
-
-@router.post(
-    "/instances/{instance_id}/heartbeat", summary="refresh the heartbeat and the instance's leases"
-)
-def heartbeat(c: C, instance_id: str, body: HeartbeatIn | None = None) -> JSON:
-    inst = c.instances.heartbeat(instance_id, state=body.state if body else None)
-    return ok(inst.to_dict(c.now()))
-
-
-@router.delete("/instances/{instance_id}", summary="unregister: release leases, requeue claims")
-def unregister(c: C, instance_id: str) -> JSON:
-    return ok({"id": instance_id, **c.instances.unregister(instance_id)})
-
-
-# -- locks --------------------------------------------------------------------
-
-
-@router.get("/locks", summary="held leases")
-def locks(c: C, holder: str | None = None, all: bool = False) -> JSON:
-    now = c.now()
-    return ok([lease.to_dict(now) for lease in c.leases.list(holder=holder, include_expired=all)])
-
-
-@router.post("/locks", summary="acquire (or renew) a lease; 409 when another instance holds it")
-def acquire(c: C, body: LockIn) -> JSON:
-    lease = c.leases.acquire(
-        body.path,
-        instance=body.instance,
-        intent=body.intent,
-        ttl=body.ttl,
-        wait=body.wait,
-        cwd=c.root,
-    )
-    return ok(lease.to_dict(c.now()))
-
-
-@router.post("/locks/release", summary="give back your lease")
-def release(c: C, body: LockRef) -> JSON:
-    lease = c.leases.release(body.path, instance=body.instance, cwd=c.root)
-    return ok({**lease.to_dict(c.now()), "released": True})
-
-
-@router.post("/locks/renew", summary="push your lease's expiry out")
-def renew(c: C, body: RenewIn) -> JSON:
-    lease = c.leases.renew(body.path, instance=body.instance, ttl=body.ttl, cwd=c.root)
-    return ok(lease.to_dict(c.now()))
-
-
-@router.get("/locks/check", summary="who holds a path (through a glob too)")
-def check(c: C, path: Annotated[str, Query(min_length=1, max_length=4096)]) -> JSON:
-    key = c.leases.require_key(path, c.root)
-    lease = c.leases.check(path, cwd=c.root)
-    if lease is None:
-        return ok({"path": key, "held": False, "holder": None})
-    return ok({"path": key, "held": True, **lease.to_dict(c.now()), "path_leased": lease.path})
-
-
-@router.post(
-    "/locks/verify", summary="409 (exit 12) if the file changed in a way the holder did not make"
-)
-def verify(c: C, body: LockRef) -> JSON:
-    lease = c.leases.verify(body.path, instance=body.instance, cwd=c.root)
-    return ok({**lease.to_dict(c.now()), "unchanged": True})
-
-
-@router.post("/locks/force-release", summary="the operator takes a lease away (needs a reason)")
-def force_release(c: C, body: ForceReleaseIn) -> JSON:
-    lease = c.leases.force_release(body.path, reason=body.reason, by=body.by, cwd=c.root)
-    return ok({**lease.to_dict(c.now()), "forced": True, "reason": body.reason})
-
-
-# -- decisions ----------------------------------------------------------------
-
-
-@router.get("/decisions", summary="decisions, newest first")
-def decisions(
-    c: C,
-    category: str | None = None,
-    author: str | None = None,
-    status: str | None = None,
-    since: Annotated[float | None, Query(ge=0, le=1e11)] = None,
-    limit: Limit = 50,
-) -> JSON:
-    found = c.decisions.list(
-        category=category, author=author, status=status, since=since, limit=limit
-    )
-    return ok([d.to_dict() for d in found])
-
-
-@router.get(
-    "/decisions/search", summary="full-text search over titles, descriptions and categories"
-)
-def search(
-    c: C, q: Annotated[str, Query(min_length=1, max_length=1000)], limit: Limit = 20
-) -> JSON:
-    return ok([d.to_dict() for d in c.decisions.search(q, limit=limit)])
-
-
-@router.post("/decisions", status_code=201, summary="log a decision")
-def add_decision(c: C, body: DecisionIn) -> JSON:
-    d = c.decisions.add(
-        category=body.category,
-        title=body.title,
-        description=body.description,
-        scope=body.scope,
-        status=body.status,
-        author=body.author,
-        supersedes=body.supersedes,
-        tags=body.tags,
-    )
-    return ok(d.to_dict(), 201)
-
-
-@router.get("/decisions/{decision_id}", summary="one decision")
-def decision(c: C, decision_id: str) -> JSON:
-    return ok(c.decisions.get(decision_id).to_dict())
-
-
-def not_built(part: str) -> NotFound:
-    return NotFound(f"this server's ctui has no {part} yet: upgrade it")

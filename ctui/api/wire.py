@@ -1,0 +1,180 @@
+"""The remote CLI's wire to the server: one HTTP session, errors, and JSON back to objects.
+
+`Api.call` returns the decoded answer or raises the `CtuiError` subclass whose
+exit code the server sent; the `*_of` functions rebuild the core's dataclasses
+(times come back as epoch seconds) and `Record` stands in for the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+
+from ctui.core import errors
+from ctui.core.decisions import Decision
+from ctui.core.errors import CtuiError, UsageError
+from ctui.core.events import Event
+from ctui.core.instances import Instance
+from ctui.core.leases import Lease
+
+BY_EXIT = {
+    errors.USAGE: errors.UsageError,
+    errors.NOTHING: errors.NotFound,
+    errors.HELD: errors.LeaseHeld,
+    errors.EXPIRED: errors.LeaseExpired,
+    errors.CONFLICT: errors.Conflict,
+    errors.STALE: errors.StaleInstance,
+}
+
+
+def epoch(value: Any) -> float | None:
+    """An ISO-8601 UTC time from the API back to epoch seconds."""
+    if not isinstance(value, str):
+        return value if isinstance(value, int | float) else None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class Record(SimpleNamespace):
+    """A task, thread or discovery rebuilt from JSON: attributes, `*_at` as epoch, `to_dict()`."""
+
+    methods: tuple[str, ...] = ()
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        attrs = {
+            k: epoch(v) if k.endswith("_at") else v
+            for k, v in data.items()
+            if k not in self.methods
+        }
+        context = data.get("context")
+        if isinstance(context, dict) and "files" in context:
+            attrs.setdefault("files", context.get("files", []))
+            attrs.setdefault("hints", context.get("hints", []))
+        super().__init__(**attrs)
+        self._data = data
+
+    def to_dict(self, now: float | None = None) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Api:
+    """One HTTP session to the server, turning answers into data or `CtuiError`s."""
+
+    def __init__(self, url: str, token: str | None, *, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, trust_env=False
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        extra: dict[str, Any] = {"timeout": timeout} if timeout else {}
+        try:
+            answer = self.http.request(method, path, json=body, params=query, **extra)
+        except httpx.TransportError as exc:
+            raise CtuiError(
+                f"the ctui server at {self.url} does not answer ({type(exc).__name__}): start it "
+                "(`ctui serve`), use --local for this repository's store, "
+                "or `ctui remote disconnect`"
+            ) from None
+        if answer.status_code < 400:
+            return answer.json() if answer.content else None
+        raise self._error(answer)
+
+    def _error(self, answer: httpx.Response) -> CtuiError:
+        if answer.status_code == 401:
+            return CtuiError(
+                f"the server at {self.url} refused the token: connect again with "
+                "`ctui remote connect HOST:PORT --token T`"
+            )
+        try:
+            data = answer.json()
+            message, code = str(data["error"]), int(data["exit_code"])
+        except (ValueError, KeyError, TypeError):
+            message, code = f"the server answered HTTP {answer.status_code}", errors.ERROR
+        kind = BY_EXIT.get(code, errors.StoreError if answer.status_code == 503 else CtuiError)
+        return kind(message)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def lease_of(data: dict[str, Any], path_key: str = "path") -> Lease:
+    now = time.time()
+    expires = (
+        now + data["expires_in"] if "expires_in" in data else epoch(data.get("expires_at")) or now
+    )
+    acquired = epoch(data.get("acquired_at")) or now
+    return Lease(
+        data[path_key],
+        bool(data.get("glob")),
+        data["holder"],
+        int(data["token"]),
+        data.get("intent"),
+        acquired,
+        acquired,
+        expires,
+        float(data.get("ttl") or 0),
+        data.get("sha1"),
+    )
+
+
+def instance_of(data: dict[str, Any]) -> Instance:
+    fields = {k: v for k, v in data.items() if k in Instance.__dataclass_fields__}
+    for key in ("started_at", "heartbeat_at", "state_at", "ended_at"):
+        fields[key] = epoch(fields.get(key))
+    if "heartbeat_age" in data:
+        fields["heartbeat_at"] = time.time() - float(data["heartbeat_age"])
+    return Instance(**fields)
+
+
+def decision_of(data: dict[str, Any]) -> Decision:
+    fields = {k: v for k, v in data.items() if k in Decision.__dataclass_fields__}
+    fields["created_at"] = epoch(fields.get("created_at")) or 0.0
+    return Decision(**fields)
+
+
+def event_of(data: dict[str, Any]) -> Event:
+    return Event(
+        int(data["id"]),
+        epoch(data["at"]) or 0.0,
+        data["kind"],
+        data.get("actor"),
+        data.get("subject"),
+        data.get("data") or {},
+    )
+
+
+def seg(text: str) -> str:
+    """One URL path segment, escaped."""
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def local_only(what: str) -> UsageError:
+    return UsageError(
+        f"{what} runs on the server's machine, not over the API: run it there, or use --local"
+    )
+
+
+class Part:
+    """One remote part (`c.leases`, `c.tasks`, ...) sharing the coordinator's session."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
