@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 MAX_TTL = 30 * 86400.0
 WAITER_STALE_S = 10.0
 ABSENT = "absent"
+COLUMNS = "path, is_glob, holder, token, intent, acquired_at, renewed_at, expires_at, ttl, sha1"
+"""The `Lease` fields in constructor order."""
 
 
 @dataclass
@@ -564,7 +566,8 @@ class Leases:
             return self._require_row(conn, key)
 
     def list(self, *, holder: str | None = None, include_expired: bool = False) -> list[Lease]:
-        sql = "SELECT * FROM leases"
+        """Leases by path. Plain tuples, not `sqlite3.Row`: `status` lists thousands."""
+        sql = f"SELECT {COLUMNS} FROM leases"
         args: list[Any] = []
         where: list[str] = []
         if holder is not None:
@@ -576,7 +579,9 @@ class Leases:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY path"
-        return [Lease.from_row(r) for r in self._c.store.conn.execute(sql, args)]
+        cursor = self._c.store.conn.cursor()
+        cursor.row_factory = None
+        return [Lease(r[0], bool(r[1]), *r[2:]) for r in cursor.execute(sql, args)]
 
 
 __all__ = ["ABSENT", "Lease", "Leases", "file_sha1"]
