@@ -23,6 +23,7 @@ from ctui.tui.screens.detail import DetailScreen
 from ctui.tui.screens.help import HelpScreen
 from ctui.tui.screens.spawn import SpawnScreen
 from ctui.tui.screens.task import TaskScreen
+from ctui.tui.snapshot import local_root
 
 OPERATOR = "operator"
 
@@ -104,7 +105,7 @@ class Actions:
 
             self.core_call(run, lambda _r: f"Spawned thread {name}.")
 
-        app.push_screen(SpawnScreen(getattr(self.coord, "root", None)), spawned)
+        app.push_screen(SpawnScreen(local_root(self.coord)), spawned)
 
     def action_stop(self) -> None:
         rec = self._selected("threads", "a thread")

@@ -12,6 +12,7 @@ when its file was replaced). Key actions live in `ctui.tui.actions`.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from ctui.tui.actions import Actions
 from ctui.tui.commands import ControlRoomCommands
 from ctui.tui.messages import Loaded, StoreChanged, StoreTrouble
 from ctui.tui.rows import PANE_IDS, PANES, TICKING
-from ctui.tui.snapshot import LIMIT, Snapshot, load
+from ctui.tui.snapshot import LIMIT, Snapshot, load, local_root
 from ctui.tui.widgets.header import StatusBar
 from ctui.tui.widgets.pane import Pane
 
@@ -288,7 +289,7 @@ class ControlRoom(Actions, App[None]):
 
     @work(thread=True, exclusive=True, group="info", exit_on_error=False)
     def read_info(self) -> None:
-        root = getattr(self.coord, "root", None)
+        root = local_root(self.coord)
         info: dict[str, Any] = {
             "repo": str(root or self.remote or "?"),
             "store": str(self.store_dir or "-"),
@@ -304,12 +305,11 @@ class ControlRoom(Actions, App[None]):
             except (OSError, subprocess.SubprocessError):
                 info["branch"] = None
         info["remote"] = self.remote or getattr(self.coord, "url", None)
-        if (
-            not info["remote"]
-            and self.store_dir is not None
-            and (self.store_dir / "remote.json").exists()
-        ):
-            info["remote"] = "remote.json (connected)"
+        if not info["remote"] and self.store_dir is not None:
+            try:
+                info["server"] = json.loads((self.store_dir / "remote.json").read_text()).get("url")
+            except (OSError, ValueError, AttributeError):
+                info["server"] = None
         self.call_from_thread(self._set_info, info)
 
     def _set_info(self, info: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ctui.tui.rows import Record, ts
@@ -51,6 +52,15 @@ def record(item: Any, now: float | None = None) -> Record:
         return dict(vars(item))
     to_dict = getattr(item, "to_dict", None)
     return dict(to_dict()) if to_dict else {}
+
+
+def local_root(coord: Any) -> Path | None:
+    """The repository folder of a local store; None through a remote server."""
+    try:
+        root = coord.root
+    except Exception:
+        return None
+    return root if isinstance(root, Path) else None
 
 
 def _call(part: Any, method: str, **kw: Any) -> list[Any]:

@@ -43,8 +43,13 @@ class StatusBar(Vertical):
         line.append(f"  {info.get('repo', '?')}", style="bold")
         line.append(f"  ⎇ {info.get('branch') or '-'}", style="magenta")
         line.append(f"  store {info.get('store', '-')}", style="dim")
-        remote = info.get("remote")
-        line.append(f"  ⇄ {remote}" if remote else "  local", style="cyan" if remote else "dim")
+        remote, server = info.get("remote"), info.get("server")
+        if remote:
+            line.append(f"  ⇄ remote {remote}", style="bold cyan")
+        else:
+            line.append("  local", style="dim")
+            if server:
+                line.append(f" (server {server}: ctui tui --remote)", style="cyan")
         if info.get("counts"):
             line.append(f"  {info['counts']}", style="dim")
         self.query_one("#top", Static).update(line)
