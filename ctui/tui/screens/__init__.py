@@ -1,0 +1,1 @@
+"""Modal forms and full screens of the control room, one per module."""

@@ -1,0 +1,1 @@
+"""Widgets of the control room: the panes and the status bar."""
