@@ -143,11 +143,13 @@ def serve(ctx: Ctx) -> int:
 
 
 def start(ctx: Ctx) -> int:
-    from ctui.api.settings import API_FILE, read_json
+    from ctui.api.settings import API_FILE, bind_socket, read_json
     from ctui.core.paths import resolve_store_dir
 
     a = ctx.args
     token, _ = _settings(ctx)
+    if a.port:
+        bind_socket(a.bind, a.port).close()  # a busy port fails here, before anything starts
     store = resolve_store_dir(ctx.dir)
     running = _running(store)
     if running is not None:
