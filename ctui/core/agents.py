@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +37,8 @@ def check_profile(agent: str, mode: str, command: str | None) -> None:
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
     if agent == "command":
+        import shlex
+
         if not command or not command.strip():
             raise UsageError('the command agent needs --command "ARGV with {prompt}"')
         try:
@@ -51,6 +51,8 @@ def check_profile(agent: str, mode: str, command: str | None) -> None:
 
 def argv(agent: str, mode: str, prompt: str, command: str | None = None) -> list[str]:
     """The argv that runs `agent` on `prompt` in `mode`."""
+    import shlex
+
     if agent == "command":
         return [part.replace("{prompt}", prompt) for part in shlex.split(command or "")]
     base = shlex.split(os.environ.get(BIN_ENV[agent]) or agent)
@@ -77,6 +79,8 @@ def find_binary(program: str, cwd: str | os.PathLike[str] | None = None) -> str 
     if "/" in program:
         full = os.path.join(cwd or ".", program)
         return full if os.access(full, os.X_OK) and os.path.isfile(full) else None
+    import shutil
+
     return shutil.which(program)
 
 

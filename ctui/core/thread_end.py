@@ -14,7 +14,6 @@ import signal
 import sqlite3
 from typing import TYPE_CHECKING
 
-from ctui.core import procs
 from ctui.core.errors import NotFound
 from ctui.core.instances import HOST, pid_alive
 from ctui.core.thread_model import FINISHED, Thread
@@ -54,6 +53,8 @@ def stop(c: Coordinator, name: str, *, grace: float | None = None, by: str = "op
             actor=by,
             data={"run": t.run_id, "was": t.status},
         )
+    from ctui.core import procs
+
     if t.mode == "interactive":
         from ctui.core import tmux
 
@@ -102,6 +103,8 @@ def orphaned(c: Coordinator, t: Thread) -> bool:
 
 def reap(c: Coordinator, conn: sqlite3.Connection) -> list[str]:
     """Fail running threads whose supervisor is gone; returns their names."""
+    from ctui.core import procs
+
     failed = []
     now = c.now()
     for row in conn.execute(

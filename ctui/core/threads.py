@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctui.core import agents, procs, templates, thread_end
+from ctui.core import agents, thread_end
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import HOST
 from ctui.core.thread_model import (
@@ -143,6 +143,8 @@ class Threads:
         agent: str,
         cwd: Path | None,
     ) -> str:
+        from ctui.core import templates
+
         parts = []
         if template:
             _where, text = templates.load(template, store_dir=self._c.store.path, cwd=cwd)
@@ -197,6 +199,8 @@ class Threads:
             prompt_file = self._c.store.path / "logs" / f"{name}.run{run_id}.prompt"
             prompt_file.parent.mkdir(parents=True, exist_ok=True)
             prompt_file.write_text(prompt)
+        from ctui.core import procs
+
         try:
             pid, start = procs.launch_supervisor(
                 self._c.store.path, self._c.root, name, run_id, self.log_path(name), prompt_file
