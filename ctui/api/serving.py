@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
 import ctui
 from ctui.api.orchestrator import Orchestrator
 from ctui.api.server import create_app
 from ctui.api.settings import API_FILE, bind_socket, read_json, write_private
 from ctui.core import Coordinator
-
-WORKER_TOKEN_ENV = "CTUI_API_WORKER_TOKEN"
 
 
 def serve(
@@ -38,8 +38,6 @@ def serve(
     sock: Any = None,
 ) -> None:
     """Run until SIGTERM/SIGINT; writes `.ctui/api.json` (url, pid; never the token) while up."""
-    import uvicorn
-
     sock = sock or bind_socket(bind, port)
     port = sock.getsockname()[1]
     host = f"[{bind}]" if ":" in bind else bind
@@ -94,12 +92,11 @@ def _run_workers(
     loop: Orchestrator,
     ready: Any,
 ) -> None:
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     os.environ["CTUI_DIR"] = str(coord.store.path)
-    os.environ[WORKER_TOKEN_ENV] = token or ""
-    config = uvicorn.Config("ctui.api.serving:worker_app", factory=True, workers=workers, **options)
+    config = WorkerConfig("ctui.api.serving:worker_app", factory=True, workers=workers, **options)
+    config.ctui_token = token
     loop.start()
     try:
         supervisor = Multiprocess(config, sockets=[sock])
@@ -109,10 +106,24 @@ def _run_workers(
         loop.stop()
 
 
+class WorkerConfig(uvicorn.Config):
+    """Carries the token to each spawned worker inside the pickled config, not in the
+    environment, where every agent the server starts would inherit it."""
+
+    ctui_token: str | None = None
+
+    def load(self) -> None:
+        global _worker_token
+        _worker_token = self.ctui_token
+        super().load()
+
+
+_worker_token: str | None = None
+
+
 def worker_app() -> Any:
     """The app of one worker process (no orchestrator: the supervisor runs it)."""
-    token = os.environ.pop(WORKER_TOKEN_ENV, "") or None
-    app = create_app(Coordinator.open(store_dir=os.environ["CTUI_DIR"]), token=token)
+    app = create_app(Coordinator.open(store_dir=os.environ["CTUI_DIR"]), token=_worker_token)
     app.app.state.ctui.orchestrator = _ElsewhereLoop(os.getppid())
     return app
 

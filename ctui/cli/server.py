@@ -108,6 +108,8 @@ def serve(ctx: Ctx) -> int:
 
     a = ctx.args
     token, config = _settings(ctx)
+    for name in ("CT_API_TOKEN", "N8N_API_TOKEN"):
+        os.environ.pop(name, None)  # the agents this server starts must not inherit the token
     sock = bind_socket(a.bind, a.port)
     try:
         coord = Coordinator.open(store_dir=ctx.dir)

@@ -8,20 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import Server, make_repo
+from tests.api.conftest import TOKEN, Server, clean_env, make_repo
 
 pytestmark = pytest.mark.slow
 
 
 def test_loop_respects_max_concurrent_with_two_workers(tmp_path: Path) -> None:
-    server = Server(make_repo(tmp_path / "repo"), "--workers", "2", "--max-concurrent", "1")
+    env = clean_env(CT_API_TOKEN=TOKEN)
+    repo = make_repo(tmp_path / "repo")
+    server = Server(repo, "--workers", "2", "--max-concurrent", "1", token=None, env=env)
+    server.token = TOKEN
     try:
         with server.client() as http:
             for n in range(3):
                 body = {
                     "name": f"queued-{n}",
                     "agent": "command",
-                    "command": "sleep 0.6",
+                    "command": f"sh -c 'env > env-{n}.txt; sleep 0.6'",
                     "worktree": False,
                 }
                 assert http.post("/api/threads", json=body).status_code == 201
@@ -36,6 +39,13 @@ def test_loop_respects_max_concurrent_with_two_workers(tmp_path: Path) -> None:
             assert statuses == {f"queued-{n}": "completed" for n in range(3)}
             assert most == 1
             assert http.get("/api/orchestrator").json()["process"] == "supervisor"
+        with server.client(token=None) as anonymous:
+            assert {anonymous.get("/api/status").status_code for _ in range(6)} == {401}
+        for n in range(3):
+            seen = (repo / f"env-{n}.txt").read_text()
+            assert "CTUI_THREAD_ID=queued-" in seen and TOKEN not in seen, (
+                "agents never see the token"
+            )
     finally:
         assert server.stop() == 0
     assert not (server.repo / ".ctui" / "api.json").exists()
