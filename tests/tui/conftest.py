@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.demo.simulate import fake_agent_command, seed
+
+from .helpers import Tmux
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +33,10 @@ def seeded(repo: Path) -> Iterator[Coordinator]:
         if t.status in ("running", "waiting"):
             c.threads.stop(t.name, grace=1.0)
     c.close()
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    t = Tmux(f"ctui-test-{os.getpid()}-{tmp_path.name}")
+    yield t
+    t("kill-server")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,3 +38,31 @@ async def loaded(pilot: Any) -> None:
 def notes(app: ControlRoom) -> list[tuple[str, str]]:
     """The notifications shown so far: (severity, text)."""
     return [(n.severity, str(n.message)) for n in app._notifications]
+
+
+class Tmux:
+    """One private tmux server (its own socket), killed at the end and nothing else."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        ).stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "ctui")
+
+    def wait_for(self, check: Callable[[str], bool], timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if check(text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"screen never matched; last screen:\n{text}")
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "ctui", *keys)

@@ -155,14 +155,15 @@ async def test_log_decision(seeded: Coordinator) -> None:
 
 
 async def test_enter_shows_details(seeded: Coordinator) -> None:
-    seeded.threads.start("fix-cart-total")
-    seeded.threads.wait("fix-cart-total", timeout=30)
+    seeded.threads.create("quick", prompt="Say hello", worktree=False)
+    seeded.threads.start("quick")
+    seeded.threads.wait("quick", timeout=30)
     app = control_room(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("3")
         pane = app.pane("threads")
-        pane.move_cursor(row=pane.get_row_index("fix-cart-total"))
+        pane.move_cursor(row=pane.get_row_index("quick"))
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         log = app.screen.query_one("#detail-log")

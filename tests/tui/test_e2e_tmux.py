@@ -7,8 +7,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,43 +14,10 @@ import pytest
 from ctui.core import Coordinator
 from ctui.demo.simulate import seed
 
+from .helpers import Tmux
+
 CTUI = str(Path(sys.executable).parent / "ctui")
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-
-
-class Tmux:
-    """One private tmux server (its own socket), killed at the end and nothing else."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def __call__(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
-        ).stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "ctui")
-
-    def wait_for(self, check: Callable[[str], bool], timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if check(text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError(f"screen never matched; last screen:\n{text}")
-
-    def keys(self, *keys: str) -> None:
-        self("send-keys", "-t", "ctui", *keys)
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    t = Tmux(f"ctui-test-{os.getpid()}-{tmp_path.name}")
-    yield t
-    t("kill-server")
 
 
 def test_ctui_runs_in_a_terminal_and_obeys_keys(repo: Path, tmux: Tmux) -> None:
