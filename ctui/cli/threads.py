@@ -137,7 +137,7 @@ def _thread_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _create(ctx: Ctx) -> Any:
+def _create(ctx: Ctx, start: bool = False) -> Any:
     a = ctx.args
     return ctx.coord.threads.create(
         a.name,
@@ -149,6 +149,7 @@ def _create(ctx: Ctx) -> Any:
         command=a.command,
         worktree=a.worktree,
         base=a.worktree_base,
+        start=start,
     )
 
 
@@ -159,9 +160,7 @@ def create(ctx: Ctx) -> int:
 
 
 def spawn(ctx: Ctx) -> int:
-    t = _create(ctx)
-    t = ctx.coord.threads.start(t.name)
-    return _after_start(ctx, t)
+    return _after_start(ctx, _create(ctx, start=True))
 
 
 def start(ctx: Ctx) -> int:

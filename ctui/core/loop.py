@@ -6,6 +6,8 @@ commands` in `.ctui/config.toml`, run in the thread's worktree). The loop
 ends when the agent printed the completion token *and* the gate passed; else
 the failing output is fed into the next iteration's prompt, up to the limit.
 Every iteration's gate result is kept on the thread (`threads.gate`, JSON).
+A ready thread is blocked first, so `ctui serve` (which starts ready threads)
+does not run it with the plain prompt while the loop is between iterations.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from ctui.core.errors import CtuiError, UsageError
 from ctui.core.orchestrate import answer_text
-from ctui.core.threads import FINISHED
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -88,6 +89,8 @@ def loop(
     timeout = gate_timeout or float(c.config.raw.get("gate", {}).get("timeout", 900))
     if not commands:
         say("no [gate] commands in config.toml: the completion token alone ends the loop")
+    if t.status == "ready":
+        t = c.threads.set_blocked(name, True, reason="held by ctui loop")
     base_prompt = t.prompt or ""
     cwd = Path(t.worktree) if t.worktree else c.root
     history: list[dict[str, Any]] = []
@@ -96,9 +99,7 @@ def loop(
         log_path = Path(t.log_path or c.threads.log_path(name))
         offset = log_path.stat().st_size if log_path.exists() else 0
         t = c.threads.start(
-            name,
-            again=t.status in FINISHED,
-            prompt=iteration_prompt(base_prompt, i, feedback, token),
+            name, again=True, prompt=iteration_prompt(base_prompt, i, feedback, token)
         )
         say(f"iteration {i}: run {t.run_id} started")
         t = c.threads.wait(name)

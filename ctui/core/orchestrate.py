@@ -116,8 +116,8 @@ class Orchestrator:
             template="planner",
             context={"goal": goal, "workers": str(self.workers)},
             worktree=False,
+            start=True,
         )
-        self.c.threads.start(name)
         self.report(f"leader {name} planning")
         t = self.c.threads.wait(name, timeout=timeout or self.timeout)
         if t.is_active:
@@ -200,8 +200,8 @@ class Orchestrator:
                         "files": task.files or ["(none given)"],
                         "hints": task.hints or ["(none)"],
                     },
+                    start=True,
                 )
-                self.c.threads.start(name)
             except CtuiError as exc:
                 self.c.tasks.fail(
                     task.id, slot.worker, reason=f"could not start a thread: {exc.message}"

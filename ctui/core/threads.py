@@ -65,8 +65,14 @@ class Threads:
         base: str | None = None,
         task_id: str | None = None,
         cwd: Path | None = None,
+        start: bool = False,
     ) -> Thread:
-        """Make a ready thread: validate, render the prompt, create the worktree."""
+        """Make a ready thread: validate, render the prompt, create the worktree.
+
+        With `start=True` the thread goes straight to its first run in the same
+        transaction that makes it ready, so nothing else (`ctui serve` starting
+        ready threads) can start it first.
+        """
         check_name(name)
         agents.check_profile(agent, mode, command)
         if context is not None and not isinstance(context, dict):
@@ -110,7 +116,9 @@ class Threads:
             except sqlite3.IntegrityError:
                 raise Conflict(f"thread {name!r} already exists: pick another name") from None
             if wts is None:
-                return self._created(conn, name)
+                t, run_id = self._created(conn, name, start)
+        if wts is None:
+            return self._launch(name, run_id) if run_id else t
         try:
             made, branch, base = wts.create(name, base, checked=True)
         except BaseException:
@@ -123,13 +131,15 @@ class Threads:
                 "updated_at = ? WHERE name = ?",
                 (str(made), branch, base, self._c.now(), name),
             )
-            return self._created(conn, name)
+            t, run_id = self._created(conn, name, start)
+        return self._launch(name, run_id) if run_id else t
 
-    def _created(self, conn: sqlite3.Connection, name: str) -> Thread:
+    def _created(self, conn: sqlite3.Connection, name: str, start: bool) -> tuple[Thread, int]:
+        """Log the new thread; with `start`, claim its first run (launched after the commit)."""
         t = Thread.from_row(self._require(conn, name))
         data = {"mode": t.mode, "agent": t.agent, "template": t.template, "worktree": t.worktree}
         self._c.log(conn, "thread.created", subject=name, data=data)
-        return t
+        return t, self._claim(conn, t, again=False) if start else 0
 
     def _prompt(
         self,
@@ -165,42 +175,53 @@ class Threads:
         return "\n\n".join(parts)
 
     def start(self, name: str, *, again: bool = False, prompt: str | None = None) -> Thread:
-        """Claim the next run atomically, then launch its supervisor."""
-        now = self._c.now()
+        """Claim the next run atomically, then launch its supervisor.
+
+        A ready thread starts; with `again`, so does a finished or blocked one.
+        `prompt` replaces the thread's prompt for this run only (the loop's feedback).
+        """
         with self._c.store.write() as conn:
-            t = Thread.from_row(self._require(conn, name))
-            if t.status in ACTIVE:
-                raise Conflict(f"thread {name!r} is already {t.status} (run {t.run_id})")
-            allowed = ("ready", *FINISHED) if again else ("ready",)
-            if t.status not in allowed:
-                hint = (
-                    f": `ctui thread start {name} --again` runs it again"
-                    if t.status in FINISHED
-                    else ""
-                )
-                raise Conflict(f"thread {name!r} is {t.status}, not ready{hint}")
-            if t.worktree and not Path(t.worktree).is_dir():
-                raise Conflict(
-                    f"the worktree of {name!r} is gone ({t.worktree}): create a new thread"
-                )
-            run_id = t.run_id + 1
-            conn.execute(
-                "UPDATE threads SET status = 'running', run_id = ?, started_at = ?, "
-                "ended_at = NULL, exit_code = NULL, error = NULL, supervisor_pid = NULL, "
-                "supervisor_start = NULL, agent_pid = NULL, host = ?, updated_at = ? "
-                "WHERE name = ? AND run_id = ?",
-                (run_id, now, HOST, now, name, t.run_id),
+            run_id = self._claim(conn, Thread.from_row(self._require(conn, name)), again=again)
+        return self._launch(name, run_id, prompt)
+
+    def _claim(self, conn: sqlite3.Connection, t: Thread, *, again: bool) -> int:
+        """Compare-and-set the thread to `running` with the next run id (inside `conn`)."""
+        name = t.name
+        if t.status in ACTIVE:
+            raise Conflict(f"thread {name!r} is already {t.status} (run {t.run_id})")
+        allowed = ("ready", "blocked", *FINISHED) if again else ("ready",)
+        if t.status not in allowed:
+            hint = (
+                f": `ctui thread start {name} --again` runs it anyway"
+                if t.status in (*FINISHED, "blocked")
+                else ""
             )
-            self._c.log(
-                conn, "thread.started", subject=name, data={"run": run_id, "agent": t.agent}
-            )
+            raise Conflict(f"thread {name!r} is {t.status}, not ready{hint}")
+        if t.worktree and not Path(t.worktree).is_dir():
+            raise Conflict(f"the worktree of {name!r} is gone ({t.worktree}): create a new thread")
+        now = self._c.now()
+        run_id = t.run_id + 1
+        cur = conn.execute(
+            "UPDATE threads SET status = 'running', run_id = ?, started_at = ?, "
+            "ended_at = NULL, exit_code = NULL, error = NULL, supervisor_pid = NULL, "
+            "supervisor_start = NULL, agent_pid = NULL, host = ?, updated_at = ? "
+            "WHERE name = ? AND run_id = ?",
+            (run_id, now, HOST, now, name, t.run_id),
+        )
+        if cur.rowcount != 1:
+            raise Conflict(f"thread {name!r} changed while starting: try again")
+        self._c.log(conn, "thread.started", subject=name, data={"run": run_id, "agent": t.agent})
+        return run_id
+
+    def _launch(self, name: str, run_id: int, prompt: str | None = None) -> Thread:
+        """Start the supervisor of a claimed run and record its pid."""
+        from ctui.core import procs
+
         prompt_file = None
         if prompt is not None:
             prompt_file = self._c.store.path / "logs" / f"{name}.run{run_id}.prompt"
             prompt_file.parent.mkdir(parents=True, exist_ok=True)
             prompt_file.write_text(prompt)
-        from ctui.core import procs
-
         try:
             pid, start = procs.launch_supervisor(
                 self._c.store.path, self._c.root, name, run_id, self.log_path(name), prompt_file

@@ -77,3 +77,19 @@ def test_same_name_created_twice_at_once_gives_one_thread(repo: Path, coord: Coo
     assert sorted(r.returncode for r in results)[0] == 0
     assert sum(r.returncode == 0 for r in results) == 1, [r.stderr for r in results]
     assert [t.name for t in coord.threads.list()] == ["dup"]
+
+
+def test_spawn_claims_its_first_run_before_anyone_can_start_it(
+    repo: Path, coord: Coordinator
+) -> None:
+    """`ctui serve` starts ready threads: a spawned thread is never seen ready by it."""
+    for round_ in range(3):
+        name = f"sp-{round_}"
+        argvs = [["spawn", name, "--no-worktree", "--prompt", "FAKE_SLEEP=0.3"]]
+        argvs += [["thread", "start", name]] * 3
+        results = _race(repo, argvs)
+        assert results[0].returncode == 0, results[0].stderr
+        t = coord.threads.wait(name, timeout=30)
+        assert t.run_id == 1 and t.status == "completed"
+        seen = [e.kind for e in coord.events.since(0, limit=10_000) if e.subject == name]
+        assert "thread.ready" not in seen and seen.count("thread.started") == 1

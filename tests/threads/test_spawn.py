@@ -84,12 +84,14 @@ def test_command_profile_fills_the_prompt_and_sets_the_environment(repo: Path, c
     }
 
 
-def test_start_runs_a_ready_thread_once_and_again_only_when_asked(cli: Cli) -> None:
+def test_start_runs_a_ready_thread_once_and_again_only_when_asked(repo: Path, cli: Cli) -> None:
     assert cli("thread", "create", "t2", "--no-worktree", "--prompt", "hi").returncode == 0
     assert cli.json("thread", "status", "t2")["status"] == "ready"  # type: ignore[index]
     assert cli("thread", "start", "t2", "--wait").returncode == 0
     again = cli("thread", "start", "t2")
     assert again.returncode == 12 and "--again" in again.stderr
+    events = [e.kind for e in Coordinator.open(repo).events.recent(50) if e.subject == "t2"]
+    assert events.count("thread.started") == 1
     proc = cli("thread", "start", "t2", "--again", "--wait", "--json")
     t = json.loads(proc.stdout)
     assert t["run_id"] == 2 and t["cost_usd"] == 0.025 and t["turns"] == 2
