@@ -52,7 +52,7 @@ def tame(case: Any) -> None:
 
 @schema.parametrize()
 @settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     database=None,
     phases=[Phase.explicit, Phase.generate],
