@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Exit 0 when the agent printed the token and the gate passed, 1 at the limit.",
     )
     p.add_argument("name", help="a thread; created from --prompt/--template when it does not exist")
+    p.add_argument(
+        "--timeout", type=positive(), metavar="S", help="stop an agent run after S seconds"
+    )
     p.add_argument("--prompt", "-p", metavar="TEXT", help="the task, for a new thread")
     p.add_argument("--template", "-t", metavar="F", help="a prompt template, for a new thread")
     p.add_argument("--context", type=json_arg, metavar="JSON", help="the template's values")
@@ -199,6 +202,7 @@ def loop(ctx: Ctx) -> int:
         a.name,
         max_iterations=a.max_iterations,
         gate_timeout=a.gate_timeout,
+        run_timeout=a.timeout,
         report=_reporter(ctx),
     )
     verdict = "done" if result["done"] else "not done"

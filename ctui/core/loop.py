@@ -75,9 +75,14 @@ def loop(
     *,
     max_iterations: int = 10,
     gate_timeout: float | None = None,
+    run_timeout: float | None = None,
     report: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the loop on thread `name`; returns {name, done, iterations, gate}."""
+    """Run the loop on thread `name`; returns {name, done, iterations, gate}.
+
+    `run_timeout` stops an agent run that takes longer; the iteration then
+    counts as failed and its gate still runs, so the next prompt says why.
+    """
     if max_iterations < 1:
         raise UsageError("--max-iterations must be 1 or more")
     say = report or (lambda _line: None)
@@ -102,8 +107,11 @@ def loop(
             name, again=True, prompt=iteration_prompt(base_prompt, i, feedback, token)
         )
         say(f"iteration {i}: run {t.run_id} started")
-        t = c.threads.wait(name)
-        if t.status == "stopped" or (t.status == "failed" and t.exit_code is None):
+        t = c.threads.wait(name, timeout=run_timeout)
+        if t.is_active:
+            say(f"iteration {i}: the agent ran past {run_timeout:g}s, stopping it")
+            t = c.threads.stop(name, grace=min(c.config.stop_grace, 5.0), by="ctui loop")
+        elif t.status == "stopped" or (t.status == "failed" and t.exit_code is None):
             raise CtuiError(f"the loop ended at iteration {i}: thread {t.status} ({t.error})")
         with open(log_path, "rb") as fh:
             fh.seek(offset)

@@ -57,3 +57,25 @@ def test_loop_stops_at_the_limit_without_the_token(repo: Path, cli: Cli) -> None
     result = json.loads(proc.stdout)
     assert not result["done"] and [g["token"] for g in result["gate"]] == [False, False]
     assert cli("loop", "missing").returncode == 4
+
+
+def test_a_hung_iteration_is_stopped_and_reported(repo: Path, cli: Cli) -> None:
+    _config(repo, ["true"])
+    proc = cli(
+        "loop",
+        "stuck",
+        "-p",
+        "FAKE_HANG",
+        "--no-worktree",
+        "--max-iterations",
+        "2",
+        "--timeout",
+        "1",
+        "--json",
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout)
+    assert [g["agent_exit"] for g in result["gate"]] == [143, 143]
+    assert "past 1s" in proc.stderr
+    assert cli.json("thread", "status", "stuck")["status"] == "stopped"  # type: ignore[index]
