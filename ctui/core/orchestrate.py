@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctui.core import plan_parse
-from ctui.core.agents import RunStats
+from ctui.core.agents import RunStats, check_profile
 from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class Orchestrator:
     ) -> None:
         if workers < 1 or workers > 32:
             raise UsageError("-w takes 1 to 32 workers")
+        check_profile(agent, "automatic", command)
         self.c = c
         self.workers = workers
         self.agent = agent
