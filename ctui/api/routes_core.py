@@ -92,7 +92,7 @@ async def stream(
     st = state(request)
     c = st.coord
     last = request.headers.get("last-event-id", "")
-    cursor = int(last) if last.isdigit() else since
+    cursor = int(last) if last.isdigit() and len(last) < 19 else since
     if cursor is None:
         cursor = await run_in_threadpool(c.events.latest_id)
 
