@@ -22,6 +22,7 @@ GROUPS = (
     "tasks",
     "threads",
     "runs",
+    "worktrees",
     "hooks",
     "server",
     "remote",

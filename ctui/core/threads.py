@@ -5,7 +5,7 @@ Life of a thread: `created` (row inserted, worktree being made) → `ready` →
 `blocked` while it waits on something else) → `completed` | `failed` |
 `stopped`. Starting is a compare-and-set inside one write transaction, so
 several processes starting the same thread produce exactly one run; a
-finished thread runs again only when asked (`again=True`). Stopping and
+finished or blocked thread runs only when asked (`again=True`). Stopping and
 reaping live in `thread_end`, the record itself in `thread_model`.
 """
 

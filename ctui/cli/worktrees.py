@@ -1,0 +1,107 @@
+"""`ctui worktree list | cleanup | diff`, `ctui conflicts` and `ctui attach`."""
+
+from __future__ import annotations
+
+import argparse
+
+from ctui.cli.common import Ctx, Group, leaf, table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    w = Group(sub, "worktree", "the git worktrees ctui made for threads (.ctui/worktrees/)")
+    w.command("list", wt_list, "worktrees with branch, thread, dirty flag, ahead/behind their base")
+    p = w.command("cleanup", wt_cleanup, "remove worktrees of threads that are not running")
+    p.add_argument(
+        "--force", action="store_true", help="also remove ones with uncommitted or unmerged work"
+    )
+    p = w.command("diff", wt_diff, "what a worktree changed against its base (diff --stat)")
+    p.add_argument("name")
+    leaf(
+        sub,
+        "conflicts",
+        conflicts,
+        "files changed in two worktrees, or in a worktree under another's lease",
+        epilog="Exit codes: 0 none found, 12 conflicts found.",
+    )
+    p = leaf(sub, "attach", attach, "attach to an interactive thread's tmux session")
+    p.add_argument("name")
+
+
+def wt_list(ctx: Ctx) -> int:
+    from ctui.core.worktrees import Worktrees
+
+    found = Worktrees(ctx.coord).list()
+    ctx.emit(
+        [w.to_dict() for w in found],
+        lambda: table(
+            ["NAME", "BRANCH", "BASE", "THREAD", "DIRTY", "AHEAD", "BEHIND"],
+            [
+                [
+                    w.name,
+                    w.branch or "-",
+                    w.base,
+                    f"{w.thread} ({w.thread_status})" if w.thread else "-",
+                    "yes" if w.dirty else "no",
+                    w.ahead,
+                    w.behind,
+                ]
+                for w in found
+            ],
+            empty="(no worktrees)",
+        ),
+    )
+    return 0
+
+
+def wt_cleanup(ctx: Ctx) -> int:
+    from ctui.core.worktrees import Worktrees
+
+    result = Worktrees(ctx.coord).cleanup(force=ctx.args.force)
+    lines = [f"removed {n}" for n in result["removed"]] + [
+        f"kept {k['name']}: {k['reason']}" for k in result["kept"]
+    ]
+    ctx.emit(result, "\n".join(lines) or "nothing to clean up")
+    return 0
+
+
+def wt_diff(ctx: Ctx) -> int:
+    from ctui.core.worktrees import Worktrees
+
+    info = Worktrees(ctx.coord).get(ctx.args.name)
+    text = Worktrees(ctx.coord).diff(ctx.args.name)
+    ctx.emit(
+        {"name": info.name, "base": info.base, "stat": text},
+        text or f"no changes against {info.base}",
+    )
+    return 0
+
+
+def conflicts(ctx: Ctx) -> int:
+    from ctui.core import radar
+    from ctui.core.errors import CONFLICT
+
+    found = radar.scan(ctx.coord)
+    lines = [f"{o['path']}  changed in {', '.join(o['worktrees'])}" for o in found["overlaps"]]
+    lines += [
+        f"{x['path']}  changed in {x['worktree']} while leased by {x['holder']}"
+        for x in found["leased"]
+    ]
+    ctx.emit(found, "\n".join(lines) or "no conflicts")
+    return CONFLICT if lines else 0
+
+
+def attach(ctx: Ctx) -> int:
+    import os
+
+    from ctui.core import tmux
+    from ctui.core.errors import NotFound, UsageError
+
+    t = ctx.coord.threads.get(ctx.args.name)
+    if t.mode != "interactive":
+        raise UsageError(
+            f"thread {t.name!r} is {t.mode}, not interactive: `ctui thread logs {t.name} -f`"
+        )
+    if not tmux.alive(t.name):
+        raise NotFound(f"thread {t.name!r} has no tmux session (it is {t.status})")
+    os.execvp("tmux", ["tmux", "attach-session", "-t", tmux.session(t.name)])
+    return 0
