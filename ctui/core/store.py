@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +87,10 @@ class Store:
             )
             conn.row_factory = sqlite3.Row
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise self._unusable(exc) from exc
+            raise translate(exc, self.db_path) from exc
         except sqlite3.DatabaseError as exc:
             raise self._unusable(exc) from exc
         if version > schema.VERSION:
@@ -97,11 +102,7 @@ class Store:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode != "wal":
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode != "wal":
-                    raise StoreError(f"{self.db_path}: SQLite refused WAL mode (got {mode})")
+            self._ensure_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             if version < schema.VERSION:
                 self._migrate(conn)
@@ -115,6 +116,27 @@ class Store:
             conn.close()
             raise self._unusable(exc) from exc
         return conn
+
+    def _ensure_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL, retrying while another process does the same.
+
+        Changing the journal mode needs the file to itself and SQLite answers
+        "locked" at once, without waiting: when several processes create a
+        store together, all but one must retry (and then find WAL already on).
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        if mode != "wal":
+            raise StoreError(f"{self.db_path}: SQLite refused WAL mode (got {mode})")
 
     def _unusable(self, exc: Exception) -> StoreError:
         return StoreError(
@@ -202,6 +224,11 @@ class Store:
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     """Roll back if a transaction is still open (SQLite may already have ended it)."""
     if conn.in_transaction:
@@ -228,7 +255,7 @@ def _statements(script: str) -> Iterator[str]:
 def translate(exc: sqlite3.OperationalError, db_path: Path) -> StoreError:
     """Turn SQLite's operational errors into one-line store errors."""
     text = str(exc)
-    if "locked" in text or "busy" in text:
+    if _busy(exc):
         return StoreError(
             f"the store {db_path} stayed locked by another process past the timeout: try again"
         )

@@ -237,7 +237,7 @@ def _open_fresh(root: str, barrier: mp.synchronize.Barrier) -> None:
 
 
 def test_eight_processes_create_one_store_together(tmp_path: Path) -> None:
-    for trial in range(5):
+    for trial in range(10):  # under load this caught SQLite's no-wait "locked" on the WAL switch
         root = tmp_path / f"fresh-{trial}"
         root.mkdir()
         barrier = CTX.Barrier(WORKERS)
