@@ -278,3 +278,47 @@ def test_a_killed_waiter_does_not_block_the_queue(repo: Path) -> None:
             proc.kill()
             proc.wait(timeout=10)
         c.close()
+
+
+def test_threads_sharing_one_coordinator_never_overlap(repo: Path) -> None:
+    """The TUI and API call the core from worker threads: one connection per thread."""
+    import threading
+
+    c = Coordinator.open(repo)
+    ids = [c.instances.register(role="thread", ttl=600).id for _ in range(WORKERS)]
+    holding: list[str] = []
+    log: list[tuple[str, str]] = []
+    guard = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(me: str) -> None:
+        try:
+            done = 0
+            deadline = time.monotonic() + 60
+            while done < 10 and time.monotonic() < deadline:
+                try:
+                    c.leases.acquire("src/app.py", instance=me)
+                except LeaseHeld:
+                    time.sleep(0.001)
+                    continue
+                with guard:
+                    holding.append(me)
+                    log.append(("start", me))
+                    assert len(holding) == 1, holding
+                time.sleep(0.0005)
+                with guard:
+                    holding.remove(me)
+                    log.append(("end", me))
+                c.leases.release("src/app.py", instance=me)
+                done += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(me,)) for me in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert not errors, errors
+    assert len(log) == 2 * 10 * WORKERS
+    c.close()
