@@ -7,7 +7,7 @@ never flickers. Clicking a header, or `o`, sorts by that column; the sort is
 kept across refreshes. The border title shows how many rows are shown of how
 many exist; an empty pane says what to do.
 
-Bindings: `o` cycles the sort column, `O` reverses it.
+Bindings: `enter` opens the row's details, `o` cycles the sort column, `O` reverses it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,13 @@ class Pane(DataTable[Any]):
     """One pane of the control room."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Details",
+            id="pane.details",
+            tooltip="Details of the selected row (a thread's live log)",
+        ),
         Binding(
             "o", "sort_next", "Sort", id="pane.sort", tooltip="Sort by the next column", show=False
         ),

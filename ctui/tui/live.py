@@ -1,0 +1,200 @@
+"""How the control room stays live: watch, coalesce, read in a thread, diff in place.
+
+An async worker watches `.ctui/` with watchfiles (20 ms debounce) and posts
+`StoreChanged`, which replaces any copy already queued; `reload()` starts one
+thread-worker read at a time (a change during a read asks for one more read,
+never a queue of them); the read posts `Loaded` and the app diffs the panes.
+A one-second tick redraws countdowns from the last snapshot, and reloads when
+remote (no files to watch), when in trouble (retrying) or when the database
+files changed without an event (a watcher that died with a deleted folder).
+A store whose file was replaced is reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.worker import get_current_worker
+
+from ctui.tui.messages import Loaded, StoreChanged, StoreTrouble
+from ctui.tui.rows import PANE_IDS, TICKING
+from ctui.tui.snapshot import load, local_root
+from ctui.tui.widgets.header import StatusBar
+
+
+def trouble_text(exc: BaseException) -> str:
+    return str(getattr(exc, "message", None) or exc) or type(exc).__name__
+
+
+class Live:
+    """Mixed into `ControlRoom` (which provides `render_panes` and the App methods)."""
+
+    coord: Any
+    store_dir: Path | None
+
+    def setup_live(self) -> None:
+        self.snapshot: Any = None
+        self.trouble = ""
+        self.loads = 0
+        self.last_refresh_s = 0.0
+        """Seconds from asking for a reload to the panes showing it (the benchmark reads it)."""
+        self._loading = self._pending = False
+        self._stop = asyncio.Event()
+        self._inode: int | None = None
+        self._seen: tuple[Any, ...] = ()
+        self._load_started = 0.0
+
+    @property
+    def _app(self) -> Any:
+        return self
+
+    def reload(self) -> None:
+        """Read the store again, or once more after the read already under way."""
+        if self._loading:
+            self._pending = True
+            return
+        self._loading = True
+        self._load_started = time.perf_counter()
+        self._load()
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Identity, size and time of the database files: a change the watcher may have missed."""
+        if self.store_dir is None:
+            return ()
+        found: list[Any] = []
+        for name in ("ctui.db", "ctui.db-wal"):
+            try:
+                st = (self.store_dir / name).stat()
+                found.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                found.append(None)
+        return tuple(found)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self) -> None:
+        app = self._app
+        self._seen = self.fingerprint()
+        try:
+            self._maybe_reopen()
+            snap = load(self.coord, limit=app.limit, now=app.clock())
+        except Exception as exc:
+            app.post_message(StoreTrouble(trouble_text(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            app.post_message(Loaded(snap))
+
+    def _maybe_reopen(self) -> None:
+        reopen = self._app.reopen
+        if reopen is None or self.store_dir is None:
+            return
+        try:
+            inode = (self.store_dir / "ctui.db").stat().st_ino
+        except OSError:
+            return
+        if self._inode is not None and inode != self._inode:
+            self.coord = reopen()
+        self._inode = inode
+
+    def on_loaded(self, message: Loaded) -> None:
+        app = self._app
+        self._loading = False
+        self.loads += 1
+        old, self.snapshot = self.snapshot, message.snapshot
+        if self.trouble:
+            self.trouble = ""
+            app.query_one(StatusBar).trouble = ""
+            app.notify("The store is back.", timeout=3)
+        if old is None or app.needles:
+            app.render_panes()
+        else:
+            new = message.snapshot
+            app.render_panes(
+                {p for p in PANE_IDS if p in TICKING or new.records.get(p) != old.records.get(p)}
+            )
+        self.last_refresh_s = time.perf_counter() - self._load_started
+        if self._pending:
+            self._pending = False
+            self.reload()
+
+    def on_store_trouble(self, message: StoreTrouble) -> None:
+        self._loading = self._pending = False
+        self.trouble = message.text
+        self._app.query_one(StatusBar).trouble = message.text
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.reload()
+
+    def tick(self) -> None:
+        """Each second: redraw countdowns; reload if remote, in trouble or a change was missed."""
+        if self.trouble or self.store_dir is None or self.fingerprint() != self._seen:
+            self.reload()
+        else:
+            self._app.render_panes(TICKING)
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def watch_store(self) -> None:
+        """Post `StoreChanged` whenever the database (or a setting) changes on disk."""
+        from watchfiles import awatch
+
+        from ctui.core.watch import classify, relevant
+
+        assert self.store_dir is not None
+        folder = str(self.store_dir.resolve())
+        while not self._stop.is_set():
+            if not Path(folder).is_dir():
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                async for changes in awatch(
+                    folder,
+                    debounce=20,
+                    step=10,
+                    recursive=False,
+                    stop_event=self._stop,
+                    watch_filter=lambda _c, p: relevant(folder, p),
+                ):
+                    change = classify(folder, changes)
+                    if change.settings:
+                        self.read_info()
+                    if change.data or change.removed:
+                        self._app.post_message(StoreChanged(removed=change.removed))
+            except Exception:
+                pass
+            await asyncio.sleep(0.2)
+
+    @work(thread=True, exclusive=True, group="info", exit_on_error=False)
+    def read_info(self) -> None:
+        """Repository, branch, store and connection for the header (git runs here, off the loop)."""
+        app = self._app
+        root = local_root(self.coord)
+        info: dict[str, Any] = {
+            "repo": str(root or app.remote or "?"),
+            "store": str(self.store_dir or "-"),
+        }
+        if root is not None:
+            try:
+                info["branch"] = subprocess.run(
+                    ["git", "-C", str(root), "rev-parse", "--abbrev-ref", "HEAD"],
+                    capture_output=True,
+                    text=True,
+                    timeout=2,
+                ).stdout.strip()
+            except (OSError, subprocess.SubprocessError):
+                info["branch"] = None
+        info["remote"] = app.remote or getattr(self.coord, "url", None)
+        if not info["remote"] and self.store_dir is not None:
+            try:
+                info["server"] = json.loads((self.store_dir / "remote.json").read_text()).get("url")
+            except (OSError, ValueError, AttributeError):
+                info["server"] = None
+        app.call_from_thread(self._set_info, info)
+
+    def _set_info(self, info: dict[str, Any]) -> None:
+        bar = self._app.query_one(StatusBar)
+        bar.info = {**bar.info, **info}
