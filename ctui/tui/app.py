@@ -167,8 +167,10 @@ class ControlRoom(Live, Actions, App[None]):
             self.pane(event.pane).focus()
 
     def action_clear_filter(self) -> None:
-        if isinstance(self.focused, Pane) and self.needles.pop(str(self.focused.id), None):
-            self.render_panes({str(self.focused.id)})
+        pane = self.focused
+        if isinstance(pane, Pane) and str(pane.id) in self.needles:
+            del self.needles[str(pane.id)]
+            self.render_panes({str(pane.id)})
 
     def action_focus_pane(self, pane_id: str) -> None:
         self.pane(pane_id).focus()
