@@ -252,16 +252,9 @@ class Decisions:
         is harmless); the original maker becomes the author; `author` (the
         importing instance) is recorded on the events.
         """
-        try:
-            doc = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path} is not a JSON decision log: {exc}") from exc
-        items = doc.get("decisions") if isinstance(doc, dict) else doc
-        if not isinstance(items, list):
-            raise UsageError(f'{path}: expected a list of decisions under "decisions"')
-        parsed = [_from_skillforge(item, i, author) for i, item in enumerate(items)]
+        from ctui.core.decision_import import read_log
+
+        parsed = read_log(Path(path), author)
         imported, skipped = [], []
         with self._c.store.write() as conn:
             for fields in parsed:
@@ -291,89 +284,3 @@ class Decisions:
             ).fetchone()
             is not None
         )
-
-
-SCOPE_ALIASES = {
-    "global": "system",
-    "project": "system",
-    "repository": "system",
-    "repo": "system",
-    "component": "module",
-    "package": "module",
-    "directory": "module",
-    "api": "service",
-}
-STATUS_ALIASES = {
-    "active": "accepted",
-    "approved": "accepted",
-    "implemented": "accepted",
-    "final": "accepted",
-    "pending": "proposed",
-    "draft": "proposed",
-    "open": "proposed",
-    "deprecated": "superseded",
-    "replaced": "superseded",
-    "declined": "rejected",
-}
-
-
-def _parse_time(when: Any, index: int) -> float | None:
-    """ISO-8601 (with `Z`, an offset, or naive meaning UTC) or epoch seconds."""
-    if when in (None, ""):
-        return None
-    if isinstance(when, int | float) and not isinstance(when, bool):
-        return float(when)
-    try:
-        parsed = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"decision #{index + 1}: bad time {when!r} (want ISO-8601)") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def _from_skillforge(item: Any, index: int, default_author: str) -> dict[str, Any]:
-    """Map one SkillForge decision object onto `Decisions.add` arguments."""
-    if not isinstance(item, dict):
-        raise UsageError(f"decision #{index + 1} is not an object")
-    made_by = item.get("made_by") or item.get("author") or default_author
-    role = None
-    if isinstance(made_by, dict):
-        role = made_by.get("agent_role")
-        made_by = made_by.get("instance_id") or role or default_author
-    title = item.get("title")
-    if not title or not str(title).strip():
-        raise UsageError(f"decision #{index + 1} has no title")
-    description = str(item.get("description") or "")
-    for key in ("rationale", "alternatives_considered", "alternatives", "impact", "consequences"):
-        value = item.get(key)
-        if value:
-            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            description += f"\n\n{key.replace('_', ' ').capitalize()}: {text}"
-    files = item.get("related_files") or item.get("files") or []
-    if files:
-        description += "\n\nFiles: " + ", ".join(map(str, files))
-    scope = str(item.get("scope") or "module").strip().lower()
-    status = str(item.get("status") or "accepted").strip().lower()
-    scope, status = SCOPE_ALIASES.get(scope, scope), STATUS_ALIASES.get(status, status)
-    try:
-        category = _check(str(item.get("category") or "general"), str(title), scope, status)
-    except UsageError as exc:
-        raise UsageError(f"decision #{index + 1}: {exc.message}") from exc
-    tags = [str(t) for t in item.get("tags") or []]
-    if role:
-        tags.append(f"role:{role}")
-    return {
-        "decision_id": item.get("decision_id") or item.get("id"),
-        "category": category,
-        "title": str(title).strip(),
-        "description": description.strip(),
-        "scope": scope,
-        "status": status,
-        "author": str(made_by),
-        "tags": tags,
-        "at": _parse_time(
-            item.get("made_at") or item.get("timestamp") or item.get("created_at"), index
-        ),
-        "supersedes": item.get("supersedes"),
-    }
