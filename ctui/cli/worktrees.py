@@ -28,9 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def wt_list(ctx: Ctx) -> int:
-    from ctui.core.worktrees import Worktrees
-
-    found = Worktrees(ctx.coord).list()
+    found = ctx.coord.worktrees.list()
     ctx.emit(
         [w.to_dict() for w in found],
         lambda: table(
@@ -54,9 +52,7 @@ def wt_list(ctx: Ctx) -> int:
 
 
 def wt_cleanup(ctx: Ctx) -> int:
-    from ctui.core.worktrees import Worktrees
-
-    result = Worktrees(ctx.coord).cleanup(force=ctx.args.force)
+    result = ctx.coord.worktrees.cleanup(force=ctx.args.force)
     lines = [f"removed {n}" for n in result["removed"]] + [
         f"kept {k['name']}: {k['reason']}" for k in result["kept"]
     ]
@@ -65,10 +61,8 @@ def wt_cleanup(ctx: Ctx) -> int:
 
 
 def wt_diff(ctx: Ctx) -> int:
-    from ctui.core.worktrees import Worktrees
-
-    info = Worktrees(ctx.coord).get(ctx.args.name)
-    text = Worktrees(ctx.coord).diff(ctx.args.name)
+    info = ctx.coord.worktrees.get(ctx.args.name)
+    text = ctx.coord.worktrees.diff(ctx.args.name)
     ctx.emit(
         {"name": info.name, "base": info.base, "stat": text},
         text or f"no changes against {info.base}",

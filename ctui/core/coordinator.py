@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ctui.core.leases import Leases
     from ctui.core.tasks import Tasks
     from ctui.core.threads import Threads
+    from ctui.core.worktrees import Worktrees
 
 
 class Coordinator:
@@ -151,6 +152,12 @@ class Coordinator:
         from ctui.core.threads import Threads
 
         return Threads(self)
+
+    @cached_property
+    def worktrees(self) -> Worktrees:
+        from ctui.core.worktrees import Worktrees
+
+        return Worktrees(self)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything `ctui status` shows, as plain data (also `/api/status` and the TUI)."""

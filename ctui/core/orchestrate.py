@@ -91,10 +91,8 @@ class Orchestrator:
 
     def _fresh_run_id(self) -> str:
         """`runN`, skipping numbers whose threads or `ctui/runN-*` branches already exist."""
-        from ctui.core.worktrees import Worktrees
-
         try:
-            branches = [h.name for h in Worktrees(self.c).repo().heads]
+            branches = [h.name for h in self.c.worktrees.repo().heads]
         except CtuiError:
             branches = []
         names = [t.name for t in self.c.threads.list()]

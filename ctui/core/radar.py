@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 
 def scan(c: Coordinator) -> dict[str, Any]:
     """`{"overlaps": [{path, worktrees}], "leased": [{path, worktree, holder, lease}]}`."""
-    from ctui.core.worktrees import Worktrees
-
-    wts = Worktrees(c)
+    wts = c.worktrees
     threads = {t.name: t for t in c.threads.list()}
     changed: dict[str, set[str]] = {}
     for info in wts.list():

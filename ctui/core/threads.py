@@ -44,9 +44,7 @@ class Threads:
 
     @property
     def worktrees(self) -> Worktrees:
-        from ctui.core.worktrees import Worktrees
-
-        return Worktrees(self._c)
+        return self._c.worktrees
 
     def log_path(self, name: str) -> Path:
         return self._c.store.path / "logs" / f"{name}.log"
