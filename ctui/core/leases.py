@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ctui.core import lease_queue
 from ctui.core.clock import ago, iso
 from ctui.core.errors import Conflict, CtuiError, LeaseExpired, LeaseHeld, NotFound, UsageError
 from ctui.core.globs import compile_glob, fixed_prefix, is_glob, overlaps
 from ctui.core.instances import OPERATOR, Instance, is_stale
+from ctui.core.lease_queue import WAITER_STALE_S
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
 
 MAX_TTL = 30 * 86400.0
-WAITER_STALE_S = 10.0
 ABSENT = "absent"
 COLUMNS = "path, is_glob, holder, token, intent, acquired_at, renewed_at, expires_at, ttl, sha1"
 """The `Lease` fields in constructor order."""
@@ -191,33 +191,7 @@ class Leases:
     def _acquire_waiting(
         self, key: str, instance: str, intent: str | None, ttl: float, wait: float
     ) -> Lease:
-        deadline = time.monotonic() + wait
-        with self._c.store.write() as conn:
-            self._c.instances.require_live(instance, conn)
-            now = self._c.now()
-            waiter = conn.execute(
-                "INSERT INTO lease_waiters(path, is_glob, prefix, instance, since, seen_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, int(is_glob(key)), fixed_prefix(key), instance, now, now),
-            ).lastrowid
-        pause, last_seen = 0.02, time.monotonic()
-        try:
-            while True:
-                seen = time.monotonic() - last_seen > 1.0
-                result = self._try_grant(key, instance, intent, ttl, waiter=waiter, seen=seen)
-                if not isinstance(result, LeaseHeld):
-                    return result
-                if seen:
-                    last_seen = time.monotonic()
-                if time.monotonic() >= deadline:
-                    result.message = f"{result.message} (waited {wait:g}s)"
-                    result.args = (result.message,)
-                    raise result
-                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-                pause = min(pause * 1.5, 0.25)
-        finally:
-            with self._c.store.write() as conn:
-                conn.execute("DELETE FROM lease_waiters WHERE id = ?", (waiter,))
+        return lease_queue.wait_for(self, key, instance, intent, ttl, wait)
 
     def _grant(
         self,
@@ -326,25 +300,7 @@ class Leases:
     def _waiters_ahead(
         self, conn: sqlite3.Connection, key: str, instance: str, waiter: int | None, now: float
     ) -> int:
-        """How many live waiters asked for an overlapping key before `waiter` did.
-
-        A waiter whose process stopped refreshing it, or whose instance is gone,
-        is skipped (and dropped): a killed agent must not block the queue.
-        """
-        rows = conn.execute(
-            "SELECT id, path, instance FROM lease_waiters WHERE instance != ? AND seen_at > ? "
-            "AND id < ?",
-            (instance, now - WAITER_STALE_S, waiter if waiter is not None else 2**62),
-        ).fetchall()
-        ahead = 0
-        for row in rows:
-            if not overlaps(key, row["path"]):
-                continue
-            if self._holder_gone(conn, row["instance"], now):
-                conn.execute("DELETE FROM lease_waiters WHERE id = ?", (row["id"],))
-                continue
-            ahead += 1
-        return ahead
+        return lease_queue.ahead(conn, key, instance, waiter, now, self._holder_gone)
 
     def _held_error(
         self, conn: sqlite3.Connection, key: str, lease: Lease, now: float
