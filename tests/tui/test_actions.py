@@ -155,9 +155,8 @@ async def test_log_decision(seeded: Coordinator) -> None:
 
 
 async def test_enter_shows_details(seeded: Coordinator) -> None:
-    seeded.threads.create("quick", prompt="Say hello", worktree=False)
+    seeded.threads.create("quick", prompt="Say hello FAKE_SLEEP=0.5", worktree=False)
     seeded.threads.start("quick")
-    seeded.threads.wait("quick", timeout=30)
     app = control_room(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -167,7 +166,9 @@ async def test_enter_shows_details(seeded: Coordinator) -> None:
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         log = app.screen.query_one("#detail-log")
-        await until(pilot, lambda: len(log.lines) > 0)
+        fields = app.screen.query_one("#detail-fields")
+        await until(pilot, lambda: "completed" in _text(fields), timeout=20)
+        await until(pilot, lambda: any("success" in line.text for line in log.lines))
         await pilot.press("escape", "1")
         pane = app.pane("instances")
         pane.move_cursor(row=pane.get_row_index("backend-0001"))

@@ -177,6 +177,13 @@ class DetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail-log", exit_on_error=False)
     def tail_log(self) -> None:
+        """Follow the thread: its fields (status, cost, tokens) and the new lines of its log."""
+        fresh = record(self.coord.threads.get(self.key))
+        if fresh != self.rec:
+            self.rec = fresh
+            self.app.call_from_thread(
+                self.query_one("#detail-fields", Static).update, fields_table(fresh)
+            )
         text = log_text(self.coord.threads.logs(self.key, tail=200))
         if text != self._shown:
             self.app.call_from_thread(self._show_log, text)
