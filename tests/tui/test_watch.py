@@ -43,3 +43,17 @@ def test_logs_and_settings_are_reported_apart() -> None:
 def test_paths_outside_the_store_are_not_relevant() -> None:
     assert not relevant(STORE, "/elsewhere/ctui.db")
     assert relevant(STORE, f"{STORE}/ctui.db-wal")
+
+
+def test_the_rule_lives_in_the_core_without_ui_imports() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ctui.core.watch; "
+        "print(sorted(m for m in ('textual', 'rich', 'watchfiles') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"
