@@ -65,6 +65,12 @@ def demo(ctx: Ctx) -> int:
 
     os.environ.setdefault("CTUI_CLAUDE_BIN", fake_agent_command())
     seed_only = ctx.args.seed_only
+    if seed_only and Path(seed_only).exists() and any(Path(seed_only).iterdir()):
+        from ctui.core.errors import UsageError
+
+        raise UsageError(
+            f"{seed_only} is not empty: --seed-only makes a new demo repository, give a new folder"
+        )
     root = make_repo(Path(seed_only).resolve() if seed_only else None)
     coord = Coordinator.open(root)
     try:

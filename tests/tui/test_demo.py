@@ -37,6 +37,22 @@ def test_seed_only_makes_a_repository_with_a_live_looking_store(tmp_path: Path) 
     c.close()
 
 
+def test_seed_only_refuses_a_folder_with_files(repo: Path) -> None:
+    before = subprocess.run(
+        ["git", "log", "--oneline"], cwd=repo, capture_output=True, text=True
+    ).stdout
+    proc = subprocess.run(
+        [CTUI, "demo", "--seed-only", str(repo)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "not empty" in proc.stderr
+    assert not (repo / ".ctui").exists()
+    assert (
+        subprocess.run(["git", "log", "--oneline"], cwd=repo, capture_output=True, text=True).stdout
+        == before
+    )
+
+
 def test_the_simulated_agents_keep_changing_the_store(seeded: Coordinator) -> None:
     sim = Simulation(seeded, seed_value=3, spawn=False)
     before = seeded.events.latest_id()
