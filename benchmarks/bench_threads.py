@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ctui.core import procs
+
 ROOT = Path(__file__).resolve().parent.parent
 CTUI = str(Path(sys.executable).parent / "ctui")
 
@@ -59,6 +61,18 @@ def scratch() -> Path:
     return root
 
 
+def spawn_once(repo: Path, name: str) -> float:
+    """One timed `ctui spawn`; its run finishes before the next, so runs do not share the CPU."""
+    from ctui.core import Coordinator
+
+    took = timed([CTUI, "spawn", name, "--no-worktree", "--prompt", "x"], repo)
+    c = Coordinator.open(repo)
+    c.threads.wait(name, timeout=60)
+    procs.wait_gone(c.threads.get(name).supervisor_pid or 0, 10)
+    c.close()
+    return took
+
+
 def warm_up(repo: Path) -> None:
     """Measure ctui as installed: byte-code cached (a stale cache compiles on every start)."""
     subprocess.run(
@@ -84,9 +98,7 @@ def main() -> int:
             for i in range(n)
         ]
     )
-    spawn = median_ms(
-        [timed([CTUI, "spawn", f"s{i}", "--no-worktree", "--prompt", "x"], repo) for i in range(n)]
-    )
+    spawn = median_ms([spawn_once(repo, f"s{i}") for i in range(n)])
     with_wt = median_ms(
         [timed([CTUI, "thread", "create", f"w{i}", "--prompt", "x"], repo) for i in range(n)]
     )
