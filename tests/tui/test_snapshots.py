@@ -20,7 +20,7 @@ from ctui.tui.app import ControlRoom
 from .helpers import until
 
 T0 = 1_795_000_000.0
-"""2026-11-18 09:46:40 UTC: when the seeded store was 'written'."""
+"""2026-11-18 11:06:40 UTC: when the seeded store was 'written'."""
 NOW = T0 + 42.0
 SIZE = (140, 42)
 ROOT = Path("/tmp/ctui-snapshots/shop")

@@ -67,8 +67,9 @@ class ReasonScreen(FormScreen):
             classes="form-note",
         )
         yield from self.labelled(
-            "Reason (logged in the event the holder sees)",
+            "Reason",
             Input(placeholder="agent is stuck; taking over", id="reason"),
+            "required: it is logged in the event the holder sees",
         )
 
     def collect(self) -> dict[str, Any]:
