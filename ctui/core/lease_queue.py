@@ -18,6 +18,8 @@ from ctui.core.errors import LeaseHeld
 from ctui.core.globs import fixed_prefix, is_glob, overlaps
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ctui.core.leases import Lease, Leases
 
 WAITER_STALE_S = 10.0
@@ -25,7 +27,14 @@ SEEN_EVERY_S = 1.0
 
 
 def wait_for(
-    leases: Leases, key: str, instance: str, intent: str | None, ttl: float, wait: float
+    leases: Leases,
+    key: str,
+    instance: str,
+    intent: str | None,
+    ttl: float,
+    wait: float,
+    *,
+    file: Path | None = None,
 ) -> Lease:
     """Queue for `key` and retry until granted; `LeaseHeld` when `wait` seconds pass."""
     c = leases._c
@@ -42,7 +51,9 @@ def wait_for(
     try:
         while True:
             seen = time.monotonic() - last_seen > SEEN_EVERY_S
-            result = leases._try_grant(key, instance, intent, ttl, waiter=waiter, seen=seen)
+            result = leases._try_grant(
+                key, instance, intent, ttl, waiter=waiter, seen=seen, file=file
+            )
             if not isinstance(result, LeaseHeld):
                 return result
             if seen:

@@ -80,6 +80,13 @@ class Lease:
         return data
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        raise UsageError(f"bad path {str(path)[:80]!r}: {exc.strerror}") from exc
+
+
 def file_sha1(path: Path) -> str | None:
     """SHA-1 of the file's bytes, `absent` when there is no file, None for a folder."""
     import hashlib  # here, not at the top: loading OpenSSL costs start-up time
@@ -107,7 +114,7 @@ class Leases:
         if (
             key is not None
             and not is_glob(key)
-            and (path.endswith("/") or (self._c.root / key).is_dir())
+            and (path.endswith("/") or _is_dir(self._c.root / key))
         ):
             key += "/**"  # a folder's lease covers everything under it
         if key is not None and is_glob(key):
@@ -156,12 +163,13 @@ class Leases:
         ttl = self._ttl(ttl)
         if wait is not None and (not math.isfinite(wait) or wait < 0):
             raise UsageError(f"bad wait {wait!r}: a number of seconds, 0 or more")
+        file = None if is_glob(key) else self._c.paths.file(path, cwd)
         if not wait:
-            result = self._try_grant(key, instance, intent, ttl, waiter=None)
+            result = self._try_grant(key, instance, intent, ttl, waiter=None, file=file)
             if isinstance(result, LeaseHeld):
                 raise result
             return result
-        return self._acquire_waiting(key, instance, intent, ttl, wait)
+        return lease_queue.wait_for(self, key, instance, intent, ttl, wait, file=file)
 
     def _try_grant(
         self,
@@ -172,6 +180,7 @@ class Leases:
         *,
         waiter: int | None,
         seen: bool = False,
+        file: Path | None = None,
     ) -> Lease | LeaseHeld:
         """One grant attempt in its own transaction.
 
@@ -184,14 +193,9 @@ class Leases:
                     "UPDATE lease_waiters SET seen_at = ? WHERE id = ?", (self._c.now(), waiter)
                 )
             try:
-                return self._grant(conn, key, instance, intent, ttl, waiter=waiter)
+                return self._grant(conn, key, instance, intent, ttl, waiter=waiter, file=file)
             except LeaseHeld as held:
                 return held
-
-    def _acquire_waiting(
-        self, key: str, instance: str, intent: str | None, ttl: float, wait: float
-    ) -> Lease:
-        return lease_queue.wait_for(self, key, instance, intent, ttl, wait)
 
     def _grant(
         self,
@@ -202,7 +206,9 @@ class Leases:
         ttl: float,
         *,
         waiter: int | None,
+        file: Path | None = None,
     ) -> Lease:
+        """Grant inside `conn`; `file` is the caller's own copy (it may sit in a worktree)."""
         now = self._c.now()
         self._c.instances.require_live(instance, conn)
         mine = self._row(conn, key)
@@ -236,7 +242,7 @@ class Leases:
                 data={"holder": mine.holder, "token": mine.token},
             )
         token = self._c.store.next_counter(conn, "fence")
-        sha1 = None if is_glob(key) else file_sha1(self._c.root / key)
+        sha1 = None if is_glob(key) else file_sha1(file or self._c.root / key)
         conn.execute(
             "INSERT INTO leases(path, is_glob, prefix, holder, token, intent, acquired_at, "
             "renewed_at, "
@@ -490,7 +496,7 @@ class Leases:
             raise UsageError(f"verify takes a file, not a glob ({key})")
         with self._c.store.write() as conn:
             lease = self._own(conn, key, instance)
-            current = file_sha1(self._c.root / key)
+            current = file_sha1(self._c.paths.file(path, cwd))
             changed = lease.sha1 is not None and current != lease.sha1
             if changed:
                 data = {"recorded": lease.sha1, "current": current}
@@ -517,7 +523,7 @@ class Leases:
             now = self._c.now()
             conn.execute(
                 "UPDATE leases SET sha1 = ?, expires_at = ?, renewed_at = ? WHERE path = ?",
-                (file_sha1(self._c.root / key), now + lease.ttl, now, key),
+                (file_sha1(self._c.paths.file(path, cwd)), now + lease.ttl, now, key),
             )
             return self._require_row(conn, key)
 

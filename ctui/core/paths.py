@@ -159,10 +159,7 @@ class RepoPaths:
             raise UsageError("empty path: name a file or a glob inside the repository")
         if "\x00" in path:
             raise UsageError("path contains a NUL byte")
-        raw = Path(path).expanduser()
-        if not raw.is_absolute():
-            raw = (cwd or self.root) / raw
-        full = Path(os.path.realpath(raw))
+        full = self.file(path, cwd)
         key = self._relative(full, path)
         if key is None or key.startswith(STORE_NAME + "/"):
             # A worktree added since the roots were read (a long-lived server, the TUI)
@@ -172,6 +169,16 @@ class RepoPaths:
         if key is None or key == ".git" or key.startswith((".git/", STORE_NAME + "/")):
             return None
         return key
+
+    def file(self, path: str, cwd: Path | None = None) -> Path:
+        """The real absolute path the caller names (in whichever worktree it lies)."""
+        raw = Path(path).expanduser()
+        if not raw.is_absolute():
+            raw = (cwd or self.root) / raw
+        try:
+            return Path(os.path.realpath(raw))
+        except OSError as exc:
+            raise UsageError(f"bad path {path[:80]!r}: {exc.strerror}") from exc
 
     def _relative(self, full: Path, given: str) -> str | None:
         for root in self.roots:

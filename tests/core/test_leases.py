@@ -156,6 +156,26 @@ def test_sha1_recorded_and_verify_catches_foreign_edits(
         clocked.leases.verify("src/*.py", instance=a)
 
 
+def test_sha1_follows_the_holders_own_worktree_copy(
+    clocked: Coordinator, repo: Path, tmp_path: Path, two: tuple[str, str]
+) -> None:
+    """A session in a linked worktree edits its own copy: that is the file hashed and verified."""
+    a, _ = two
+    tree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(tree))
+    mine = tree / "src" / "app.py"
+    mine.write_text("print('worktree copy')\n")
+    lease = clocked.leases.acquire(str(mine), instance=a)
+    assert lease.sha1 == file_sha1(mine) != file_sha1(repo / "src" / "app.py")
+    clocked.leases.verify(str(mine), instance=a)
+    mine.write_text("print('my edit')\n")
+    assert clocked.leases.record_edit(str(mine), instance=a).sha1 == file_sha1(mine)
+    clocked.leases.verify(str(mine), instance=a)
+    mine.write_text("print('someone else')\n")
+    with pytest.raises(Conflict):
+        clocked.leases.verify(str(mine), instance=a)
+
+
 def test_force_release_needs_the_operator_and_a_reason(
     clocked: Coordinator, two: tuple[str, str]
 ) -> None:
