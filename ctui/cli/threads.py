@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="why, shown in its status")
     p = g.command("unblock", unblock, "make a blocked thread ready again")
     p.add_argument("name")
+    p = g.command("rm", remove, "delete a thread that is not running, with its worktree and branch")
+    p.add_argument("name")
+    p.add_argument("--force", action="store_true", help="even if its worktree has unmerged work")
     p = g.command("list", list_cmd, "threads, oldest first")
     p.add_argument("status", nargs="?", choices=STATUSES, help="only threads with this status")
     p = g.command("status", status, "one thread in detail (run, cost, tokens, gate results)")
@@ -171,6 +174,13 @@ def _summary(t: Any) -> str:
 def stop(ctx: Ctx) -> int:
     t = ctx.coord.threads.stop(ctx.args.name, grace=ctx.args.grace, by=ctx.actor)
     ctx.emit(t.to_dict(), f"{t.name}  stopped")
+    return 0
+
+
+def remove(ctx: Ctx) -> int:
+    result = ctx.coord.threads.remove(ctx.args.name, force=ctx.args.force)
+    extra = f" and {result['worktree_removed']}" if result["worktree_removed"] else ""
+    ctx.emit(result, f"removed {result['name']}{extra}")
     return 0
 
 

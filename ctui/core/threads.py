@@ -239,6 +239,33 @@ class Threads:
             )
         return self.get(name)
 
+    def remove(self, name: str, *, force: bool = False) -> dict[str, Any]:
+        """Delete a thread that is not running, and its worktree and branch.
+
+        A worktree with uncommitted or unmerged work is kept (and the thread
+        with it) unless `force`; the log file stays for the record.
+        """
+        t = self.get(name)
+        if t.is_active:
+            raise Conflict(f"thread {name!r} is {t.status}: `ctui thread stop {name}` first")
+        gone = None
+        if t.worktree and Path(t.worktree).exists():
+            result = self.worktrees.cleanup(force=force, only=name)
+            if result["kept"]:
+                raise Conflict(
+                    f"kept thread {name!r}: its worktree has {result['kept'][0]['reason']}"
+                )
+            gone = t.worktree
+        with self._c.store.write() as conn:
+            cur = conn.execute(
+                "DELETE FROM threads WHERE name = ? AND status NOT IN ('running', 'waiting')",
+                (name,),
+            )
+            if cur.rowcount != 1:
+                raise Conflict(f"thread {name!r} started while being removed: stop it first")
+            self._c.log(conn, "thread.removed", subject=name, data={"worktree": gone})
+        return {"name": name, "removed": True, "worktree_removed": gone}
+
     def set_blocked(self, name: str, blocked: bool, *, reason: str | None = None) -> Thread:
         """Hold a ready thread back (`blocked`) or release it (`ready`)."""
         src, dst = ("ready", "blocked") if blocked else ("blocked", "ready")

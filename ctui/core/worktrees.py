@@ -260,29 +260,46 @@ class Worktrees:
         extra = "".join(f"\n {f} (untracked)" for f in untracked)
         return (stat + extra).strip()
 
-    def cleanup(self, *, force: bool = False) -> dict[str, Any]:
-        """Remove worktrees of threads not running; dirty or unmerged ones only if forced."""
-        from git import GitCommandError
+    def cleanup(self, *, force: bool = False, only: str | None = None) -> dict[str, Any]:
+        """Remove worktrees of threads not running; dirty or unmerged ones only if forced.
 
+        `only` limits it to one worktree (`ctui thread rm`).
+        """
         repo = self.repo()
         removed, kept = [], []
         retry_locked(lambda: repo.git.worktree("prune"))
         for info in self.list():
-            if info.thread_status in LIVE:
-                kept.append({"name": info.name, "reason": f"thread is {info.thread_status}"})
+            if only is not None and info.name != only:
                 continue
-            if not force and (info.dirty or info.ahead):
-                why = "uncommitted changes" if info.dirty else f"{info.ahead} unmerged commit(s)"
-                kept.append({"name": info.name, "reason": f"{why}: merge it, or use --force"})
-                continue
-            args = ["remove", *(["--force", "--force"] if force else []), info.path]
-            try:
-                retry_locked(lambda a=args: repo.git.worktree(*a))  # type: ignore[misc]
-                if info.branch:
-                    retry_locked(lambda b=info.branch: repo.git.branch("-D", b))  # type: ignore[misc]
-            except GitCommandError as exc:
-                kept.append({"name": info.name, "reason": git_error(exc)})
-                continue
-            removed.append(info.name)
+            live = ("running", "waiting") if only else LIVE
+            why = self._keep_reason(info, force, live) or self._remove(repo, info, force)
+            if why:
+                kept.append({"name": info.name, "reason": why})
+            else:
+                removed.append(info.name)
         retry_locked(lambda: repo.git.worktree("prune"))
         return {"removed": removed, "kept": kept}
+
+    @staticmethod
+    def _keep_reason(info: WorktreeInfo, force: bool, live: tuple[str, ...]) -> str | None:
+        if info.thread_status in live:
+            return f"thread is {info.thread_status}"
+        if not force and (info.dirty or info.ahead):
+            why = "uncommitted changes" if info.dirty else f"{info.ahead} unmerged commit(s)"
+            return f"{why}: merge it, or use --force"
+        return None
+
+    @staticmethod
+    def _remove(repo: Any, info: WorktreeInfo, force: bool) -> str | None:
+        """Remove one worktree and its branch; returns git's complaint, if any."""
+        from git import GitCommandError
+
+        args = ["remove", *(["--force", "--force"] if force else []), info.path]
+        try:
+            retry_locked(lambda: repo.git.worktree(*args))
+            if info.branch:
+                branch = info.branch
+                retry_locked(lambda: repo.git.branch("-D", branch))
+        except GitCommandError as exc:
+            return git_error(exc)
+        return None

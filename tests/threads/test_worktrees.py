@@ -97,3 +97,20 @@ def test_leftovers_from_a_lost_store_are_not_reused(repo: Path, cli: Cli, tmp_pa
     plan.write_text(json.dumps({"tasks": [{"description": "one"}]}))
     out = cli.json("run", "g", "--no-plan", "--tasks", str(plan), "-w", "1", timeout=120)
     assert out["run"] == "run2" and out["ok"]  # type: ignore[index]
+
+
+def test_thread_rm_deletes_the_thread_with_its_worktree_and_branch(repo: Path, cli: Cli) -> None:
+    assert cli("spawn", "gone", "--prompt", "FAKE_WRITE=x.txt:1", "--wait").returncode == 0
+    proc = cli("thread", "rm", "gone")
+    assert proc.returncode == 12 and "uncommitted" in proc.stderr
+    assert cli.json("thread", "status", "gone")["status"] == "completed"  # type: ignore[index]
+    assert cli("thread", "rm", "gone", "--force").returncode == 0
+    assert cli("thread", "status", "gone").returncode == 4
+    assert (
+        "ctui/gone" not in git(repo, "branch")
+        and not (repo / ".ctui" / "worktrees" / "gone").exists()
+    )
+    assert cli("spawn", "gone", "--prompt", "FAKE_HANG").returncode == 0
+    assert cli("thread", "rm", "gone").returncode == 12
+    assert cli("thread", "stop", "gone", "--grace", "2").returncode == 0
+    assert cli("thread", "rm", "gone", "--force").returncode == 0
