@@ -98,6 +98,7 @@ class ControlRoom(Live, Actions, App[None]):
         store = getattr(coord, "store", None)
         self.store_dir: Path | None = store.path if store is not None else None
         self.needles: dict[str, str] = {}
+        self._errors_shown: set[str] = set()
         self.setup_live()
 
     def compose(self) -> ComposeResult:
@@ -135,12 +136,15 @@ class ControlRoom(Live, Actions, App[None]):
         now = self.clock()
         for spec in PANES:
             if only is None or spec.id in only:
-                panes[spec.id].show(
-                    snap.records.get(spec.id, []),
-                    now,
-                    total=snap.totals.get(spec.id),
-                    needle=self.needles.get(spec.id, ""),
-                )
+                try:
+                    panes[spec.id].show(
+                        snap.records.get(spec.id, []),
+                        now,
+                        total=snap.totals.get(spec.id),
+                        needle=self.needles.get(spec.id, ""),
+                    )
+                except Exception as exc:  # a record this version cannot show: say so, keep going
+                    self._shown_error(spec.title, exc)
         live = sum(
             1
             for r in snap.records.get("instances", [])
@@ -152,6 +156,12 @@ class ControlRoom(Live, Actions, App[None]):
             "counts": f"{live} live · {snap.totals.get('leases', 0)} leases · "
             f"{snap.totals.get('decisions', 0)} decisions",
         }
+
+    def _shown_error(self, title: str, exc: Exception) -> None:
+        text = f"cannot show the {title} pane: {type(exc).__name__}: {exc}"
+        if text not in self._errors_shown:
+            self._errors_shown.add(text)
+            self.notify(text, title="ctui", severity="error", timeout=8)
 
     def action_filter(self) -> None:
         pane = self.focused if isinstance(self.focused, Pane) else self.pane("instances")

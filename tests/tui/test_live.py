@@ -132,3 +132,19 @@ async def test_a_damaged_store_is_a_banner_not_a_crash(repo: Path) -> None:
         await until(pilot, lambda: not app.trouble, timeout=10)
         await until(pilot, lambda: app.pane("decisions").row_count == 1, timeout=10)
     c.close()
+
+
+async def test_a_record_the_pane_cannot_show_is_a_notification(seeded: Coordinator) -> None:
+    from ctui.tui.messages import Loaded
+    from ctui.tui.snapshot import load
+
+    from .helpers import notes
+
+    app = control_room(seeded, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        snap = load(seeded)
+        snap.records["threads"] = [{"name": "odd", "tokens_in": "lots"}, {"no": "key"}]
+        app.post_message(Loaded(snap))
+        await until(pilot, lambda: any("cannot show the Threads pane" in t for _, t in notes(app)))
+        assert app.is_running and app.pane("leases").row_count == 4

@@ -68,6 +68,8 @@ class Pane(DataTable[Any]):
         wanted: dict[str, list[Cell]] = {}
         kept: dict[str, Record] = {}
         for rec in records:
+            if rec.get(self.spec.key) is None:
+                continue
             cells = self.spec.row(rec, now)
             if matches(cells, needle):
                 key = str(rec[self.spec.key])
