@@ -63,7 +63,7 @@ def demo(ctx: Ctx) -> int:
     from ctui.demo.scratch import make_repo
     from ctui.demo.simulate import Simulation, fake_agent_command, seed
 
-    os.environ.setdefault("CTUI_CLAUDE_BIN", fake_agent_command())
+    os.environ["CTUI_CLAUDE_BIN"] = fake_agent_command()  # the demo never runs a real (paid) agent
     seed_only = ctx.args.seed_only
     if seed_only and Path(seed_only).exists() and any(Path(seed_only).iterdir()):
         from ctui.core.errors import UsageError

@@ -127,8 +127,14 @@ def instance_row(r: Record, now: float) -> list[Cell]:
         age(beat, now),
         text(r.get("role"), 16),
         text(r.get("task"), 28),
-        text(r.get("worktree") or r.get("branch"), 24),
+        text(_where(r), 24),
     ]
+
+
+def _where(r: Record) -> Any:
+    """An instance's worktree by folder name (all live in .ctui/worktrees/), else its branch."""
+    worktree = r.get("worktree")
+    return str(worktree).rstrip("/").rsplit("/", 1)[-1] if worktree else r.get("branch")
 
 
 def lease_row(r: Record, now: float) -> list[Cell]:
