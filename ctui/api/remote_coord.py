@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ctui.api.wire import Part, decision_of, event_of, instance_of, lease_of, local_only, seg
 from ctui.core.decisions import Decision
-from ctui.core.events import Event
+from ctui.core.events import Event, follow
 from ctui.core.instances import Instance
 from ctui.core.leases import Lease
 
@@ -168,10 +167,4 @@ class RemoteEvents(Part):
     def follow(
         self, cursor: int = 0, *, poll: float = 0.5, until: float | None = None
     ) -> Iterator[Event]:
-        while until is None or time.monotonic() < until:
-            batch = self.since(cursor)
-            for event in batch:
-                cursor = event.id
-                yield event
-            if not batch:
-                time.sleep(poll)
+        return follow(self.since, cursor, poll=poll, until=until)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ctui.cli.common import Ctx, Group, leaf, positive
 from ctui.core.errors import NOTHING, CtuiError, UsageError
+from ctui.core.instances import pid_alive
 
 START_WAIT_S = 20.0
 STOP_WAIT_S = 15.0
@@ -272,19 +273,7 @@ def _running(store: Path) -> dict[str, Any] | None:
 
 
 def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+    return isinstance(pid, int) and pid > 0 and pid_alive(pid)
 
 
 def _get(url: str, token: str | None = None) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,19 @@ def record(
     if keep is not None and event_id % PRUNE_EVERY == 0:
         prune(conn, keep)
     return event_id
+
+
+def follow(
+    since: Callable[[int], list[Event]], cursor: int, *, poll: float, until: float | None
+) -> Iterator[Event]:
+    """Poll `since(cursor)` and yield each new event, until the monotonic deadline."""
+    while until is None or time.monotonic() < until:
+        batch = since(cursor)
+        for event in batch:
+            cursor = event.id
+            yield event
+        if not batch:
+            time.sleep(poll)
 
 
 def prune(conn: sqlite3.Connection, keep: int) -> int:
@@ -132,13 +145,7 @@ class Events:
         self, cursor: int = 0, *, poll: float = 0.2, until: float | None = None
     ) -> Iterator[Event]:
         """Yield events as they arrive (polling), until the optional deadline."""
-        while until is None or time.monotonic() < until:
-            batch = self.since(cursor)
-            for event in batch:
-                cursor = event.id
-                yield event
-            if not batch:
-                time.sleep(poll)
+        return follow(self.since, cursor, poll=poll, until=until)
 
     def prune(self, keep: int | None = None) -> int:
         with self._c.store.write() as conn:
