@@ -23,18 +23,38 @@ Handler = Callable[["Ctx"], int | None]
 def add_globals(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """`--dir`, `--as` and `--json`, accepted before or after the subcommand."""
     default: Any = None if top else argparse.SUPPRESS
-    parser.add_argument("--dir", metavar="PATH", default=default,
-                        help="the store folder (default: .ctui/ of this repository; env CTUI_DIR)")
-    parser.add_argument("--as", dest="actor", metavar="ID", default=default,
-                        help="act as this instance (default: env CTUI_INSTANCE_ID, "
-                        "else 'operator')")
-    parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
-                        help="print one JSON document on stdout")
+    parser.add_argument(
+        "--dir",
+        metavar="PATH",
+        default=default,
+        help="the store folder (default: .ctui/ of this repository; env CTUI_DIR)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="actor",
+        metavar="ID",
+        default=default,
+        help="act as this instance (default: env CTUI_INSTANCE_ID, else 'operator')",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print one JSON document on stdout",
+    )
     side: dict[str, Any] = {"dest": "side", "action": "store_const", "default": default}
-    parser.add_argument("--local", const="local", **side,
-                        help="use this repository's store even when connected to a server")
-    parser.add_argument("--remote", const="remote", **side,
-                        help="go through the connected server's API (`ctui remote connect`)")
+    parser.add_argument(
+        "--local",
+        const="local",
+        **side,
+        help="use this repository's store even when connected to a server",
+    )
+    parser.add_argument(
+        "--remote",
+        const="remote",
+        **side,
+        help="go through the connected server's API (`ctui remote connect`)",
+    )
 
 
 class Parser(argparse.ArgumentParser):

@@ -98,7 +98,12 @@ class Coordinator:
     ) -> int:
         """Record an event inside the current write transaction."""
         return events_mod.record(
-            conn, kind, at=self.now(), actor=actor, subject=subject, data=data,
+            conn,
+            kind,
+            at=self.now(),
+            actor=actor,
+            subject=subject,
+            data=data,
             keep=self.config.events_keep,
         )
 
