@@ -232,3 +232,28 @@ async def test_the_command_palette_offers_the_actions(seeded: Coordinator) -> No
         await pilot.pause(0.5)
         await pilot.press("enter")
         await until(pilot, lambda: type(app.screen).__name__ == "DecisionScreen")
+
+
+async def test_spawn_in_a_worktree_from_a_template(seeded: Coordinator) -> None:
+    (seeded.root / "prompts").mkdir(exist_ok=True)
+    (seeded.root / "prompts" / "fix.md").write_text("Fix {{issue}} FAKE_SLEEP=0.2\n")
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("s", *"wt-run")
+        screen = app.screen
+        screen.query_one("#template").value = "prompts/missing.md"
+        await pilot.press("ctrl+s")
+        assert "Template: no file" in str(screen.query_one("#form-error").render())
+        screen.query_one("#template").value = "prompts/fix.md"
+        screen.query_one("#context").value = '{"issue": "#42"}'
+        screen.query_one("#base").value = "main"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "wt-run" in app.pane("threads").records)
+        thread = seeded.threads.get("wt-run")
+        assert thread.worktree and thread.worktree.endswith("wt-run") and thread.base == "main"
+        assert thread.prompt and "Fix #42" in thread.prompt
+        await pilot.press("s", *"builtin-missing")
+        app.screen.query_one("#template").value = "no-such-template.md"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("no template" in text for _, text in notes(app)))

@@ -44,7 +44,7 @@ class SpawnScreen(FormScreen):
         yield from self.labelled(
             "Template",
             Input(placeholder="prompts/task.md", id="template"),
-            "a prompt file in the repository; {{var}} is filled from the context",
+            "a file in the repository or a built-in (fixer.md...); {{var}} comes from the context",
         )
         yield from self.labelled(
             "Prompt",
@@ -69,6 +69,17 @@ class SpawnScreen(FormScreen):
         )
         yield from self.labelled("Base branch", Input(placeholder="the current branch", id="base"))
 
+    def _template(self, text: str) -> str | None:
+        """A path in the repository becomes absolute; a bare name (a built-in or one in
+        `.ctui/templates/`) is left for the core to find."""
+        if not text:
+            return None
+        if self.root is not None and (self.root / text).is_file():
+            return str(self.root / text)
+        if "/" in text and not Path(text).is_file():
+            raise Invalid("template", f"Template: no file {text!r} in the repository.")
+        return text
+
     def collect(self) -> dict[str, Any]:
         name = self.value("name")
         if not NAME_RE.match(name):
@@ -76,14 +87,7 @@ class SpawnScreen(FormScreen):
                 "name",
                 "Name: up to 63 lowercase letters, digits, - or _; start with a letter or digit.",
             )
-        template = self.value("template") or None
-        if (
-            template
-            and self.root is not None
-            and not (self.root / template).is_file()
-            and not Path(template).is_file()
-        ):
-            raise Invalid("template", f"Template: no file {template!r} in the repository.")
+        template = self._template(self.value("template"))
         prompt = self.value("prompt") or None
         if not template and not prompt:
             raise Invalid("prompt", "Give a prompt, or a template file to fill.")
