@@ -68,12 +68,8 @@ class Actions:
         return result
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed core call (or detail read) becomes an error notification."""
-        if event.state == WorkerState.ERROR and event.worker.group in (
-            "actions",
-            "detail-extra",
-            "detail-log",
-        ):
+        """A failed core call becomes an error notification (its one-line message)."""
+        if event.state == WorkerState.ERROR and event.worker.group == "actions":
             error = event.worker.error
             text = str(getattr(error, "message", None) or error) or type(error).__name__
             app: Any = self

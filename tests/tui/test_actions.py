@@ -257,3 +257,20 @@ async def test_spawn_in_a_worktree_from_a_template(seeded: Coordinator) -> None:
         app.screen.query_one("#template").value = "no-such-template.md"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: any("no template" in text for _, text in notes(app)))
+
+
+async def test_a_detail_whose_thread_vanished_says_so_once(seeded: Coordinator) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        pane = app.pane("threads")
+        pane.move_cursor(row=pane.get_row_index("docs-sweep"))
+        await pilot.press("3", "enter")
+        assert isinstance(app.screen, DetailScreen)
+        with seeded.store.write() as conn:
+            conn.execute("DELETE FROM threads WHERE name = 'docs-sweep'")
+        await until(
+            pilot, lambda: any("docs-sweep" in text for sev, text in notes(app) if sev == "error")
+        )
+        await pilot.pause(1.2)
+        assert sum(1 for sev, _ in notes(app) if sev == "error") == 1

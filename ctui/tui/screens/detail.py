@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
+from textual.worker import Worker, WorkerState
 
 from ctui.core.clock import ago, iso
 from ctui.tui.logview import pretty
@@ -111,6 +112,16 @@ class DetailScreen(Screen[None]):
         super().__init__()
         self.kind, self.rec, self.coord, self.live = kind, rec, coord, live
         self._shown = ""
+        self._last_error = ""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed read (thread deleted, server gone) is said once, not at every poll."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            text = str(getattr(error, "message", None) or error) or type(error).__name__
+            if text != self._last_error:
+                self._last_error = text
+                self.notify(text, title="ctui", severity="error", timeout=8)
 
     @property
     def key(self) -> str:
