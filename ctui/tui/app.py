@@ -150,11 +150,15 @@ class ControlRoom(Live, Actions, App[None]):
             for r in snap.records.get("instances", [])
             if r.get("state") in ("working", "needs_input", "idle")
         )
+        waiting = [
+            r["id"] for r in snap.records.get("instances", []) if r.get("state") == "needs_input"
+        ]
         bar = self.query_one(StatusBar)
         bar.info = {
             **bar.info,
             "counts": f"{live} live · {snap.totals.get('leases', 0)} leases · "
             f"{snap.totals.get('decisions', 0)} decisions",
+            "waiting": waiting,
         }
 
     def _shown_error(self, title: str, exc: Exception) -> None:

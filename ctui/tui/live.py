@@ -175,7 +175,9 @@ class Live:
         root = local_root(self.coord)
         info: dict[str, Any] = {
             "repo": str(root or app.remote or "?"),
-            "store": str(self.store_dir or "-"),
+            "store": ".ctui/"
+            if root is not None and self.store_dir is not None and self.store_dir.parent == root
+            else str(self.store_dir or "-"),
         }
         if root is not None:
             try:

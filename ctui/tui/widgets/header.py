@@ -29,7 +29,7 @@ class StatusBar(Vertical):
     """
 
     info: reactive[dict[str, Any]] = reactive(dict, always_update=True)
-    """repo, branch, store, remote and the counts shown on the top line."""
+    """repo, branch, store, remote, the counts, and who needs input (shown on the top line)."""
     trouble: reactive[str] = reactive("")
     """Why the store cannot be read right now; empty when all is well."""
 
@@ -52,6 +52,10 @@ class StatusBar(Vertical):
                 line.append(f" (server {server}: ctui tui --remote)", style="cyan")
         if info.get("counts"):
             line.append(f"  {info['counts']}", style="dim")
+        waiting = info.get("waiting") or []
+        if waiting:
+            who = ", ".join(waiting[:3]) + (f" +{len(waiting) - 3}" if len(waiting) > 3 else "")
+            line.append(f"  ⚠ needs input: {who}", style="bold yellow")
         self.query_one("#top", Static).update(line)
 
     def watch_trouble(self, text: str) -> None:
