@@ -130,6 +130,33 @@ def test_concurrent_decisions_get_unique_ids(repo: Path) -> None:
     c.close()
 
 
+def _register_many(root: str, count: int, barrier: mp.synchronize.Barrier, out: str) -> None:
+    c = Coordinator.open(root)
+    barrier.wait(timeout=60)
+    ids = [c.instances.register(role="racer", pid=os.getpid(), ttl=600).id for _ in range(count)]
+    Path(out).write_text(" ".join(ids))
+    c.close()
+
+
+def test_concurrent_registrations_get_unique_instance_ids(repo: Path, tmp_path: Path) -> None:
+    """Registration upserts by id, so a shared id would silently merge two agents into one row."""
+    Coordinator.open(repo).close()
+    count = 10
+    barrier = CTX.Barrier(WORKERS)
+    _run(
+        _register_many,
+        lambda i: (str(repo), count, barrier, str(tmp_path / f"ids-{i}")),
+    )
+    ids = [x for i in range(WORKERS) for x in (tmp_path / f"ids-{i}").read_text().split()]
+    assert len(ids) == len(set(ids)) == WORKERS * count
+    conn = sqlite3.connect(repo / ".ctui" / "ctui.db")
+    try:
+        rows = [r[0] for r in conn.execute("SELECT id FROM instances WHERE role = 'racer'")]
+    finally:
+        conn.close()
+    assert sorted(rows) == sorted(ids)
+
+
 HOLDER = """
 import os, sys, time
 from ctui.core import Coordinator

@@ -4,7 +4,9 @@ The 500-task race runs 8 processes that each call the CLI's entry point
 (`ctui.cli.main`: the same parser, handlers and store opening as the `ctui`
 command) in a loop; a second race execs the installed `ctui` for every claim
 and complete (`CTUI_RACE_TASKS=500` makes that one full size too; on two
-shared cores it takes minutes).
+shared cores it takes minutes). Every worker waits for a start file that is
+made only once all of them are running, so they begin together instead of in
+the order they were launched.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,19 +24,33 @@ import pytest
 from ctui.core import Coordinator
 from tests.conftest import CTUI
 
-WORKER = """
+WAIT_FOR_GO = """
+: > "$GO.$W"
+for _ in $(seq 1 3000); do [ -e "$GO" ] && break; sleep 0.01; done
+[ -e "$GO" ] || exit 3
+"""
+
+WORKER = (
+    WAIT_FOR_GO
+    + """
 set -o pipefail
 while id=$("$CTUI" task claim --as "$W" | head -n 1 | cut -d ' ' -f 1); do
     "$CTUI" task complete "$id" --as "$W" --result "by $W" > /dev/null || exit 1
     echo "$id"
 done
 """
+)
 
 INPROC_WORKER = """
-import contextlib, io, json, sys
+import contextlib, io, json, os, sys, time
 from ctui.cli import main
 
 me = sys.argv[1]
+open(os.environ["GO"] + "." + me, "w").close()
+deadline = time.monotonic() + 30
+while not os.path.exists(os.environ["GO"]):
+    assert time.monotonic() < deadline, "no start file"
+    time.sleep(0.005)
 while True:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()) as err:
@@ -48,11 +65,14 @@ while True:
     print(task_id, flush=True)
 """
 
-ADDER = """
+ADDER = (
+    WAIT_FOR_GO
+    + """
 for i in $(seq 1 "$N"); do
     "$CTUI" task add "from $W number $i" -p $(( (i % 10) + 1 )) || exit 1
 done
 """
+)
 
 
 def _run_all(
@@ -64,6 +84,7 @@ def _run_all(
     *,
     python: bool = False,
 ) -> list[str]:
+    go = repo.parent / "go"
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", script, name] if python else ["bash", "-c", script],
@@ -71,12 +92,17 @@ def _run_all(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "CTUI": CTUI, "W": name, **extra},
+            env={**os.environ, "CTUI": CTUI, "W": name, "GO": str(go), **extra},
         )
         for name in names
     ]
     outputs = []
     try:
+        deadline = time.monotonic() + 30
+        while not all(Path(f"{go}.{name}").exists() for name in names):
+            assert time.monotonic() < deadline, "the workers did not all start"
+            time.sleep(0.01)
+        go.touch()
         for proc in procs:
             out, err = proc.communicate(timeout=timeout)
             assert proc.returncode == 0, err
