@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import TOKEN, Server, clean_env, free_port, make_repo
+from tests.api.conftest import TOKEN, Server, clean_env, dump, free_port, make_repo
 from tests.conftest import CTUI
 
 pytestmark = pytest.mark.slow
@@ -47,6 +47,28 @@ def test_every_other_route_refuses_a_bad_token(
     body = answer.json()
     assert body == {"error": "missing or invalid bearer token", "exit_code": 1}
     assert TOKEN not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/locks", {"path": "src/app.py"}),
+        ("/api/tasks", {"description": "sneaked in"}),
+        ("/api/decisions", {"category": "api", "title": "sneaked in"}),
+        ("/api/instances", {"role": "intruder"}),
+        ("/api/events", {"kind": "intruder.was.here"}),
+    ],
+)
+def test_a_bad_token_writes_nothing(served: Server, path: str, body: dict[str, object]) -> None:
+    """A refused write is refused before any handler runs: 401, one-line error, store unchanged."""
+    db = served.repo / ".ctui" / "ctui.db"
+    before = dump(db)
+    with served.client(token="wrong-token-value") as http:
+        answer = http.post(path, json=body)
+    assert answer.status_code == 401
+    body_out = answer.json()
+    assert body_out == {"error": "missing or invalid bearer token", "exit_code": 1}
+    assert dump(db) == before
 
 
 def test_right_token_is_accepted_everywhere(api) -> None:  # type: ignore[no-untyped-def]
