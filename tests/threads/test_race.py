@@ -11,20 +11,24 @@ from ctui.core import Coordinator
 from tests.conftest import Cli, git
 
 RACER = """
-import sys, time
+import os, sys, time
 from ctui.cli import main
-go = float(sys.argv[1])
-while time.time() < go:
-    pass
+go = sys.argv[1]
+open(go + "." + str(os.getpid()), "w").close()
+deadline = time.monotonic() + 30
+while not os.path.exists(go):
+    assert time.monotonic() < deadline, "no start file"
+    time.sleep(0.002)
 sys.exit(main(sys.argv[2:]))
 """
 
 
 def _race(repo: Path, argvs: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
-    go = f"{time.time() + 1.0:.3f}"
+    """Run each argv in its own process, all released at once by a start file."""
+    go = repo.parent / f"go-{time.monotonic_ns()}"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", RACER, go, *argv],
+            [sys.executable, "-c", RACER, str(go), *argv],
             cwd=repo,
             text=True,
             stdout=subprocess.PIPE,
@@ -33,9 +37,20 @@ def _race(repo: Path, argvs: list[list[str]]) -> list[subprocess.CompletedProces
         for argv in argvs
     ]
     out = []
-    for p in procs:
-        stdout, stderr = p.communicate(timeout=60)
-        out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
+    try:
+        deadline = time.monotonic() + 30
+        while not all(Path(f"{go}.{p.pid}").exists() for p in procs):
+            assert time.monotonic() < deadline, "the racers did not all start"
+            time.sleep(0.01)
+        go.touch()
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=60)
+            out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
     return out
 
 
@@ -72,11 +87,20 @@ def test_parallel_worktree_creation_survives_git_locks(repo: Path, coord: Coordi
         assert coord.threads.get(n).status == "ready"
 
 
-def test_same_name_created_twice_at_once_gives_one_thread(repo: Path, coord: Coordinator) -> None:
-    results = _race(repo, [["thread", "create", "dup", "--prompt", "x"]] * 3)
-    assert sorted(r.returncode for r in results)[0] == 0
-    assert sum(r.returncode == 0 for r in results) == 1, [r.stderr for r in results]
-    assert [t.name for t in coord.threads.list()] == ["dup"]
+def test_same_name_created_at_once_gives_one_thread(repo: Path, coord: Coordinator) -> None:
+    names = [f"dup-{n}" for n in range(6)]
+    for n, name in enumerate(names):
+        worktree = [] if n == 0 else ["--no-worktree"]  # one round through git, the rest quick
+        results = _race(repo, [["thread", "create", name, "--prompt", "x", *worktree]] * 4)
+        codes = sorted(r.returncode for r in results)
+        assert codes == [0, 12, 12, 12], [r.stderr for r in results]
+        for r in results:
+            if r.returncode:
+                lines = r.stderr.strip().splitlines()
+                assert len(lines) == 1 and "already exists" in lines[0], r.stderr
+    assert sorted(t.name for t in coord.threads.list()) == names
+    made = coord.events.since(0, limit=10_000, kinds=["thread.created"])
+    assert sorted(e.subject for e in made) == names
 
 
 def test_spawn_claims_its_first_run_before_anyone_can_start_it(
