@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,8 @@ def test_malformed_tool_payloads(started: Hook, repo: Path, change: dict[str, ob
 
 
 def test_event_argument_must_match_the_payload(started: Hook, repo: Path) -> None:
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
     payload = fixture("Stop", SESSION=SESSION_A, CWD=str(repo))
     proc = subprocess.run(
         ["sh", "-c", started.command + " PreToolUse"],
@@ -82,6 +85,7 @@ def test_event_argument_must_match_the_payload(started: Hook, repo: Path) -> Non
         timeout=30,
     )
     _assert_failed_open(Answer(proc), "PreToolUse")
+    assert snapshot(db) == before
 
 
 def test_missing_store_is_not_created(hook: Hook, tmp_path: Path) -> None:
@@ -111,7 +115,7 @@ def test_locked_database_fails_open_quickly(started: Hook, repo: Path) -> None:
     before = snapshot(db)
     holder = subprocess.Popen(
         [
-            "python3",
+            sys.executable,
             "-c",
             "import sqlite3,sys,time;c=sqlite3.connect(sys.argv[1],isolation_level=None);"
             "c.execute('BEGIN IMMEDIATE');print('locked',flush=True);time.sleep(30)",
@@ -139,7 +143,10 @@ def test_stdin_left_open_does_not_hang(started: Hook, repo: Path) -> None:
 
 
 def test_silent_open_stdin_gives_up(started: Hook, repo: Path) -> None:
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
     _assert_failed_open(run_without_eof(started.command, repo), "no hook payload")
+    assert snapshot(db) == before
 
 
 def test_oversized_payload_is_refused(started: Hook, repo: Path) -> None:
