@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from pydantic import Field, ValidationError
 
 from ctui.core import Coordinator
 from ctui.core.errors import CtuiError, NotFound
@@ -43,6 +43,28 @@ learn with add_discovery; record choices with log_decision. get_status shows the
 progress and who holds what. heartbeat keeps your claims and locks alive."""
 
 
+class OneLineErrors(MCPServer):
+    """Arguments that fail the tool's schema are reported in one line, like every ctui error.
+
+    The SDK's own text is pydantic's multi-line dump with a documentation link; the model
+    reading it needs the field and the rule. The cause stays a `ValidationError`, so the SDK
+    still logs only the field names, never the caller's values.
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in cause.errors()
+            )
+            raise ToolError(f"bad arguments to {name}: {problems}") from cause
+
+
 def build_server(
     store: str | os.PathLike[str] | Coordinator | None = None, *, name: str = "ctui"
 ) -> MCPServer:
@@ -61,7 +83,7 @@ def build_server(
         finally:
             caller.close()
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = OneLineErrors(
         name, instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
     )
     _add_tools(server, coord, caller)

@@ -48,6 +48,7 @@ async def error(client: Client, tool: str, **args: Any) -> str:
     assert result.is_error, result.structured_content
     text = result.content[0].text  # type: ignore[union-attr]
     assert isinstance(text, str)
+    assert text.strip() and "\n" not in text.strip() and "Traceback" not in text, text
     return text
 
 
