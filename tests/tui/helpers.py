@@ -11,6 +11,8 @@ from ctui.core import Coordinator
 from ctui.tui.app import ControlRoom
 
 SIZE = (140, 42)
+MIN_WAIT = 30.0
+"""No wait gives up sooner: CI shares 2 cores, and a met condition returns at once anyway."""
 
 
 def control_room(c: Coordinator, **kw: Any) -> ControlRoom:
@@ -18,7 +20,8 @@ def control_room(c: Coordinator, **kw: Any) -> ControlRoom:
 
 
 async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Let the app run until `condition()` is truthy; fail after `timeout` seconds."""
+    """Let the app run until `condition()` is truthy; fail after `timeout` (at least MIN_WAIT)."""
+    timeout = max(timeout, MIN_WAIT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -55,7 +58,7 @@ class Tmux:
         return self("capture-pane", "-p", "-t", "ctui")
 
     def wait_for(self, check: Callable[[str], bool], timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + max(timeout, MIN_WAIT)
         text = ""
         while time.monotonic() < deadline:
             text = self.screen()

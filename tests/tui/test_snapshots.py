@@ -5,6 +5,7 @@ Update them after an intended change with `pytest tests/tui/test_snapshots.py --
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,19 +37,29 @@ Running pytest -q: 12 passed
 
 @pytest.fixture
 def frozen() -> Any:
-    """A seeded demo store written at T0, always at the same path; the app sees T0 + 42 s."""
-    shutil.rmtree(ROOT, ignore_errors=True)
-    make_repo(ROOT)
-    writer = Coordinator.open(ROOT, clock=lambda: T0)
-    seed(writer)
-    logs = writer.store.path / "logs"
-    logs.mkdir(exist_ok=True)
-    (logs / "fix-cart-total.log").write_text(LOG)
-    writer.close()
-    c = Coordinator.open(ROOT, clock=lambda: NOW)
-    yield c
-    c.close()
-    shutil.rmtree(ROOT, ignore_errors=True)
+    """A seeded demo store written at T0, always at the same path; the app sees T0 + 42 s.
+
+    The path is shared by every run on the machine, so a lock file next to it makes a
+    second run (another checkout, another user's CI job) wait instead of deleting the
+    store under the first.
+    """
+    ROOT.parent.mkdir(parents=True, exist_ok=True)
+    with open(ROOT.parent / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(ROOT, ignore_errors=True)
+        make_repo(ROOT)
+        writer = Coordinator.open(ROOT, clock=lambda: T0)
+        seed(writer)
+        logs = writer.store.path / "logs"
+        logs.mkdir(exist_ok=True)
+        (logs / "fix-cart-total.log").write_text(LOG)
+        writer.close()
+        c = Coordinator.open(ROOT, clock=lambda: NOW)
+        try:
+            yield c
+        finally:
+            c.close()
+            shutil.rmtree(ROOT, ignore_errors=True)
 
 
 def steps(
