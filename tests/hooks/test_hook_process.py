@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.hooks.support import SESSION_A, Answer, Hook, fixture, rows
@@ -71,46 +72,65 @@ def test_hook_imports_only_stdlib_and_the_core(hook: Hook, repo: Path) -> None:
 
 
 def test_edit_path_does_not_load_inspect(hook: Hook, repo: Path) -> None:
-    """Guard for start-up: `inspect` (via dataclasses) stays deferred on the edit path.
+    """Guard for start-up: the edit path loads no `inspect`, `dataclasses`, `typing`, `hashlib`.
 
-    If this fails, a dataclass on the hook's path lost its docstring, or a new
-    import pulls `inspect` in: see `ctui.hook.defer_imports`.
+    If this fails, a new import pulls one in: the core's records are plain
+    classes (`ctui.core.record`), modules on this path keep `typing` behind
+    `TYPE_CHECKING`, and `file_sha1` uses CPython's own SHA-1.
     """
     hook.start()
     for name in ("PreToolUse-Edit", "PostToolUse-Edit"):
         payload = fixture(name, SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "src" / "app.py"))
         modules = _modules_after(hook, payload)
         assert "ast" not in modules and "tokenize" not in modules, name
+        for heavy in ("dataclasses", "typing", "hashlib"):
+            assert heavy not in modules, (name, heavy)
 
 
 def test_sessions_racing_for_one_file_get_one_lease(hook: Hook, repo: Path) -> None:
-    """Six sessions send PreToolUse for one file at once: exactly one is allowed, every round."""
-    for round_no in range(4):
+    """Six sessions send PreToolUse for one file at once: exactly one is allowed, every round.
+
+    All six hook processes start and wait on stdin first; then every payload is written and
+    every stdin closed in one quick pass, so the six decide together rather than in turn.
+    """
+    for round_no in range(10):
         target = repo / f"race_{round_no}.py"
-        procs = []
-        for n in range(6):
-            payload = fixture(
+        payloads = [
+            fixture(
                 "PreToolUse-Write",
                 SESSION=f"race{round_no}{n}-0000-4000-8000-000000000000",
                 CWD=str(repo),
                 FILE=str(target),
             )
-            procs.append(
-                subprocess.Popen(
-                    ["sh", "-c", hook.command],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    cwd=repo,
-                )
+            for n in range(6)
+        ]
+        procs = [
+            subprocess.Popen(
+                ["sh", "-c", hook.command],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=repo,
             )
-            procs[-1].stdin.write(json.dumps(payload).encode())  # type: ignore[union-attr]
-        answers = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=60)
-            answers.append(
-                Answer(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
-            )
+            for _ in payloads
+        ]
+        try:
+            time.sleep(0.3)  # let them reach their read of stdin; not needed for correctness
+            for proc, payload in zip(procs, payloads, strict=True):
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(payload).encode())
+                proc.stdin.close()
+            answers = []
+            for proc in procs:
+                assert proc.stdout is not None and proc.stderr is not None
+                code = proc.wait(timeout=60)
+                out, err = proc.stdout.read(), proc.stderr.read()
+                answers.append(Answer(subprocess.CompletedProcess(proc.args, code, out, err)))
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
         assert [a.code for a in answers] == [0] * 6, answers
         assert sum(a.allowed for a in answers) == 1, answers
         assert sum(a.denied for a in answers) == 5, answers
