@@ -116,7 +116,10 @@ async def test_cleanup_reaps_stale_instances(seeded: Coordinator) -> None:
         await pilot.pause(0.3)
         await pilot.press("c")
         await until(pilot, lambda: seeded.instances.get("gone").state == "stale")
-        await until(pilot, lambda: any("Cleanup done" in text for _, text in notes(app)))
+        done = await until(
+            pilot, lambda: [text for _, text in notes(app) if "Cleanup done" in text]
+        )
+        assert "instances reaped: 1" in done[0], done  # the key reaped it, nothing else did
 
 
 async def test_add_task_validates_and_queues(seeded: Coordinator) -> None:
