@@ -23,7 +23,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_INPUT = 32 * 1024 * 1024
 READ_DEADLINE_S = 2.0
@@ -132,10 +135,9 @@ def parse(raw: bytes, event_arg: str | None) -> dict[str, Any]:
 
 def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
     """Run the event's handler; returns the JSON answer, or None for a silent allow."""
-    import importlib
-
-    module = importlib.import_module(f"ctui.hooks.{EVENTS[payload['hook_event_name']]}")
-    result: dict[str, Any] | None = module.handle(payload)
+    name = f"ctui.hooks.{EVENTS[payload['hook_event_name']]}"
+    __import__(name)  # not importlib.import_module: `importlib` loads `warnings`
+    result: dict[str, Any] | None = sys.modules[name].handle(payload)
     return result
 
 
@@ -178,12 +180,13 @@ DEFERRED = ("inspect", "ipaddress")
 def defer_imports(names: Sequence[str] = DEFERRED) -> None:
     """Let `import NAME` succeed at once and load NAME at its first attribute access.
 
-    Measured with `-X importtime`, these two are a fifth of the hook's start-up
-    and it never uses them: `dataclasses` imports `inspect` at the top only to
-    write a docstring for classes that lack one (every dataclass on the hook's
-    path has one), and `urllib.parse` (via `pathlib`) imports `ipaddress` for
-    URL parsing the hook never does. Anything that does touch them gets the
-    real module, loaded on the spot. Only the hook process does this.
+    Measured with `-X importtime`, these two were a fifth of the hook's
+    start-up and it never uses them: `dataclasses` imports `inspect` (the
+    core's records no longer use `dataclasses`, see `ctui.core.record`, so this
+    is now a guard against one coming back), and `urllib.parse` (via
+    `pathlib`) imports `ipaddress` for URL parsing the hook never does.
+    Anything that does touch them gets the real module, loaded on the spot.
+    Only the hook process does this.
     """
     from types import ModuleType  # loaded by the core anyway (enum, typing)
 

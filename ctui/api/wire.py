@@ -1,7 +1,7 @@
 """The remote CLI's wire to the server: one HTTP session, errors, and JSON back to objects.
 
 `Api.call` returns the decoded answer or raises the `CtuiError` subclass whose
-exit code the server sent; the `*_of` functions rebuild the core's dataclasses
+exit code the server sent; the `*_of` functions rebuild the core's records
 (times come back as epoch seconds) and `Record` stands in for the rest.
 """
 
@@ -135,7 +135,7 @@ def lease_of(data: dict[str, Any], path_key: str = "path") -> Lease:
 
 
 def instance_of(data: dict[str, Any]) -> Instance:
-    fields = {k: v for k, v in data.items() if k in Instance.__dataclass_fields__}
+    fields = {k: v for k, v in data.items() if k in Instance.FIELDS}
     for key in ("started_at", "heartbeat_at", "state_at", "ended_at"):
         fields[key] = epoch(fields.get(key))
     if "heartbeat_age" in data:
@@ -144,7 +144,7 @@ def instance_of(data: dict[str, Any]) -> Instance:
 
 
 def decision_of(data: dict[str, Any]) -> Decision:
-    fields = {k: v for k, v in data.items() if k in Decision.__dataclass_fields__}
+    fields = {k: v for k, v in data.items() if k in Decision.FIELDS}
     fields["created_at"] = epoch(fields.get("created_at")) or 0.0
     return Decision(**fields)
 

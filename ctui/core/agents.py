@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from ctui.core.errors import UsageError
+from ctui.core.record import Record
 
 PROFILES = ("claude", "codex", "command")
 MODES = ("automatic", "semi-auto", "interactive")
@@ -89,17 +89,36 @@ def missing_binary_message(agent: str, program: str) -> str:
     return f"agent binary {program!r} not found on PATH: {hint}"
 
 
-@dataclass
-class RunStats:
+class RunStats(Record):
     """What a run's stream-json output has told us so far."""
 
-    session_id: str | None = None
-    turns: int = 0
-    cost_usd: float = 0.0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    result: str | None = None
-    is_error: bool | None = None
+    FIELDS = ("session_id", "turns", "cost_usd", "tokens_in", "tokens_out", "result", "is_error")
+    __slots__ = FIELDS
+    session_id: str | None
+    turns: int
+    cost_usd: float
+    tokens_in: int
+    tokens_out: int
+    result: str | None
+    is_error: bool | None
+
+    def __init__(
+        self,
+        session_id: str | None = None,
+        turns: int = 0,
+        cost_usd: float = 0.0,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        result: str | None = None,
+        is_error: bool | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.turns = turns
+        self.cost_usd = cost_usd
+        self.tokens_in = tokens_in
+        self.tokens_out = tokens_out
+        self.result = result
+        self.is_error = is_error
 
     def feed(self, line: str) -> bool:
         """Read one output line; True when it changed something worth saving."""

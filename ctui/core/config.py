@@ -22,20 +22,39 @@ completion_token = "<promise>DONE</promise>"
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ctui.core.errors import UsageError
+from ctui.core.record import Record
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = "config.toml"
 KINDS = {float: "a number", int: "a whole number", str: "a string", list: "a list"}
 
 
-@dataclass
-class Config:
-    """Typed settings; unknown keys are kept in `raw` for the parts that read them."""
+class Config(Record):
+    """Typed settings; unknown keys are kept in `raw` for the parts that read them.
 
+    The class attributes are the defaults (`from_dict` reads them); each
+    instance keeps its own values, and its own `gate_commands` and `raw`.
+    """
+
+    FIELDS = (
+        "instance_ttl",
+        "lease_ttl",
+        "release_policy",
+        "events_keep",
+        "task_claim_ttl",
+        "task_max_attempts",
+        "max_concurrent",
+        "stop_grace",
+        "gate_commands",
+        "completion_token",
+        "raw",
+    )
     instance_ttl: float = 300.0
     lease_ttl: float = 300.0
     release_policy: str = "hold"
@@ -44,9 +63,33 @@ class Config:
     task_max_attempts: int = 3
     max_concurrent: int = 4
     stop_grace: float = 5.0
-    gate_commands: list[str] = field(default_factory=list)
     completion_token: str = "<promise>DONE</promise>"
-    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(
+        self,
+        instance_ttl: float = 300.0,
+        lease_ttl: float = 300.0,
+        release_policy: str = "hold",
+        events_keep: int = 20000,
+        task_claim_ttl: float = 1800.0,
+        task_max_attempts: int = 3,
+        max_concurrent: int = 4,
+        stop_grace: float = 5.0,
+        gate_commands: list[str] | None = None,
+        completion_token: str = "<promise>DONE</promise>",
+        raw: dict[str, Any] | None = None,
+    ) -> None:
+        self.instance_ttl = instance_ttl
+        self.lease_ttl = lease_ttl
+        self.release_policy = release_policy
+        self.events_keep = events_keep
+        self.task_claim_ttl = task_claim_ttl
+        self.task_max_attempts = task_max_attempts
+        self.max_concurrent = max_concurrent
+        self.stop_grace = stop_grace
+        self.gate_commands: list[str] = [] if gate_commands is None else gate_commands
+        self.completion_token = completion_token
+        self.raw: dict[str, Any] = {} if raw is None else raw
 
     @classmethod
     def load(cls, store_dir: Path) -> Config:

@@ -17,7 +17,6 @@ import os
 import sqlite3
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ctui.core import events as events_mod
 from ctui.core.clock import Clock, system_clock
@@ -25,7 +24,10 @@ from ctui.core.config import Config
 from ctui.core.paths import RepoPaths, resolve_store_dir
 from ctui.core.store import DB_NAME, Store
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from typing import Any
+
     from ctui.core.decisions import Decisions
     from ctui.core.discoveries import Discoveries
     from ctui.core.events import Events

@@ -11,13 +11,13 @@ import builtins
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import iso
 from ctui.core.errors import NotFound, UsageError
+from ctui.core.record import Record
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -28,8 +28,22 @@ ID_RE = re.compile(r"^DEC-(\d{8})-(\d{4,})$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,47}$")
 
 
-@dataclass
-class Decision:
+class Decision(Record):
+    """One logged decision."""
+
+    FIELDS = (
+        "id",
+        "category",
+        "title",
+        "description",
+        "scope",
+        "status",
+        "author",
+        "created_at",
+        "supersedes",
+        "tags",
+    )
+    __slots__ = FIELDS
     id: str
     category: str
     title: str
@@ -39,7 +53,31 @@ class Decision:
     author: str
     created_at: float
     supersedes: str | None
-    tags: list[str] = field(default_factory=list)
+    tags: list[str]
+
+    def __init__(
+        self,
+        id: str,
+        category: str,
+        title: str,
+        description: str,
+        scope: str,
+        status: str,
+        author: str,
+        created_at: float,
+        supersedes: str | None,
+        tags: list[str] | None = None,
+    ) -> None:
+        self.id = id
+        self.category = category
+        self.title = title
+        self.description = description
+        self.scope = scope
+        self.status = status
+        self.author = author
+        self.created_at = created_at
+        self.supersedes = supersedes
+        self.tags = [] if tags is None else tags
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Decision:

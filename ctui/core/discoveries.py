@@ -14,12 +14,12 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import iso
 from ctui.core.errors import UsageError
 from ctui.core.instances import OPERATOR
+from ctui.core.record import Record
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -28,13 +28,25 @@ TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,39}$")
 MAX_TEXT = 10_000
 
 
-@dataclass
-class Discovery:
+class Discovery(Record):
+    """One shared finding."""
+
+    FIELDS = ("id", "instance", "text", "tags", "created_at")
+    __slots__ = FIELDS
     id: int
     instance: str | None
     text: str
     tags: list[str]
     created_at: float
+
+    def __init__(
+        self, id: int, instance: str | None, text: str, tags: list[str], created_at: float
+    ) -> None:
+        self.id = id
+        self.instance = instance
+        self.text = text
+        self.tags = tags
+        self.created_at = created_at
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Discovery:

@@ -10,27 +10,47 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import iso
+from ctui.core.record import FrozenRecord
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from typing import Any
+
     from ctui.core.coordinator import Coordinator
 
 PRUNE_EVERY = 200
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(FrozenRecord):
     """One logged change."""
 
+    FIELDS = ("id", "at", "kind", "actor", "subject", "data")
+    __slots__ = FIELDS
     id: int
     at: float
     kind: str
     actor: str | None
     subject: str | None
     data: dict[str, Any]
+
+    def __init__(
+        self,
+        id: int,
+        at: float,
+        kind: str,
+        actor: str | None,
+        subject: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        put = object.__setattr__
+        put(self, "id", id)
+        put(self, "at", at)
+        put(self, "kind", kind)
+        put(self, "actor", actor)
+        put(self, "subject", subject)
+        put(self, "data", data)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Event:

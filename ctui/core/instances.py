@@ -12,15 +12,17 @@ import builtins
 import os
 import re
 import sqlite3
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import iso
 from ctui.core.errors import NotFound, StaleInstance, UsageError
 from ctui.core.paths import worktree_branch
+from ctui.core.record import Record
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from typing import Any
+
     from ctui.core.coordinator import Coordinator
 
 OPERATOR = "operator"
@@ -30,10 +32,33 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 HOST = os.uname().nodename  # socket.gethostname() without importing socket
 
 
-@dataclass
-class Instance:
+class Instance(Record):
     """One agent session (or the operator)."""
 
+    FIELDS = (
+        "id",
+        "session_id",
+        "agent_id",
+        "parent_id",
+        "role",
+        "task",
+        "cwd",
+        "worktree",
+        "branch",
+        "pid",
+        "pid_start",
+        "host",
+        "agent",
+        "thread_id",
+        "started_at",
+        "heartbeat_at",
+        "ttl",
+        "state",
+        "state_at",
+        "ended_at",
+        "last_seen_event",
+    )
+    __slots__ = FIELDS
     id: str
     session_id: str | None
     agent_id: str | None
@@ -56,6 +81,52 @@ class Instance:
     ended_at: float | None
     last_seen_event: int
 
+    def __init__(
+        self,
+        id: str,
+        session_id: str | None,
+        agent_id: str | None,
+        parent_id: str | None,
+        role: str | None,
+        task: str | None,
+        cwd: str | None,
+        worktree: str | None,
+        branch: str | None,
+        pid: int | None,
+        pid_start: str | None,
+        host: str | None,
+        agent: str | None,
+        thread_id: str | None,
+        started_at: float,
+        heartbeat_at: float,
+        ttl: float,
+        state: str,
+        state_at: float,
+        ended_at: float | None,
+        last_seen_event: int,
+    ) -> None:
+        self.id = id
+        self.session_id = session_id
+        self.agent_id = agent_id
+        self.parent_id = parent_id
+        self.role = role
+        self.task = task
+        self.cwd = cwd
+        self.worktree = worktree
+        self.branch = branch
+        self.pid = pid
+        self.pid_start = pid_start
+        self.host = host
+        self.agent = agent
+        self.thread_id = thread_id
+        self.started_at = started_at
+        self.heartbeat_at = heartbeat_at
+        self.ttl = ttl
+        self.state = state
+        self.state_at = state_at
+        self.ended_at = ended_at
+        self.last_seen_event = last_seen_event
+
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Instance:
         return cls(**{k: row[k] for k in row.keys()})  # noqa: SIM118 - sqlite3.Row
@@ -65,7 +136,7 @@ class Instance:
         return self.state in LIVE_STATES
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
-        data = asdict(self)
+        data = self.field_dict()
         for key in ("started_at", "heartbeat_at", "state_at", "ended_at"):
             data[key] = iso(data[key])
         if now is not None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ctui.core.errors import LeaseHeld
 from ctui.core.globs import fixed_prefix, is_glob, overlaps
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from pathlib import Path
 

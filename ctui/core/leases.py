@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ctui.core import lease_queue
 from ctui.core.clock import ago, iso
@@ -20,20 +18,37 @@ from ctui.core.errors import Conflict, CtuiError, LeaseExpired, LeaseHeld, NotFo
 from ctui.core.globs import compile_glob, fixed_prefix, is_glob, overlaps
 from ctui.core.instances import OPERATOR, Instance, is_stale
 from ctui.core.lease_queue import WAITER_STALE_S
+from ctui.core.record import Record
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from typing import Any
+
     from ctui.core.coordinator import Coordinator
 
 MAX_TTL = 30 * 86400.0
 ABSENT = "absent"
+SHA1_CHUNK = 1 << 18
 COLUMNS = "path, is_glob, holder, token, intent, acquired_at, renewed_at, expires_at, ttl, sha1"
 """The `Lease` fields in constructor order."""
 
 
-@dataclass
-class Lease:
+class Lease(Record):
     """One granted lease."""
 
+    FIELDS = (
+        "path",
+        "is_glob",
+        "holder",
+        "token",
+        "intent",
+        "acquired_at",
+        "renewed_at",
+        "expires_at",
+        "ttl",
+        "sha1",
+    )
+    __slots__ = FIELDS
     path: str
     is_glob: bool
     holder: str
@@ -44,6 +59,30 @@ class Lease:
     expires_at: float
     ttl: float
     sha1: str | None
+
+    def __init__(
+        self,
+        path: str,
+        is_glob: bool,
+        holder: str,
+        token: int,
+        intent: str | None,
+        acquired_at: float,
+        renewed_at: float,
+        expires_at: float,
+        ttl: float,
+        sha1: str | None,
+    ) -> None:
+        self.path = path
+        self.is_glob = is_glob
+        self.holder = holder
+        self.token = token
+        self.intent = intent
+        self.acquired_at = acquired_at
+        self.renewed_at = renewed_at
+        self.expires_at = expires_at
+        self.ttl = ttl
+        self.sha1 = sha1
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Lease:
@@ -88,12 +127,22 @@ def _is_dir(path: Path) -> bool:
 
 
 def file_sha1(path: Path) -> str | None:
-    """SHA-1 of the file's bytes, `absent` when there is no file, None for a folder."""
-    import hashlib  # here, not at the top: loading OpenSSL costs start-up time
+    """SHA-1 of the file's bytes, `absent` when there is no file, None for a folder.
+
+    CPython's own SHA-1 (`_sha1`) gives the same digest as `hashlib`'s without
+    loading OpenSSL and BLAKE2, a few milliseconds of every hook call's start-up.
+    """
+    try:
+        from _sha1 import sha1
+    except ImportError:  # a Python built without it: hashlib's (OpenSSL's) SHA-1
+        from hashlib import sha1
 
     try:
         with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha1").hexdigest()
+            digest = sha1()
+            while chunk := fh.read(SHA1_CHUNK):
+                digest.update(chunk)
+            return digest.hexdigest()
     except FileNotFoundError:
         return ABSENT
     except (IsADirectoryError, NotADirectoryError, PermissionError):

@@ -8,22 +8,27 @@ rest of the hook together.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from ctui.core.errors import UsageError
+from ctui.core.record import FrozenRecord
 
 STORE_NAME = ".ctui"
 ENV_DIR = "CTUI_DIR"
 
 
-@dataclass(frozen=True)
-class GitLayout:
+class GitLayout(FrozenRecord):
     """The git repository around a folder: its worktree, common dir and main worktree."""
 
+    FIELDS = ("worktree", "common_dir")
+    __slots__ = FIELDS
     worktree: Path
     common_dir: Path
+
+    def __init__(self, worktree: Path, common_dir: Path) -> None:
+        object.__setattr__(self, "worktree", worktree)
+        object.__setattr__(self, "common_dir", common_dir)
 
     @property
     def main_root(self) -> Path:

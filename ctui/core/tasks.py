@@ -19,13 +19,13 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import ago, iso
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import OPERATOR
+from ctui.core.record import Record
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -40,10 +40,32 @@ BEST_QUERY = "SELECT id FROM tasks WHERE status = 'available' ORDER BY priority,
 """The claim's pick: walks the `tasks_queue` index (status, priority, num), no sort."""
 
 
-@dataclass
-class Task:
+class Task(Record):
     """One unit of work in the queue."""
 
+    FIELDS = (
+        "id",
+        "description",
+        "priority",
+        "status",
+        "depends_on",
+        "files",
+        "hints",
+        "claimed_by",
+        "claimed_at",
+        "claim_expires_at",
+        "attempts",
+        "max_attempts",
+        "result",
+        "error",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "done_at",
+        "thread_id",
+        "source",
+    )
+    __slots__ = FIELDS
     id: str
     description: str
     priority: int
@@ -63,12 +85,56 @@ class Task:
     updated_at: float
     done_at: float | None
     thread_id: str | None
-    source: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any]
+
+    def __init__(
+        self,
+        id: str,
+        description: str,
+        priority: int,
+        status: str,
+        depends_on: list[str],
+        files: list[str],
+        hints: list[str],
+        claimed_by: str | None,
+        claimed_at: float | None,
+        claim_expires_at: float | None,
+        attempts: int,
+        max_attempts: int,
+        result: str | None,
+        error: str | None,
+        created_by: str | None,
+        created_at: float,
+        updated_at: float,
+        done_at: float | None,
+        thread_id: str | None,
+        source: dict[str, Any] | None = None,
+    ) -> None:
+        self.id = id
+        self.description = description
+        self.priority = priority
+        self.status = status
+        self.depends_on = depends_on
+        self.files = files
+        self.hints = hints
+        self.claimed_by = claimed_by
+        self.claimed_at = claimed_at
+        self.claim_expires_at = claim_expires_at
+        self.attempts = attempts
+        self.max_attempts = max_attempts
+        self.result = result
+        self.error = error
+        self.created_by = created_by
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.done_at = done_at
+        self.thread_id = thread_id
+        self.source = {} if source is None else source
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, depends_on: list[str]) -> Task:
         context = json.loads(row["context"])
-        plain = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}  # noqa: SIM118
+        plain = {k: row[k] for k in row.keys() if k in cls.FIELDS}  # noqa: SIM118
         return cls(
             **plain,
             depends_on=depends_on,
@@ -78,7 +144,7 @@ class Task:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self.field_dict()
         data["context"] = {"files": data.pop("files"), "hints": data.pop("hints")}
         for key in TIMES:
             data[key] = iso(data[key])

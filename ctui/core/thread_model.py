@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, fields
 from typing import Any
 
 from ctui.core.clock import iso
 from ctui.core.errors import UsageError
+from ctui.core.record import Record
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
@@ -29,10 +29,43 @@ def check_name(name: str) -> str:
     return name
 
 
-@dataclass
-class Thread:
+class Thread(Record):
     """One thread's row."""
 
+    FIELDS = (
+        "name",
+        "mode",
+        "agent",
+        "command",
+        "template",
+        "prompt",
+        "context",
+        "status",
+        "worktree",
+        "branch",
+        "base",
+        "supervisor_pid",
+        "supervisor_start",
+        "host",
+        "agent_pid",
+        "run_id",
+        "exit_code",
+        "error",
+        "log_path",
+        "session_id",
+        "instance_id",
+        "task_id",
+        "turns",
+        "cost_usd",
+        "tokens_in",
+        "tokens_out",
+        "gate",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "ended_at",
+    )
+    __slots__ = FIELDS
     name: str
     mode: str
     agent: str
@@ -65,9 +98,75 @@ class Thread:
     started_at: float | None
     ended_at: float | None
 
+    def __init__(
+        self,
+        name: str,
+        mode: str,
+        agent: str,
+        command: str | None,
+        template: str | None,
+        prompt: str | None,
+        context: str,
+        status: str,
+        worktree: str | None,
+        branch: str | None,
+        base: str | None,
+        supervisor_pid: int | None,
+        supervisor_start: str | None,
+        host: str | None,
+        agent_pid: int | None,
+        run_id: int,
+        exit_code: int | None,
+        error: str | None,
+        log_path: str | None,
+        session_id: str | None,
+        instance_id: str | None,
+        task_id: str | None,
+        turns: int,
+        cost_usd: float,
+        tokens_in: int,
+        tokens_out: int,
+        gate: str | None,
+        created_at: float,
+        updated_at: float,
+        started_at: float | None,
+        ended_at: float | None,
+    ) -> None:
+        self.name = name
+        self.mode = mode
+        self.agent = agent
+        self.command = command
+        self.template = template
+        self.prompt = prompt
+        self.context = context
+        self.status = status
+        self.worktree = worktree
+        self.branch = branch
+        self.base = base
+        self.supervisor_pid = supervisor_pid
+        self.supervisor_start = supervisor_start
+        self.host = host
+        self.agent_pid = agent_pid
+        self.run_id = run_id
+        self.exit_code = exit_code
+        self.error = error
+        self.log_path = log_path
+        self.session_id = session_id
+        self.instance_id = instance_id
+        self.task_id = task_id
+        self.turns = turns
+        self.cost_usd = cost_usd
+        self.tokens_in = tokens_in
+        self.tokens_out = tokens_out
+        self.gate = gate
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.started_at = started_at
+        self.ended_at = ended_at
+
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Thread:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(**{name: row[name] for name in cls.FIELDS})
 
     @property
     def is_active(self) -> bool:

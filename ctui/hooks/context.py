@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
 
 from ctui.core.clock import ago
 from ctui.core.coordinator import Coordinator
 from ctui.core.instances import OPERATOR, Instance
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 LIMIT = 9_000
 PER_SECTION = 12

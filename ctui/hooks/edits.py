@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from ctui.core.errors import LeaseHeld, UsageError
 from ctui.core.leases import Lease
 from ctui.hooks.session import Session, open_store
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 MAX_TEXT = 9_500

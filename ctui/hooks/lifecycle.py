@@ -11,10 +11,12 @@ SessionEnd hooks (hence the shorter busy timeout there).
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctui.hooks import context
 from ctui.hooks.session import Session, open_store
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 SESSION_END_BUSY_TIMEOUT_S = 1.0
 TASK_CHARS = 100

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from ctui.core.coordinator import Coordinator
 from ctui.core.errors import NotFound
 from ctui.core.instances import ID_RE, Instance, is_stale
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 HOOK_BUSY_TIMEOUT_S = 3.0
 SHELLS = frozenset(

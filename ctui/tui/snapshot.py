@@ -48,6 +48,9 @@ def record(item: Any, now: float | None = None) -> Record:
     """A plain dict from a core object (its fields) or an API document (as is)."""
     if isinstance(item, dict):
         return item
+    names = getattr(item, "FIELDS", None)  # a core record (`ctui.core.record`)
+    if isinstance(names, tuple):
+        return {name: getattr(item, name) for name in names}
     if hasattr(item, "__dict__"):
         return dict(vars(item))
     to_dict = getattr(item, "to_dict", None)
