@@ -1,7 +1,8 @@
 """A real `ctui serve` on 127.0.0.1 in a subprocess, and an httpx client for it.
 
-Servers are started with `--port 0`-style free ports and stopped by pid in the
-fixture's finalizer; their output is kept so tests can check what was logged.
+Servers are started with `--port 0` (the kernel picks a free port, api.json names it)
+and stopped by pid in the fixture's finalizer; their output is kept so tests can check
+what was logged.
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ class Server:
     ) -> None:
         self.repo = repo
         self.token = token
-        self.port = free_port()
-        self.log = repo.parent / f"serve-{self.port}.log"
-        argv = [CTUI, "serve", "--port", str(self.port), "--interval", "0.3", *args]
+        self.port = 0
+        self.log = repo.parent / f"serve-{time.monotonic_ns()}.log"
+        argv = [CTUI, "serve", "--port", "0", "--interval", "0.3", *args]
         if token is not None and "--no-auth" not in args:
             argv += ["--token", token]
         with open(self.log, "wb") as out:
@@ -72,17 +73,22 @@ class Server:
                 env=env or clean_env(),
                 start_new_session=True,
             )
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""
         self._wait_up()
 
     def _wait_up(self) -> None:
+        """Wait for the server's api.json; the kernel chose the port, api.json says which."""
         api_file = self.repo / ".ctui" / "api.json"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited {self.proc.returncode}: {self.output()}")
             try:
-                if json.loads(api_file.read_text()).get("pid") == self.proc.pid:
+                info = json.loads(api_file.read_text())
+                if info.get("pid") == self.proc.pid:
+                    self.url = str(info["url"])
+                    self.port = int(self.url.rsplit(":", 1)[1])
+                    assert self.url == f"http://127.0.0.1:{self.port}", self.url
                     return
             except (OSError, ValueError):
                 pass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,16 +24,13 @@ TOKEN = "tui-test-token"
 
 @pytest.fixture
 def server(repo: Path, tmp_path: Path) -> Iterator[str]:
-    """A real server on a free loopback port for the seeded `repo`; stopped by its pid."""
+    """A real server on a free loopback port (`--port 0`) for the seeded `repo`; stopped by pid."""
     c = Coordinator.open(repo)
     seed(c, threads=False)
     c.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(
-        [CTUI, "serve", "--port", str(port), "--token", TOKEN],
+        [CTUI, "serve", "--port", "0", "--token", TOKEN],
         cwd=repo,
         stdout=log,
         stderr=log,
@@ -48,7 +44,9 @@ def server(repo: Path, tmp_path: Path) -> Iterator[str]:
             if time.monotonic() > deadline or proc.poll() is not None:
                 pytest.fail("the server did not start: " + (tmp_path / "server.log").read_text())
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        url = json.loads(api.read_text())["url"]  # the port the kernel picked
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
