@@ -10,6 +10,19 @@ from ctui.core import Coordinator
 from ctui.core.errors import UsageError
 from ctui.core.templates import render
 from tests.conftest import Cli, git
+from tests.core.conftest import dump
+
+
+def _refused(repo: Path, cli: Cli, args: list[str], code: int) -> str:
+    """Run a spawn that must fail: its exit code, one line on stderr, every table unchanged."""
+    assert cli("init").returncode == 0
+    before = dump(repo / ".ctui" / "ctui.db")
+    proc = cli("spawn", *args)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("ctui"), proc.stderr
+    assert dump(repo / ".ctui" / "ctui.db") == before
+    _unchanged(repo, cli)
+    return proc.stderr
 
 
 def _unchanged(repo: Path, cli: Cli) -> None:
@@ -21,10 +34,8 @@ def _unchanged(repo: Path, cli: Cli) -> None:
 
 
 def test_missing_template_variable_is_an_error_naming_it(repo: Path, cli: Cli) -> None:
-    proc = cli("spawn", "fix-1", "--template", "fixer", "--context", '{"other": 1}')
-    assert proc.returncode == 2
-    assert "problem" in proc.stderr and proc.stderr.count("\n") == 1
-    _unchanged(repo, cli)
+    err = _refused(repo, cli, ["fix-1", "--template", "fixer", "--context", '{"other": 1}'], 2)
+    assert "problem" in err
 
 
 def test_builtin_and_user_templates_fill_from_context(
@@ -75,10 +86,7 @@ def test_render_leaves_no_holes() -> None:
     ],
 )
 def test_bad_names_are_refused(repo: Path, cli: Cli, name: str) -> None:
-    proc = cli("spawn", name, "--prompt", "hi")
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("ctui")
-    _unchanged(repo, cli)
+    _refused(repo, cli, [name, "--prompt", "hi"], 2)
 
 
 @pytest.mark.parametrize(
@@ -95,9 +103,7 @@ def test_bad_names_are_refused(repo: Path, cli: Cli, name: str) -> None:
 def test_bad_options_leave_the_store_unchanged(
     repo: Path, cli: Cli, args: list[str], code: int
 ) -> None:
-    proc = cli("spawn", "ok-name", *args)
-    assert proc.returncode == code, proc.stderr
-    _unchanged(repo, cli)
+    _refused(repo, cli, ["ok-name", *args], code)
 
 
 def test_block_holds_a_ready_thread_back(cli: Cli) -> None:
