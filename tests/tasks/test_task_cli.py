@@ -69,8 +69,11 @@ def test_bad_input_exit_codes_and_unchanged_store(cli: Cli, repo: Path) -> None:
     cli("task", "add", "a")
     cli("task", "add", "b", "-d", "task-0001")
     db = repo / ".ctui" / "ctui.db"
+    (repo / "broken.json").write_text('{"tasks": [{"id": "a", "description": ')
     before = fingerprint(db)
     cases = [
+        (("task", "import", "broken.json"), 2, "is not JSON"),
+        (("task", "import", "missing.json"), 2, "cannot read"),
         (("task", "add", "x", "-p", "11"), 2, "bad priority 11"),
         (("task", "add", "x", "-d", "task-0404"), 4, "unknown dependency 'task-0404'"),
         (("task", "show", "task-0404"), 4, "no task 'task-0404'"),

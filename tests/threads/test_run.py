@@ -96,11 +96,13 @@ def test_a_bad_plan_is_reported_and_nothing_is_queued(
     )
     proc = cli("run", "Plan it", env={"FAKE_AGENT": f"FAKE_PLAN={answer}"}, timeout=120)
     assert proc.returncode == 2 and "cycle" in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
     assert coord.tasks.list() == []
     bad = tmp_path / "bad.json"
     bad.write_text('{"tasks": [{"id": "a", "description": "ok"}, {"id": "b", "priority": 11}]}')
     proc = cli("run", "g", "--no-plan", "--tasks", str(bad))
     assert proc.returncode == 2 and "needs a description" in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
     assert coord.tasks.list() == []
 
 
