@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import threading
 
@@ -317,3 +318,22 @@ def test_metrics_in_prometheus_text(api: httpx.Client) -> None:
         assert name in body, name
     denials = [line for line in body.splitlines() if line.startswith("ctui_hook_denials_total ")]
     assert int(denials[0].split()[1]) >= 1
+
+
+def test_a_locked_store_is_a_503_that_writes_nothing(served: Server, api: httpx.Client) -> None:
+    """Another process holds the write lock past the server's busy timeout (5 s)."""
+    db = served.repo / ".ctui" / "ctui.db"
+    blocker = sqlite3.connect(db, isolation_level=None, timeout=30)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        before = dump(db)
+        answer = api.post("/api/tasks", json={"description": "blocked"})
+        after = dump(db)  # read while the lock is still held, so nothing else wrote either
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert answer.status_code == 503, answer.text
+    data = answer.json()
+    assert set(data) == {"error", "exit_code"} and data["exit_code"] == 1
+    assert "locked" in data["error"] and "\n" not in data["error"], data
+    assert after == before
