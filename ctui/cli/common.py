@@ -13,9 +13,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
-from typing import Any, NoReturn
 
 from ctui.core.errors import UsageError
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 Handler = Callable[["Ctx"], int | None]
 

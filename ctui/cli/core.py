@@ -6,10 +6,13 @@ import argparse
 import sys
 import time
 from collections import Counter
-from typing import Any
 
 from ctui.cli.common import Ctx, leaf, positive, table
 from ctui.core.clock import ago, iso
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:

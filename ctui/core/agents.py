@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from ctui.core.errors import UsageError
 from ctui.core.record import Record
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 PROFILES = ("claude", "codex", "command")
 MODES = ("automatic", "semi-auto", "interactive")

@@ -13,13 +13,15 @@ import re
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import iso
 from ctui.core.errors import NotFound, UsageError
 from ctui.core.record import Record
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from typing import Any
+
     from ctui.core.coordinator import Coordinator
 
 SCOPES = ("file", "module", "service", "system")

@@ -20,14 +20,16 @@ import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ctui.core.clock import ago, iso
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import OPERATOR
 from ctui.core.record import Record
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from typing import Any
+
     from ctui.core.coordinator import Coordinator
     from ctui.core.plan import Plan
 

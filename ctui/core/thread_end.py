@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-from typing import TYPE_CHECKING
 
 from ctui.core.errors import NotFound
 from ctui.core.instances import HOST, pid_alive
 from ctui.core.thread_model import FINISHED, Thread
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from typing import Any
 
 from ctui.core.clock import iso
 from ctui.core.errors import UsageError
 from ctui.core.record import Record
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")

@@ -15,7 +15,6 @@ import builtins
 import json
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ctui.core import agents, thread_end
 from ctui.core.errors import Conflict, NotFound, UsageError
@@ -29,7 +28,10 @@ from ctui.core.thread_model import (
     check_name,
 )
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from typing import Any
+
     from ctui.core.coordinator import Coordinator
     from ctui.core.worktrees import Worktrees
 
