@@ -126,7 +126,12 @@ def test_concurrent_decisions_get_unique_ids(repo: Path) -> None:
     c = Coordinator.open(repo)
     ids = [d.id for d in c.decisions.list(limit=1000)]
     assert len(ids) == len(set(ids)) == WORKERS * count
-    assert sorted(int(i.rsplit("-", 1)[1]) for i in ids) == list(range(1, WORKERS * count + 1))
+    by_day: dict[str, list[int]] = {}
+    for i in ids:  # DEC-YYYYMMDD-NNNN: numbered per day, so a run over midnight has two days
+        day, seq = i.rsplit("-", 2)[1:]
+        by_day.setdefault(day, []).append(int(seq))
+    for seqs in by_day.values():
+        assert sorted(seqs) == list(range(1, len(seqs) + 1)), by_day  # no gap, no repeat
     c.close()
 
 
