@@ -62,6 +62,10 @@ class FrozenRecord(Record):
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(self.field_values())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copy and pickle through `__init__`: restoring slots would call `__setattr__`."""
+        return (self.__class__, self.field_values())
+
 
 def _copied(value: Any) -> Any:
     if isinstance(value, list):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,12 @@ def test_field_dict_copies_lists_and_dicts() -> None:
     data["source"]["plan"] = "q"
     assert task.depends_on == ["T-0"] and task.source == {"plan": "p"}
     assert task.to_dict()["context"] == {"files": ["a.py"], "hints": []}
+
+
+def test_records_copy_and_pickle() -> None:
+    event = Event(1, 2.0, "lease.acquired", "me", "src/a.py", {"k": [1]})
+    for record in (event, _lease(), GitLayout(Path("/r"), Path("/r/.git")), Config(lease_ttl=9.0)):
+        assert copy.copy(record) == record
+        assert copy.deepcopy(record) == record
+        assert pickle.loads(pickle.dumps(record)) == record
+    assert copy.deepcopy(event).data["k"] is not event.data["k"]
