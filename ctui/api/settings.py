@@ -12,6 +12,7 @@ import os
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ctui.core.config import Config
 from ctui.core.errors import UsageError
@@ -101,4 +102,11 @@ def base_url(target: str) -> str:
     host = rest.split("/", 1)[0]
     if ":" not in host.rsplit("]", 1)[-1]:
         text = f"{scheme}://{host}:{DEFAULT_PORT}" + rest[len(host) :]
+    try:
+        parts = urlsplit(text)
+        valid = bool(parts.hostname) and parts.port is not None
+    except ValueError:  # a port that is not a number from 0 to 65535
+        valid = False
+    if not valid:
+        raise UsageError(f"bad server address {target!r}: use HOST:PORT, such as 127.0.0.1:31337")
     return text

@@ -69,6 +69,8 @@ def probe(url: str, token: str | None) -> dict[str, Any]:
             f"no ctui server answers at {url} ({type(exc).__name__}): "
             "is `ctui serve` running there?"
         ) from None
+    except httpx.InvalidURL as exc:
+        raise UsageError(f"bad server address {url!r} ({exc}): use HOST:PORT") from None
     except ValueError:
         raise CtuiError(f"{url} is not a ctui server (its /api/health is not JSON)") from None
     if answer.status_code == 401:

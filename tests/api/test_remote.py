@@ -121,6 +121,14 @@ def test_a_lost_server_is_an_error_never_a_local_fallback(tmp_path: Path, client
     assert not (client_dir.cwd / ".ctui" / "ctui.db").exists()
 
 
+@pytest.mark.parametrize("target", ["nonsense::", "host:abc", "host:99999", ":80"])
+def test_a_bad_address_is_a_usage_error_not_a_traceback(client_dir: Cli, target: str) -> None:
+    done = client_dir("remote", "connect", target, "--token", TOKEN)
+    assert done.returncode == 2 and "bad server address" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (client_dir.cwd / ".ctui" / "remote.json").exists()
+
+
 def test_remote_flag_without_a_connection_says_what_to_do(client_dir: Cli) -> None:
     done = client_dir("lock", "list", "--remote")
     assert done.returncode == 2 and "ctui remote connect" in done.stderr
