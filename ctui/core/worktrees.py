@@ -94,7 +94,8 @@ class Worktrees:
             return Repo(path or self._c.root)
         except (InvalidGitRepositoryError, NoSuchPathError):
             raise UsageError(
-                f"{path or self._c.root} is not a git repository: use --no-worktree"
+                f"{path or self._c.root} is not a git repository: worktrees need one "
+                "(`git init` and a first commit), or spawn with --no-worktree"
             ) from None
 
     def current_branch(self) -> str:
