@@ -147,7 +147,11 @@ class Ctx:
             seconds = float(timeout) if timeout else None
         except ValueError:
             raise UsageError(f"CTUI_BUSY_TIMEOUT={timeout!r} is not a number of seconds") from None
-        return Coordinator.open(store_dir=self.dir, timeout=seconds)
+        coord = Coordinator.open(store_dir=self.dir, timeout=seconds)
+        handler = getattr(self.args, "handler", None)
+        if coord.store.created and getattr(handler, "__name__", "") != "init" and _tty():
+            print(f"ctui: created a new store at {coord.store.path}", file=sys.stderr)
+        return coord
 
     def remote(self) -> Any:
         """The connected server's client when this command goes through the API, else None.
@@ -182,6 +186,14 @@ class Ctx:
             out = data if isinstance(data, str) else json.dumps(data, indent=2, default=str)
         if out:
             print(out)
+
+
+def _tty() -> bool:
+    """Whether a person reads stderr (notes for people only; scripts keep a quiet stderr)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def to_json(data: Any) -> str:

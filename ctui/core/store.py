@@ -41,6 +41,7 @@ class Store:
         self.path = path
         self.db_path = path / DB_NAME
         self.timeout = timeout
+        self.created = False  # True when `open` made the database (the CLI says so)
         self._local = threading.local()
 
     @classmethod
@@ -51,6 +52,7 @@ class Store:
             if not create:
                 raise StoreError(f"no ctui store at {path}: run `ctui init` in the repository")
             store._create_folder()
+            store.created = True
         store.conn  # noqa: B018 - opening validates the file and migrates it
         return store
 
