@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,19 @@ def run_app(coord: Any, *, remote: str | None = None, run_for: float | None = No
     return 0
 
 
+def _need_terminal() -> None:
+    """Without a terminal Textual would write its escape codes into a pipe or a file."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from ctui.core.errors import UsageError
+
+        raise UsageError(
+            "the control room needs a terminal: run it in one, or print the store with "
+            "`ctui status`"
+        )
+
+
 def open_control_room(ctx: Ctx) -> int:
+    _need_terminal()
     coord = ctx.coord
     return run_app(
         coord, remote=getattr(coord, "url", None), run_for=getattr(ctx.args, "run_for", None)
@@ -65,6 +78,8 @@ def demo(ctx: Ctx) -> int:
 
     os.environ["CTUI_CLAUDE_BIN"] = fake_agent_command()  # the demo never runs a real (paid) agent
     seed_only = ctx.args.seed_only
+    if not seed_only:
+        _need_terminal()
     if seed_only and Path(seed_only).exists() and any(Path(seed_only).iterdir()):
         from ctui.core.errors import UsageError
 
