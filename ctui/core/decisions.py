@@ -299,8 +299,8 @@ class Decisions:
         with self._c.store.write() as conn:
             for fields in parsed:
                 existing = fields.get("decision_id")
-                if existing and self._exists(existing):
-                    skipped.append(existing)
+                if (existing and self._exists(existing)) or self._imported(conn, fields):
+                    skipped.append(existing or fields["title"])
                     continue
                 supersedes = fields.pop("supersedes", None)
                 decision = self.add(**fields, logged_by=author)
@@ -316,6 +316,17 @@ class Decisions:
                     )
                 imported.append(decision.id)
         return {"imported": imported, "skipped": skipped}
+
+    @staticmethod
+    def _imported(conn: sqlite3.Connection, fields: dict[str, Any]) -> bool:
+        """Already imported under a new id: the log's own id was not a `DEC-` one."""
+        if fields.get("at") is None:
+            return False
+        row = conn.execute(
+            "SELECT 1 FROM decisions WHERE title = ? AND author = ? AND created_at = ?",
+            (fields["title"], fields["author"], fields["at"]),
+        ).fetchone()
+        return row is not None
 
     def _exists(self, decision_id: str) -> bool:
         return (

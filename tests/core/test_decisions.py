@@ -166,3 +166,15 @@ def test_import_maps_skillforge_synonyms(coord: Coordinator, tmp_path: Path) -> 
         "operator",
     )
     assert d.created_at == datetime(2026, 1, 8, 12, tzinfo=UTC).timestamp()
+
+
+def test_importing_twice_skips_decisions_whose_ids_are_not_dec_ids(
+    coord: Coordinator, tmp_path: Path
+) -> None:
+    path = tmp_path / "log.json"
+    item = {"decision_id": "dec-001", "title": "t", "made_by": "a", "made_at": "2026-01-08"}
+    path.write_text(json.dumps({"decisions": [item]}))
+    assert len(coord.decisions.import_file(path)["imported"]) == 1
+    again = coord.decisions.import_file(path)
+    assert again == {"imported": [], "skipped": ["dec-001"]}
+    assert coord.decisions.count() == 1
