@@ -96,10 +96,13 @@ def test_a_locked_store_times_out_with_a_store_error(repo: Path) -> None:
     blocker = sqlite3.connect(repo / ".ctui" / "ctui.db", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
+        before = dump(c.store.db_path)
         quick = Coordinator.open(repo, timeout=0.2)
-        with pytest.raises(StoreError, match="locked"):
+        with pytest.raises(StoreError, match="locked") as info:
             quick.instances.register(role="x")
+        assert "\n" not in info.value.message
         assert quick.leases.list() == []  # WAL: readers are not blocked by the writer
+        assert dump(c.store.db_path) == before
         quick.close()
     finally:
         blocker.execute("ROLLBACK")
