@@ -104,7 +104,9 @@ def test_malformed_settings_are_left_untouched(repo: Path) -> None:
     assert "not valid JSON" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert path.read_text() == '{"hooks": [1, 2,'
     path.write_text('{"hooks": {"PreToolUse": {"not": "a list"}}}')
-    assert install(repo).returncode == 2
+    proc = install(repo)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert path.read_text() == '{"hooks": {"PreToolUse": {"not": "a list"}}}'
 
 
 def test_doctor_reports_ok_and_times_a_call(repo: Path) -> None:

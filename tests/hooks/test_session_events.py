@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ctui.core import Coordinator
-from tests.hooks.support import SESSION_A, SESSION_B, Hook, rows
+from tests.hooks.support import SESSION_A, SESSION_B, Hook, rows, snapshot
 
 AGENT = "a1b2c3d4e5f60718"
 SUB = "claude-4f2c9a1e.a1b2c3d4"
@@ -54,7 +54,10 @@ def test_session_end_releases_all_and_requeues_claims(hook: Hook, repo: Path) ->
 
 
 def test_session_end_of_an_unknown_session_is_a_no_op(hook: Hook, repo: Path) -> None:
+    hook.start()
+    before = snapshot(repo / ".ctui" / "ctui.db")
     assert hook("SessionEnd", session="never-seen-session-id").allowed
+    assert snapshot(repo / ".ctui" / "ctui.db") == before
 
 
 def test_subagent_is_its_own_instance(hook: Hook, repo: Path) -> None:
