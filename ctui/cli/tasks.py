@@ -97,7 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plan-file", type=Path, metavar="F")
     g.command("status", leader_status, "the plan and a summary of the queue")
     g = Group(sub, "worker", "option A's worker words, acting as --as / CTUI_INSTANCE_ID")
-    _claim_parser(g.command("claim", claim, "same as `ctui task claim`", epilog=CLAIM_EPILOG))
+    _claim_parser(
+        g.command("claim", worker_claim, "same as `ctui task claim`", epilog=CLAIM_EPILOG)
+    )
     _complete_parser(g.command("complete", complete, "same as `ctui task complete`"))
     _fail_parser(g.command("fail", fail, "same as `ctui task fail`"))
 
@@ -198,6 +200,23 @@ def show(ctx: Ctx) -> int:
 
 def claim(ctx: Ctx) -> int:
     return _one(ctx, ctx.coord.tasks.claim(ctx.actor, ctx.args.id))
+
+
+def worker_claim(ctx: Ctx) -> int:
+    """`task claim`, with a hint for option A's habit of naming the worker here."""
+    from ctui.core.errors import NotFound
+
+    try:
+        return claim(ctx)
+    except NotFound as exc:
+        name = ctx.args.id
+        if name is None or name.startswith("task-") or not exc.message.startswith("no task"):
+            raise
+        raise NotFound(
+            f"no task {name!r}: `ctui worker claim` takes a task id (or none for the best one); "
+            f"to work as {name!r}, run `ctui instance register --id {name} --role worker` once, "
+            f"then `ctui worker claim --as {name}`"
+        ) from None
 
 
 def complete(ctx: Ctx) -> int:
