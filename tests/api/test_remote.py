@@ -28,9 +28,11 @@ def test_connect_checks_health_and_token_then_saves_0600(served: Server, client_
     target = served.url.removeprefix("http://")
     wrong = client_dir("remote", "connect", target, "--token", "nope")
     assert wrong.returncode == 1 and "refused" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1 and "nope" not in wrong.stderr
     assert not (client_dir.cwd / ".ctui" / "remote.json").exists()
     dead = client_dir("remote", "connect", f"127.0.0.1:{free_port()}", "--token", TOKEN)
     assert dead.returncode == 1 and "no ctui server answers" in dead.stderr
+    assert len(dead.stderr.strip().splitlines()) == 1
     ok = client_dir("remote", "connect", target, env={"CT_API_TOKEN": TOKEN})
     assert ok.returncode == 0, ok.stderr
     state = client_dir.cwd / ".ctui" / "remote.json"
