@@ -165,6 +165,11 @@ def test_locks_and_their_error_codes(served: Server, api: httpx.Client) -> None:
             2,
         ),
         ("GET", "/api/no/such/route", None, 404, 4),
+        ("GET", "/api/instances/nobody-here", None, 404, 4),
+        ("POST", "/api/instances/nobody-here/heartbeat", None, 404, 4),
+        ("POST", "/api/locks", {"path": "src/x.py", "instance": "ghost"}, 404, 4),
+        ("POST", "/api/tasks/claim", {"instance": "ghost"}, 404, 4),
+        ("POST", "/api/decisions", b'{"category": "api", "title": ', 422, 2),
     ],
 )
 def test_bad_input_gets_the_right_code_and_changes_nothing(
@@ -177,7 +182,13 @@ def test_bad_input_gets_the_right_code_and_changes_nothing(
     exit_code: int,
 ) -> None:
     before = dump(served.repo / ".ctui" / "ctui.db")
-    kw = {"content": body} if isinstance(body, str) else {"json": body} if body is not None else {}
+    kw = (
+        {"content": body, "headers": {"content-type": "application/json"}}
+        if isinstance(body, str | bytes)
+        else {"json": body}
+        if body is not None
+        else {}
+    )
     answer = api.request(method, path, **kw)  # type: ignore[arg-type]
     assert answer.status_code == status, answer.text
     data = answer.json()
