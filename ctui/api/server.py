@@ -88,6 +88,9 @@ def _errors(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> JSON:
         parts = []
         for item in exc.errors()[:5]:
+            if item.get("type") == "json_invalid":  # loc is a character offset, not a field
+                parts.append(f"body: not valid JSON ({item.get('ctx', {}).get('error', '?')})")
+                continue
             where = ".".join(str(p) for p in item.get("loc", ()) if p != "body") or "body"
             parts.append(f"{where}: {item.get('msg', 'invalid')}")
         return error("; ".join(parts) or "invalid request", USAGE, 422)
