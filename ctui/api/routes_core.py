@@ -102,6 +102,8 @@ async def stream(
         while not st.should_stop() and not await request.is_disconnected():
             batch = await run_in_threadpool(c.events.since, cursor, limit=500)
             for e in batch:
+                if await request.is_disconnected():  # a backlog would go to a closed socket
+                    return
                 cursor = e.id
                 data = json.dumps(e.to_dict(), default=str)
                 yield f"id: {e.id}\nevent: {e.kind}\ndata: {data}\n\n"
