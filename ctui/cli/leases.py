@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("verify", verify, "exit 12 if the file changed in a way you did not make"),
     ):
         p = g.command(name, handler, text)
-        p.add_argument("path")
+        p.add_argument("path", help="a file or a glob, as it was leased")
         if name == "renew":
             p.add_argument("--ttl", type=positive(), help="a new TTL in seconds")
     p = g.command("list", list_cmd, "held leases")
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command(
         "force-release", force_release, "take a lease away from its holder (operator only)"
     )
-    p.add_argument("path")
+    p.add_argument("path", help="a file or a glob, as it was leased")
     p.add_argument("--reason", required=True, help="why: logged in the event the holder sees")
 
 

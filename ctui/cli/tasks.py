@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command("list", list_cmd, "tasks in queue order")
     p.add_argument("--status", choices=("open", *STATUSES), help="only these (open: not finished)")
     p = g.command("show", show, "one task in full")
-    p.add_argument("id")
+    p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     _claim_parser(
         g.command(
             "claim", claim, "claim the best available task (or the named one)", epilog=CLAIM_EPILOG
@@ -61,18 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     _complete_parser(g.command("complete", complete, "mark your claimed task done"))
     _fail_parser(g.command("fail", fail, "give up your claim: requeued until attempts run out"))
     p = g.command("cancel", cancel, "cancel a task and every task that waits on it")
-    p.add_argument("id")
+    p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     p = g.command("retry", retry, "give a failed task a fresh set of attempts")
-    p.add_argument("id")
+    p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     p = g.command("depend", depend, "make a task wait for others (refuses cycles)")
-    p.add_argument("id")
-    p.add_argument("on", nargs="+", metavar="DEP")
+    p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
+    p.add_argument("on", nargs="+", metavar="DEP", help="the tasks it waits for")
     p = g.command("import", import_cmd, "import option A's .coordination/tasks.json")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="the tasks.json file; twice is harmless")
 
     g = Group(sub, "plan", "the goal and master plan every agent works toward")
     p = g.command("init", plan_init, "set the goal (and the master plan text)")
-    p.add_argument("goal")
+    p.add_argument("goal", help="what every agent works toward, in a sentence")
     p.add_argument(
         "--plan-file", type=Path, metavar="F", help="a file holding the master plan (- for stdin)"
     )
@@ -80,21 +80,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     g = Group(sub, "discover", "findings shared between agents")
     p = g.command("add", discover_add, "share a finding")
-    p.add_argument("text")
+    p.add_argument("text", help="the finding, in a sentence others can act on")
     p.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
     p = g.command("list", discover_list, "findings, newest first")
-    p.add_argument("--tag")
+    p.add_argument("--tag", help="only findings with this tag")
     p.add_argument("--instance", metavar="ID", help="only this instance's")
     p.add_argument("--since", type=positive(), metavar="HOURS", help="only the last HOURS hours")
-    p.add_argument("--limit", type=positive(int), default=20)
+    p.add_argument("--limit", type=positive(int), default=20, help="at most N (default 20)")
     p = g.command("search", discover_search, "findings holding every word")
-    p.add_argument("text", nargs="+")
-    p.add_argument("--limit", type=positive(int), default=20)
+    p.add_argument("text", nargs="+", help="words to find (all of them)")
+    p.add_argument("--limit", type=positive(int), default=20, help="at most N (default 20)")
 
     g = Group(sub, "leader", "option A's leader words: init a plan, add tasks, see progress")
     p = g.command("init", plan_init, "same as `ctui plan init`")
-    p.add_argument("goal")
-    p.add_argument("--plan-file", type=Path, metavar="F")
+    p.add_argument("goal", help="what every agent works toward, in a sentence")
+    p.add_argument(
+        "--plan-file", type=Path, metavar="F", help="a file holding the master plan (- for stdin)"
+    )
     g.command("status", leader_status, "the plan and a summary of the queue")
     g = Group(sub, "worker", "option A's worker words, acting as --as / CTUI_INSTANCE_ID")
     _claim_parser(
@@ -109,7 +111,7 @@ def _claim_parser(p: argparse.ArgumentParser) -> None:
 
 
 def _complete_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id")
+    p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--result", metavar="TEXT", help="what was done")
     how.add_argument(
@@ -118,7 +120,7 @@ def _complete_parser(p: argparse.ArgumentParser) -> None:
 
 
 def _fail_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id")
+    p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     p.add_argument("--reason", metavar="TEXT", help="what went wrong, for the next attempt")
 
 

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command("create", create, "create a ready thread without starting it")
     _thread_options(p)
     p = g.command("start", start, "start a ready thread (exactly once, even if several start it)")
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument(
         "--again", action="store_true", help="run a completed, failed or stopped thread again"
     )
@@ -52,24 +52,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         stop,
         "stop a thread: SIGTERM to its process group, SIGKILL after [threads] stop_grace",
     )
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument(
         "--grace", type=positive(), metavar="S", help="seconds between SIGTERM and SIGKILL"
     )
     p = g.command("block", block, "hold a ready thread back (`ctui serve` starts only ready ones)")
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument("--reason", help="why, shown in its status")
     p = g.command("unblock", unblock, "make a blocked thread ready again")
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p = g.command("rm", remove, "delete a thread that is not running, with its worktree and branch")
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument("--force", action="store_true", help="even if its worktree has unmerged work")
     p = g.command("list", list_cmd, "threads, oldest first")
     p.add_argument("status", nargs="?", choices=STATUSES, help="only threads with this status")
     p = g.command("status", status, "one thread in detail (run, cost, tokens, gate results)")
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p = g.command("logs", logs, "a thread's agent output")
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument(
         "--tail", type=int, default=200, metavar="N", help="last N lines (0: all; default 200)"
     )

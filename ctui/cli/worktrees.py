@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="also remove ones with uncommitted or unmerged work"
     )
     p = w.command("diff", wt_diff, "what a worktree changed against its base (diff --stat)")
-    p.add_argument("name")
+    p.add_argument("name", help="the thread's name (`ctui worktree list`)")
     leaf(
         sub,
         "conflicts",
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Exit codes: 0 none found, 12 conflicts found.",
     )
     p = leaf(sub, "attach", attach, "attach to an interactive thread's tmux session")
-    p.add_argument("name")
+    p.add_argument("name", help="an interactive thread's name (`ctui thread list`)")
 
 
 def wt_list(ctx: Ctx) -> int:
