@@ -151,8 +151,6 @@ def start(ctx: Ctx) -> int:
 
     a = ctx.args
     token, _ = _settings(ctx)
-    if a.port:
-        bind_socket(a.bind, a.port).close()  # a busy port fails here, before anything starts
     store = resolve_store_dir(ctx.dir)
     running = _running(store)
     if running is not None:
@@ -160,6 +158,8 @@ def start(ctx: Ctx) -> int:
             f"a ctui server (pid {running.get('pid')}) already serves this store at "
             f"{running.get('url')}: `ctui api stop` first"
         )
+    if a.port:
+        bind_socket(a.bind, a.port).close()  # a busy port fails here, before anything starts
     argv = [
         sys.executable,
         "-m",
