@@ -225,7 +225,7 @@ def _doctor_text(report: dict[str, Any]) -> str:
     lines = []
     for s in report["settings"]:
         lines.append(f"{s['scope']:8} {s['path']}: {len(s['events'])} of 9 events hooked")
-    lines.append(f"store    {report['store'] or 'not found'}")
+    lines.append(f"store    {report['store'] or 'does not open (see below)'}")
     for c in report["commands"]:
         state = f"exit {c['exit_code']} in {c['ms']} ms" if c["ms"] is not None else "does not run"
         lines.append(f"command  {c['command']}\n         {state}")
