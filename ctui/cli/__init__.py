@@ -146,6 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug or an unforeseen OS error: one line, the trace on request
+        import os
+
+        if os.environ.get("CTUI_DEBUG"):
+            raise
+        message = f"internal error: {type(exc).__name__}: {exc} (CTUI_DEBUG=1 shows the traceback)"
+        return _fail(ctx, message, 1)
 
 
 def _fail(ctx: object, message: str, code: int, details: dict[str, object] | None = None) -> int:

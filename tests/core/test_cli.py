@@ -288,3 +288,23 @@ def test_json_errors_carry_the_holder(cli: Cli) -> None:
     assert proc.returncode == 10
     doc = json.loads(proc.stdout)
     assert (doc["exit_code"], doc["lease"]["holder"], doc["holder"]["task"]) == (10, "w1", "auth")
+
+
+def test_an_unforeseen_exception_is_one_line_unless_ctui_debug(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ctui.cli.core
+    from ctui.cli import main
+
+    def boom(ctx: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(ctui.cli.core, "status", boom)
+    monkeypatch.delenv("CTUI_DEBUG", raising=False)
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: RuntimeError: boom" in err
+    monkeypatch.setenv("CTUI_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["status"])
