@@ -31,7 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
     p.add_argument(
-        "--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C"
+        "--follow",
+        "-f",
+        action="store_true",
+        help="keep printing new events until Ctrl-C (with --json: one JSON object per line)",
     )
     p.add_argument("--for", dest="follow_for", type=positive(), metavar="S", help=argparse.SUPPRESS)
     leaf(sub, "cleanup", cleanup, "reap stale instances, expired leases and orphaned threads")

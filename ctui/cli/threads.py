@@ -73,7 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tail", type=int, default=200, metavar="N", help="last N lines (0: all; default 200)"
     )
-    p.add_argument("--follow", "-f", action="store_true", help="keep printing until the run ends")
+    p.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="keep printing until the run ends (with --json: one JSON object per line)",
+    )
     p.add_argument("--raw", action="store_true", help="the agent's stream-json lines as written")
 
 
@@ -313,12 +318,18 @@ def logs(ctx: Ctx) -> int:
 
 
 def _shower(ctx: Ctx) -> Any:
-    """Print one log line: raw with --raw or --json, else stream-json made readable."""
+    """Print one log line: raw with --raw, `{"name", "line"}` with --json (JSON lines
+    while following), else stream-json made readable."""
+    import json
+
     from ctui.core.agents import pretty
 
-    raw = ctx.json or ctx.args.raw
+    raw = ctx.args.raw
 
     def show(line: str) -> None:
+        if ctx.json:
+            print(json.dumps({"name": ctx.args.name, "line": line}), flush=True)
+            return
         out = line if raw else pretty(line)
         if out is not None:
             print(out, flush=True)
