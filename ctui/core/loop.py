@@ -132,7 +132,7 @@ def loop(
         say(
             f"iteration {i}: agent exit {t.exit_code}, "
             f"token {'seen' if token_seen else 'not seen'}, "
-            f"gate {'passed' if gate['passed'] else 'failed'}"
+            + ("no gate" if not commands else f"gate {'passed' if gate['passed'] else 'failed'}")
         )
         if token_seen and gate["passed"]:
             return {"name": name, "done": True, "iterations": i, "gate": history}
