@@ -230,7 +230,8 @@ def positive(kind: type = float) -> Callable[[str], Any]:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+            word = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {word}") from None
         if value <= 0 or value != value or value == float("inf"):
             raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
         return value

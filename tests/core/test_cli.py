@@ -191,7 +191,7 @@ def _bad_inputs(repo: Path) -> list[tuple[list[str], int, str]]:
         (["lock", "acquire", "../x.py"], 2, "outside the repository"),
         (["lock", "acquire", "src/[oops"], 2, "bad glob"),
         (["lock", "acquire", "src/app.py", "--ttl", "0"], 2, "must be above 0"),
-        (["lock", "acquire", "src/app.py", "--ttl", "soon"], 2, "is not a float"),
+        (["lock", "acquire", "src/app.py", "--ttl", "soon"], 2, "is not a number"),
         (["lock", "acquire", "src/app.py", "--ttl", "99999999999"], 2, "bad TTL"),
         (["lock", "acquire", "src/app.py", "--wait", "-1"], 2, "--wait"),
         (["lock", "release", "README.md"], 4, "holds no lease"),
