@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="events after id N (default: the last 20)",
     )
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
+    p.add_argument(
+        "--limit", type=positive(int), default=20, metavar="N", help="how many (default 20)"
+    )
     p.add_argument(
         "--follow",
         "-f",
