@@ -67,7 +67,21 @@ class Parser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> NoReturn:
+        message = _did_you_mean(message)
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _did_you_mean(message: str) -> str:
+    """argparse answers a typo with every choice; name the likely one instead."""
+    head, sep, rest = message.partition(" (choose from ")
+    if not sep or "invalid choice: " not in head:
+        return message
+    import difflib
+
+    typed = head.rsplit("invalid choice: ", 1)[1].strip("'\"")
+    choices = [c.strip().strip("'\"") for c in rest.rstrip(")").split(",")]
+    close = difflib.get_close_matches(typed, choices, n=1)
+    return f"{head} (did you mean {close[0]!r}?)" if close else message
 
 
 class Formatter(argparse.HelpFormatter):
