@@ -308,3 +308,9 @@ def test_an_unforeseen_exception_is_one_line_unless_ctui_debug(
     monkeypatch.setenv("CTUI_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["status"])
+
+
+def test_a_typo_names_the_likely_command(cli: Cli) -> None:
+    assert "did you mean 'status'?" in one_line_error(cli("statsu"), 2)
+    assert "did you mean 'acquire'?" in one_line_error(cli("lock", "aquire", "x"), 2)
+    assert "choose from" in one_line_error(cli("zzzzzz"), 2)
