@@ -97,11 +97,12 @@ def demo(ctx: Ctx) -> int:
             )
             return 0
         sim = Simulation(Coordinator.open(root), spawn=not ctx.args.no_threads)
-        sim.start()
+        agents = sim.start()
         try:
             run_app(coord, run_for=ctx.args.run_for)
         finally:
             sim.stop.set()
+            agents.join(timeout=10)  # a spawn under way finishes before the runs are stopped
             _stop_threads(coord)
     finally:
         coord.close()
