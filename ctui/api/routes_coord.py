@@ -75,7 +75,11 @@ def locks(c: C, holder: str | None = None, all: bool = False) -> JSON:
     return ok([lease.to_dict(now) for lease in c.leases.list(holder=holder, include_expired=all)])
 
 
-@router.post("/locks", summary="acquire (or renew) a lease; 409 when another instance holds it")
+@router.post(
+    "/locks",
+    status_code=201,
+    summary="acquire a lease (201), or renew the caller's own (200); 409 when another holds it",
+)
 def acquire(c: C, body: LockIn) -> JSON:
     lease = c.leases.acquire(
         body.path,
@@ -85,7 +89,8 @@ def acquire(c: C, body: LockIn) -> JSON:
         wait=body.wait,
         cwd=c.root,
     )
-    return ok(lease.to_dict(c.now()))
+    granted = lease.renewed_at == lease.acquired_at
+    return ok(lease.to_dict(c.now()), 201 if granted else 200)
 
 
 @router.post("/locks/release", summary="give back your lease")

@@ -84,4 +84,4 @@ def test_racing_claims_and_leases_through_the_api(served: Server, attempt: int) 
     for t in threads:
         t.join(30)
     assert sorted(claims) == [200] + [409] * 7, claims
-    assert sorted(leases) == [200] + [409] * 7, leases
+    assert sorted(leases) == [201] + [409] * 7, leases

@@ -89,8 +89,10 @@ def test_locks_and_their_error_codes(served: Server, api: httpx.Client) -> None:
     a = api.post("/api/instances", json={"role": "a"}).json()["id"]
     b = api.post("/api/instances", json={"role": "b"}).json()["id"]
     got = api.post("/api/locks", json={"path": "src/app.py", "instance": a, "intent": "refactor"})
-    assert got.status_code == 200
+    assert got.status_code == 201
     assert got.json()["holder"] == a and got.json()["path"] == "src/app.py"
+    again = api.post("/api/locks", json={"path": "src/app.py", "instance": a})
+    assert again.status_code == 200 and again.json()["token"] == got.json()["token"]
     held = api.post("/api/locks", json={"path": "src/app.py", "instance": b})
     assert held.status_code == 409 and held.json()["exit_code"] == 10
     assert a in held.json()["error"]
