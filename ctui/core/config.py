@@ -17,7 +17,13 @@ stop_grace = 5.0
 [gate]
 commands = ["pytest -q"]
 completion_token = "<promise>DONE</promise>"
+timeout = 900        # seconds one gate command may run
+[api]
+token = "..."        # the server's bearer token (CT_API_TOKEN wins)
 ```
+
+A section or key not listed here is an error: a typo must not be a setting
+silently ignored.
 """
 
 from __future__ import annotations
@@ -111,6 +117,8 @@ class Config(Record):
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], path: Path | str = "config") -> Config:
+        _check_names(raw, path)
+
         def get(section: str, key: str, kind: type, default: Any) -> Any:
             value = raw.get(section, {}).get(key, default)
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -139,3 +147,39 @@ class Config(Record):
         if config.release_policy not in ("hold", "release-after-edit"):
             raise UsageError(f"{path}: [leases] release must be 'hold' or 'release-after-edit'")
         return config
+
+
+KNOWN = {
+    "instances": ("ttl",),
+    "leases": ("ttl", "release"),
+    "events": ("keep",),
+    "tasks": ("claim_ttl", "max_attempts"),
+    "threads": ("max_concurrent", "stop_grace"),
+    "gate": ("commands", "completion_token", "timeout"),
+    "api": ("token",),
+}
+
+
+def _check_names(raw: dict[str, Any], path: Path | str) -> None:
+    """A misspelt section or key is an error, not a setting silently ignored."""
+    for section, table in raw.items():
+        if section not in KNOWN:
+            raise UsageError(
+                f"{path}: unknown section [{section}]{_did_you_mean(section, KNOWN)}; "
+                f"known: {', '.join(KNOWN)}"
+            )
+        if not isinstance(table, dict):
+            raise UsageError(f"{path}: [{section}] must be a table of settings")
+        for key in table:
+            if key not in KNOWN[section]:
+                raise UsageError(
+                    f"{path}: unknown setting [{section}] {key}"
+                    f"{_did_you_mean(key, KNOWN[section])}; known: {', '.join(KNOWN[section])}"
+                )
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -57,7 +57,7 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
     assert Config.load(tmp_path).lease_ttl == 300.0
     (tmp_path / "config.toml").write_text(
         "[leases]\nttl = 60\nrelease = 'release-after-edit'\n"
-        "[events]\nkeep = 500\n[future]\nx = 1\n"
+        "[events]\nkeep = 500\n[gate]\ntimeout = 60\n"
     )
     config = Config.load(tmp_path)
     assert (config.lease_ttl, config.release_policy, config.events_keep) == (
@@ -65,7 +65,7 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
         "release-after-edit",
         500,
     )
-    assert config.raw["future"] == {"x": 1}
+    assert config.raw["gate"] == {"timeout": 60}
 
 
 @pytest.mark.parametrize(
@@ -76,6 +76,12 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
         ("[leases]\nttl = 0\n", "must be above 0"),
         ("[events]\nkeep = true\n", "must be a whole number"),
         ("[leases]\nrelease = 'never'\n", "release must be"),
+        ("[lease]\nttl = 60\n", r"unknown section \[lease\] \(did you mean 'leases'\?\)"),
+        (
+            "[leases]\nrelase = 'hold'\n",
+            r"unknown setting \[leases\] relase \(did you mean 'release'",
+        ),
+        ("leases = 3\n", "must be a table"),
     ],
 )
 def test_bad_config_is_a_usage_error(tmp_path: Path, text: str, match: str) -> None:
