@@ -43,6 +43,7 @@ class Store:
         self.timeout = timeout
         self.created = False  # True when `open` made the database (the CLI says so)
         self._local = threading.local()
+        self._writer = _writer_lock(self.db_path)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True, timeout: float = BUSY_TIMEOUT_S) -> Store:
@@ -165,6 +166,17 @@ class Store:
         if conn.in_transaction:
             yield conn
             return
+        if not self._writer.acquire(timeout=self.timeout):
+            raise StoreError(
+                f"the store {self.db_path} stayed locked by another thread past the timeout: "
+                "try again"
+            )
+        try:
+            yield from self._write_locked(conn)
+        finally:
+            self._writer.release()
+
+    def _write_locked(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -252,6 +264,23 @@ def _statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
+
+
+_WRITERS: dict[Path, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(db_path: Path) -> threading.Lock:
+    """One lock per database file in this process: its threads queue here for writes.
+
+    SQLite's busy handler makes a blocked writer sleep 1, 2, 5, 10... ms between
+    tries, far longer than one of our transactions; threads of one process (the
+    API's thread pool, the control room's workers) hand the write lock over at
+    once instead. Other processes still wait in SQLite's busy handler.
+    """
+    key = db_path.absolute()
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.Lock())
 
 
 def translate(exc: sqlite3.OperationalError, db_path: Path) -> StoreError:

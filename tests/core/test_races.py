@@ -354,3 +354,35 @@ def test_threads_sharing_one_coordinator_never_overlap(repo: Path) -> None:
     assert not errors, errors
     assert len(log) == 2 * 10 * WORKERS
     c.close()
+
+
+def test_threads_with_their_own_coordinators_write_one_at_a_time(repo: Path) -> None:
+    """Writers in one process queue on the store's in-process lock: nothing lost, ids unique."""
+    import threading
+
+    Coordinator.open(repo).close()
+    start = threading.Barrier(WORKERS)
+    made: list[str] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        c = Coordinator.open(repo)
+        try:
+            start.wait(30)
+            for n in range(25):
+                made.append(c.decisions.add(category="race", title=f"t{n}", author="operator").id)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=work) for _ in range(WORKERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert not errors, errors
+    assert len(made) == len(set(made)) == 25 * WORKERS
+    c = Coordinator.open(repo)
+    assert c.decisions.count() == 25 * WORKERS
+    c.close()
