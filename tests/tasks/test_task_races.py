@@ -3,8 +3,8 @@
 The 500-task race runs 8 processes that each call the CLI's entry point
 (`ctui.cli.main`: the same parser, handlers and store opening as the `ctui`
 command) in a loop; a second race execs the installed `ctui` for every claim
-and complete (`CTUI_RACE_TASKS=500` makes that one full size too; on two
-shared cores it takes minutes). Every worker waits for a start file that is
+and complete, also 500 tasks (about 40 s on two cores; `CTUI_RACE_TASKS=N`
+changes the size). Every worker waits for a start file that is
 made only once all of them are running, so they begin together instead of in
 the order they were launched.
 """
@@ -162,7 +162,7 @@ def test_eight_cli_processes_finish_500_tasks_each_exactly_once(
 def test_eight_workers_execing_ctui_finish_each_task_exactly_once(
     coord: Coordinator, repo: Path
 ) -> None:
-    ids, workers = _queue(coord, int(os.environ.get("CTUI_RACE_TASKS", "80")))
+    ids, workers = _queue(coord, int(os.environ.get("CTUI_RACE_TASKS", "500")))
     outputs = _run_all(repo, WORKER, workers, {}, timeout=380)
     _check_each_done_once(coord, ids, workers, outputs)
 
