@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -131,18 +130,3 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def api(served: Server) -> Iterator[httpx.Client]:
     with served.client() as client:
         yield client
-
-
-def dump(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table: compare two dumps to prove a refused request changed nothing."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
-        return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
-    finally:
-        conn.close()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import TOKEN, Server, clean_env, dump, free_port, make_repo
+from tests.api.conftest import TOKEN, Server, clean_env, free_port, make_repo
 from tests.conftest import CTUI
+from tests.support import dump
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,9 @@ import threading
 import httpx
 import pytest
 
-from tests.api.conftest import Server, dump
+from tests.api.conftest import Server
 from tests.conftest import CTUI
+from tests.support import dump
 
 pytestmark = pytest.mark.slow
 

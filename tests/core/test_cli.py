@@ -11,7 +11,7 @@ import pytest
 
 from ctui.core import schema
 from tests.conftest import Cli
-from tests.core.conftest import dump
+from tests.support import dump
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "decision-log.json"
 

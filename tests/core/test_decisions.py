@@ -10,7 +10,7 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.errors import NotFound, StaleInstance, UsageError
-from tests.core.conftest import FakeClock, dump
+from tests.support import FakeClock, dump
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "decision-log.json"
 

@@ -10,7 +10,7 @@ import pytest
 from ctui.core import Coordinator, errors
 from ctui.core.clock import ago, iso
 from ctui.core.config import Config
-from tests.core.conftest import FakeClock
+from tests.support import FakeClock
 
 
 def test_events_since_recent_and_kinds(clocked: Coordinator, clock: FakeClock) -> None:

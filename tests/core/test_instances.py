@@ -13,7 +13,7 @@ from ctui.core import Coordinator
 from ctui.core.errors import NotFound, StaleInstance, UsageError
 from ctui.core.instances import HOST
 from tests.conftest import git
-from tests.core.conftest import FakeClock
+from tests.support import FakeClock
 
 
 def test_register_records_who_where_and_which_branch(clocked: Coordinator, repo: Path) -> None:

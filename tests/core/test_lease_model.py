@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from ctui.core import Coordinator
 from ctui.core.errors import LeaseExpired, LeaseHeld, NotFound
 from ctui.core.globs import overlaps
-from tests.core.conftest import FakeClock
+from tests.support import FakeClock
 
 KEYS = [
     "src/a.py",

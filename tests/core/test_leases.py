@@ -10,7 +10,7 @@ from ctui.core import Coordinator
 from ctui.core.errors import Conflict, LeaseExpired, LeaseHeld, NotFound, StaleInstance, UsageError
 from ctui.core.leases import ABSENT, file_sha1
 from tests.conftest import git
-from tests.core.conftest import FakeClock, dump
+from tests.support import FakeClock, dump
 
 
 @pytest.fixture

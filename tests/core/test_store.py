@@ -10,7 +10,7 @@ import pytest
 from ctui.core import Coordinator, schema
 from ctui.core.errors import StoreError
 from ctui.core.store import Store
-from tests.core.conftest import dump
+from tests.support import dump
 
 
 def test_open_creates_an_ignored_store_in_wal_mode(repo: Path) -> None:

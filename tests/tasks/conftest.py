@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ctui.core import Coordinator
-from tests.tasks.support import FakeClock
+from tests.support import FakeClock
 
 
 @pytest.fixture

@@ -6,19 +6,6 @@ import sqlite3
 from pathlib import Path
 
 
-class FakeClock:
-    """A clock the test moves by hand, so claim leases expire without sleeping."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def fingerprint(db: Path) -> tuple[object, ...]:
     """Everything a task, plan or discovery command may change, read from the file itself."""
     conn = sqlite3.connect(db)

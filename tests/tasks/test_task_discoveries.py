@@ -6,7 +6,8 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.errors import NotFound, UsageError
-from tests.tasks.support import FakeClock, fingerprint
+from tests.support import FakeClock
+from tests.tasks.support import fingerprint
 
 
 def test_add_list_filter_and_search(tc: Coordinator, clock: FakeClock) -> None:

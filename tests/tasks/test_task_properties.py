@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from ctui.core import Coordinator
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.tasks import Task
-from tests.tasks.support import FakeClock
+from tests.support import FakeClock
 
 WORKERS = ("w1", "w2", "w3")
 

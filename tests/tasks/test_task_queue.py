@@ -6,7 +6,8 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.errors import Conflict, NotFound, StaleInstance, UsageError
-from tests.tasks.support import FakeClock, fingerprint
+from tests.support import FakeClock
+from tests.tasks.support import fingerprint
 
 
 def worker(c: Coordinator, name: str = "w1", ttl: float | None = None) -> str:

@@ -10,7 +10,7 @@ from ctui.core import Coordinator
 from ctui.core.errors import UsageError
 from ctui.core.templates import render
 from tests.conftest import Cli, git
-from tests.core.conftest import dump
+from tests.support import dump
 
 
 def _refused(repo: Path, cli: Cli, args: list[str], code: int) -> str:
