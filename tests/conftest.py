@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ctui.core import Coordinator
+from tests.support import FakeClock
 
 BIN = Path(sys.executable).parent
 CTUI = str(BIN / "ctui") if (BIN / "ctui").exists() else shutil.which("ctui") or "ctui"
@@ -68,6 +69,19 @@ def repo(tmp_path: Path) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "initial")
     return root
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked(repo: Path, clock: FakeClock) -> Iterator[Coordinator]:
+    """A coordinator on the `repo` fixture whose time is the fake `clock`."""
+    c = Coordinator.open(repo, clock=clock)
+    yield c
+    c.close()
 
 
 @pytest.fixture

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from ctui.core import Coordinator
-from tests.support import FakeClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def tc(repo: Path, clock: FakeClock) -> Iterator[Coordinator]:
-    """A coordinator on the test repository's store, driven by the fake clock."""
-    c = Coordinator.open(repo, clock=clock)
-    yield c
-    c.close()
+def tc(clocked: Coordinator) -> Coordinator:
+    """The test repository's coordinator, driven by the shared fake `clock`."""
+    return clocked
