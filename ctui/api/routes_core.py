@@ -36,12 +36,15 @@ def status(
     request: Request,
     c: C,
     fresh: Annotated[
-        bool, Query(description="rebuild now instead of sharing a 100 ms copy")
+        bool,
+        Query(
+            description="a document built after this request arrived (it shows every write "
+            "finished before), instead of one shared for up to 100 ms"
+        ),
     ] = False,
 ) -> Response:
-    if fresh:
-        return ok(c.snapshot())
-    return Response(state(request).status.body(c), media_type="application/json")
+    cache = state(request).status
+    return Response(cache.fresh(c) if fresh else cache.body(c), media_type="application/json")
 
 
 @router.post("/cleanup", summary="reap stale instances, expired leases and orphaned threads now")
