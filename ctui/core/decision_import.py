@@ -21,6 +21,11 @@ from ctui.core.errors import UsageError
 
 def read_log(path: Path, default_author: str) -> list[dict[str, Any]]:
     """Every decision in the file as `Decisions.add` keyword arguments; all or nothing."""
+    return parse_log(load_log(path), default_author)
+
+
+def load_log(path: Path) -> list[Any]:
+    """The decision objects of a log file, unchecked (a remote CLI sends these to the server)."""
     try:
         doc = json.loads(path.read_text())
     except OSError as exc:
@@ -30,6 +35,11 @@ def read_log(path: Path, default_author: str) -> list[dict[str, Any]]:
     items = doc.get("decisions") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise UsageError(f'{path}: expected a list of decisions under "decisions"')
+    return items
+
+
+def parse_log(items: list[Any], default_author: str) -> list[dict[str, Any]]:
+    """Check and map every decision object; the first bad one is the error."""
     return [from_skillforge(item, i, default_author) for i, item in enumerate(items)]
 
 
@@ -62,14 +72,18 @@ def _parse_time(when: Any, index: int) -> float | None:
     if when in (None, ""):
         return None
     if isinstance(when, int | float) and not isinstance(when, bool):
-        return float(when)
-    try:
-        parsed = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"decision #{index + 1}: bad time {when!r} (want ISO-8601)") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+        at = float(when)
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise UsageError(f"decision #{index + 1}: bad time {when!r} (want ISO-8601)") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        at = parsed.timestamp()
+    if not 0 <= at < 1e11:  # NaN fails too
+        raise UsageError(f"decision #{index + 1}: time {when!r} is not between 1970 and 5000")
+    return at
 
 
 def from_skillforge(item: Any, index: int, default_author: str) -> dict[str, Any]:
@@ -90,7 +104,7 @@ def from_skillforge(item: Any, index: int, default_author: str) -> dict[str, Any
         if value:
             text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             description += f"\n\n{key.replace('_', ' ').capitalize()}: {text}"
-    files = item.get("related_files") or item.get("files") or []
+    files = _texts(item.get("related_files") or item.get("files"), "files", index)
     if files:
         description += "\n\nFiles: " + ", ".join(map(str, files))
     scope = str(item.get("scope") or "module").strip().lower()
@@ -100,11 +114,11 @@ def from_skillforge(item: Any, index: int, default_author: str) -> dict[str, Any
         category = _check(str(item.get("category") or "general"), str(title), scope, status)
     except UsageError as exc:
         raise UsageError(f"decision #{index + 1}: {exc.message}") from exc
-    tags = [str(t) for t in item.get("tags") or []]
+    tags = _texts(item.get("tags"), "tags", index)
     if role:
         tags.append(f"role:{role}")
     return {
-        "decision_id": item.get("decision_id") or item.get("id"),
+        "decision_id": _text_or_none(item.get("decision_id") or item.get("id")),
         "category": category,
         "title": str(title).strip(),
         "description": description.strip(),
@@ -115,5 +129,20 @@ def from_skillforge(item: Any, index: int, default_author: str) -> dict[str, Any
         "at": _parse_time(
             item.get("made_at") or item.get("timestamp") or item.get("created_at"), index
         ),
-        "supersedes": item.get("supersedes"),
+        "supersedes": _text_or_none(item.get("supersedes")),
     }
+
+
+def _texts(value: Any, key: str, index: int) -> list[str]:
+    """A list of words (one word alone is a list of one); anything else is an error."""
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise UsageError(f"decision #{index + 1}: {key} must be a list")
+    return [str(v) for v in value]
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)

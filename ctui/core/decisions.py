@@ -292,9 +292,17 @@ class Decisions:
         is harmless); the original maker becomes the author; `author` (the
         importing instance) is recorded on the events.
         """
-        from ctui.core.decision_import import read_log
+        from ctui.core.decision_import import load_log
 
-        parsed = read_log(Path(path), author)
+        return self.import_items(load_log(Path(path)), author=author)
+
+    def import_items(
+        self, items: builtins.list[Any], *, author: str = "operator"
+    ) -> dict[str, Any]:
+        """Import the decision objects of a log (a remote CLI sends these), all or nothing."""
+        from ctui.core.decision_import import parse_log
+
+        parsed = parse_log(items, author)
         imported, skipped = [], []
         with self._c.store.write() as conn:
             for fields in parsed:

@@ -114,13 +114,16 @@ def _parse(item: Any, index: int) -> dict[str, Any]:
     context = item.get("context") or {}
     if not isinstance(deps, list) or not isinstance(context, dict):
         raise UsageError(f"{where}: dependencies must be a list and context an object")
+    files, hints = context.get("files") or [], context.get("hints") or []
+    if not isinstance(files, list | str) or not isinstance(hints, list | str):
+        raise UsageError(f"{where}: context files and hints must be lists of text")
     return {
         "source_id": source_id,
         "description": description.strip(),
         "priority": priority,
         "deps": [str(d) for d in deps],
-        "files": context.get("files") or [],
-        "hints": context.get("hints") or [],
+        "files": files,
+        "hints": hints,
         "status": STATUS_MAP.get(str(item.get("status", "")).lower()),
         "claimed_by": item.get("claimed_by"),
     }
@@ -162,8 +165,38 @@ def _order(tasks: list[dict[str, Any]], known: set[str]) -> list[dict[str, Any]]
     return ordered
 
 
+def load_tasks(path: Path) -> dict[str, Any]:
+    """Read option A's `tasks.json` and what lies beside it into one import document.
+
+    The document (`{"tasks", "file", "results", "master_plan"}`) is what
+    `import_document` applies: a remote CLI reads the files on its own machine,
+    checks them here with the same messages as a local import, and sends it.
+    """
+    path = Path(path)
+    items = _load(path)
+    results: dict[str, str] = {}
+    for t in [_parse(item, i) for i, item in enumerate(items)]:
+        result_file = path.parent / "results" / f"{t['source_id']}.md"
+        if t["status"] == "done" and result_file.is_file():
+            results[t["source_id"]] = result_file.read_text()
+    master = path.parent / "master-plan.md"
+    return {
+        "tasks": items,
+        "file": str(path),
+        "results": results,
+        "master_plan": master.read_text() if master.is_file() else None,
+    }
+
+
 def import_tasks(coord: Coordinator, path: Path, *, by: str = OPERATOR) -> dict[str, Any]:
-    """Import option A's `tasks.json`.
+    """Import option A's `tasks.json` (see `import_document`)."""
+    return import_document(coord, load_tasks(Path(path)), by=by)
+
+
+def import_document(
+    coord: Coordinator, doc: dict[str, Any], *, by: str = OPERATOR
+) -> dict[str, Any]:
+    """Apply an import document from `load_tasks`, in one transaction: all of it or nothing.
 
     Returns `{"imported": {old id: new id}, "skipped": [old ids], "plan": bool}`.
 
@@ -172,8 +205,12 @@ def import_tasks(coord: Coordinator, path: Path, *, by: str = OPERATOR) -> dict[
     result of a done task, and `master-plan.md` the plan when none is set.
     Tasks imported before (same source id and description) are skipped.
     """
-    path = Path(path)
-    parsed = [_parse(item, i) for i, item in enumerate(_load(path))]
+    items = doc.get("tasks")
+    if not isinstance(items, list):
+        raise UsageError('expected a list of tasks under "tasks"')
+    parsed = [_parse(item, i) for i, item in enumerate(items)]
+    results = doc.get("results") or {}
+    file = str(doc.get("file") or "")
     imported: dict[str, str] = {}
     skipped: list[str] = []
     with coord.store.write() as conn:
@@ -189,11 +226,8 @@ def import_tasks(coord: Coordinator, path: Path, *, by: str = OPERATOR) -> dict[
                 mapping[t["source_id"]] = existing[0]
                 skipped.append(t["source_id"])
                 continue
-            result_file = path.parent / "results" / f"{t['source_id']}.md"
-            result = (
-                result_file.read_text() if t["status"] == "done" and result_file.is_file() else None
-            )
-            source = {"id": t["source_id"], "file": str(path), "claimed_by": t["claimed_by"]}
+            result = results.get(t["source_id"]) if t["status"] == "done" else None
+            source = {"id": t["source_id"], "file": file, "claimed_by": t["claimed_by"]}
             new_id = insert(
                 coord,
                 conn,
@@ -208,16 +242,14 @@ def import_tasks(coord: Coordinator, path: Path, *, by: str = OPERATOR) -> dict[
                 source={k: v for k, v in source.items() if v},
             )
             mapping[t["source_id"]] = imported[t["source_id"]] = new_id
-        coord.log(conn, "task.imported", actor=by, data={"file": str(path), "count": len(imported)})
-        plan_set = _import_plan(coord, conn, path, by)
+        coord.log(conn, "task.imported", actor=by, data={"file": file, "count": len(imported)})
+        plan_set = _import_plan(coord, conn, doc.get("master_plan"), by)
     return {"imported": imported, "skipped": skipped, "plan": plan_set}
 
 
-def _import_plan(coord: Coordinator, conn: sqlite3.Connection, path: Path, by: str) -> bool:
-    master = path.parent / "master-plan.md"
-    if get(conn) is not None or not master.is_file():
+def _import_plan(coord: Coordinator, conn: sqlite3.Connection, text: Any, by: str) -> bool:
+    if get(conn) is not None or not isinstance(text, str):
         return False
-    text = master.read_text()
     heading = next((line for line in text.splitlines() if line.strip()), "")
     goal = re.sub(r"^#+\s*", "", heading).strip() or "imported plan"
     set_plan(coord, goal, text, by=by)
