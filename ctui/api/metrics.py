@@ -1,51 +1,116 @@
 """`/metrics` in the Prometheus text format: store gauges read at scrape time, request latency.
 
-The latency histogram is kept in memory by the guard middleware; the gauges
-come from the core's list calls, so a second store backend needs no change here.
+The latency histogram is kept by the guard middleware in a fixed table of
+series; with several server processes (`--workers`) the table lives in shared
+memory made by the supervisor, so any worker's scrape reports every worker's
+requests and counters never go backwards between scrapes. The gauges come from
+the core's list calls, so a second store backend needs no change here.
 """
 
 from __future__ import annotations
 
+import array
+import multiprocessing
 import threading
 from collections import Counter
 from typing import Any
 
 NAME = "ctui_http_request_duration_seconds"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+WIDTH = len(BUCKETS) + 2  # the buckets, then the count and the sum
+SLOTS = 256  # (method, route) series; routes are templates, so a few dozen are used
+KEY_BYTES = 128
+OVERFLOW = ("OTHER", "overflow")
+
+
+class LatencyTable:
+    """The histogram's storage: series keys and values, and the lock that guards both.
+
+    `LatencyTable()` is private to one process; `LatencyTable.shared()` is made
+    by a supervising process and reaches its workers pickled in their config.
+    """
+
+    def __init__(self, lock: Any = None, keys: Any = None, values: Any = None, used: Any = None):
+        self.lock = lock or threading.Lock()
+        self.keys = keys if keys is not None else bytearray(SLOTS * KEY_BYTES)
+        self.values = values if values is not None else array.array("d", bytes(8 * SLOTS * WIDTH))
+        self.used = used if used is not None else array.array("i", [0])
+
+    @classmethod
+    def shared(cls) -> LatencyTable:
+        ctx = multiprocessing.get_context("spawn")
+        return cls(
+            ctx.Lock(),
+            ctx.RawArray("c", SLOTS * KEY_BYTES),
+            ctx.RawArray("d", SLOTS * WIDTH),
+            ctx.RawArray("i", 1),
+        )
+
+    def key(self, slot: int) -> tuple[str, str]:
+        raw = bytes(self.keys[slot * KEY_BYTES : (slot + 1) * KEY_BYTES]).rstrip(b"\0")
+        method, _, route = raw.decode("utf-8", "replace").partition("\0")
+        return method, route
+
+    def slot(self, key: tuple[str, str]) -> int:
+        """The series of `key`, added if new; call with the lock held."""
+        for slot in range(self.used[0]):
+            if self.key(slot) == key:
+                return slot
+        if self.used[0] >= SLOTS - 1:
+            key = OVERFLOW
+            if self.key(SLOTS - 1) != key:
+                self._name(SLOTS - 1, key)
+            return SLOTS - 1
+        slot = self.used[0]
+        self._name(slot, key)
+        self.used[0] = slot + 1
+        return slot
+
+    def _name(self, slot: int, key: tuple[str, str]) -> None:
+        raw = f"{key[0]}\0{key[1]}".encode()[:KEY_BYTES].ljust(KEY_BYTES, b"\0")
+        self.keys[slot * KEY_BYTES : (slot + 1) * KEY_BYTES] = raw
 
 
 class Latency:
     """A request-latency histogram per (method, route) with Prometheus' cumulative buckets."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._series: dict[tuple[str, str], list[float]] = {}
+    def __init__(self, table: LatencyTable | None = None) -> None:
+        self.table = table or LatencyTable()
+        self._slots: dict[tuple[str, str], int] = {}  # this process's memo of table.slot()
 
     def observe(self, method: str, route: str, seconds: float) -> None:
-        with self._lock:
-            series = self._series.setdefault((method, route), [0.0] * (len(BUCKETS) + 2))
+        table = self.table
+        with table.lock:
+            slot = self._slots.get((method, route))
+            if slot is None:
+                slot = self._slots[(method, route)] = table.slot((method, route))
+            base = slot * WIDTH
+            values = table.values
             for i, bound in enumerate(BUCKETS):
                 if seconds <= bound:
-                    series[i] += 1
-            series[-2] += 1
-            series[-1] += seconds
+                    values[base + i] += 1
+            values[base + WIDTH - 2] += 1
+            values[base + WIDTH - 1] += seconds
+
+    def series(self) -> list[tuple[tuple[str, str], list[float]]]:
+        table = self.table
+        with table.lock:
+            slots = [*range(table.used[0]), SLOTS - 1]
+            found = [(table.key(s), list(table.values[s * WIDTH : (s + 1) * WIDTH])) for s in slots]
+        return sorted((key, values) for key, values in found if values[WIDTH - 2])
 
     def lines(self) -> list[str]:
         out = [
             "# HELP ctui_http_request_duration_seconds Time to answer an API request.",
             "# TYPE ctui_http_request_duration_seconds histogram",
         ]
-        with self._lock:
-            items = sorted(self._series.items())
-        for (method, route), series in items:
-            labels = f'method="{method}",route="{_escape(route)}"'
+        for (method, route), series in self.series():
+            labels = f'method="{_escape(method)}",route="{_escape(route)}"'
             for bound, count in zip(BUCKETS, series, strict=False):
                 out.append(f'{NAME}_bucket{{{labels},le="{bound}"}} {int(count)}')
-            out.append(
-                f'ctui_http_request_duration_seconds_bucket{{{labels},le="+Inf"}} {int(series[-2])}'
-            )
-            out.append(f"ctui_http_request_duration_seconds_count{{{labels}}} {int(series[-2])}")
-            out.append(f"ctui_http_request_duration_seconds_sum{{{labels}}} {series[-1]:.6f}")
+            out.append(f'{NAME}_bucket{{{labels},le="+Inf"}} {int(series[-2])}')
+            out.append(f"{NAME}_count{{{labels}}} {int(series[-2])}")
+            out.append(f"{NAME}_sum{{{labels}}} {series[-1]:.6f}")
         return out
 
 

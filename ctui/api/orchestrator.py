@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,16 @@ right after creating it, and the loop must not race it to the start."""
 class Orchestrator:
     """Ticks every `interval` seconds until `stop()`."""
 
-    def __init__(self, store_dir: Path, *, max_concurrent: int, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        max_concurrent: int,
+        interval: float = 2.0,
+        publish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.store_dir = store_dir
+        self.publish = publish  # told `describe()` after every tick (other processes show it)
         self.max_concurrent = max_concurrent
         self.interval = interval
         self.ticks = 0
@@ -68,6 +77,8 @@ class Orchestrator:
                     log.warning("orchestrator tick failed: %s", self.last_error)
                 self.ticks += 1
                 self.last_at = time.time()
+                if self.publish is not None:
+                    self.publish(self.describe())
                 self._stop.wait(self.interval)
         finally:
             coord.close()

@@ -24,6 +24,7 @@ import ctui
 from ctui.api import routes_coord, routes_core, routes_work
 from ctui.api.common import JSON, ServerState, error
 from ctui.api.guard import MAX_BODY, BodyTooLarge, Guard
+from ctui.api.metrics import Latency
 from ctui.api.orchestrator import Orchestrator
 from ctui.core import Coordinator, CtuiError
 from ctui.core.errors import NOTHING, USAGE
@@ -40,9 +41,15 @@ def create_app(
     mcp: bool = True,
     on_ready: Any = None,
     on_stop: Any = None,
+    latency: Latency | None = None,
 ) -> Any:
-    """The ASGI app: FastAPI inside the Guard. `token=None` only for `--no-auth` on loopback."""
+    """The ASGI app: FastAPI inside the Guard. `token=None` only for `--no-auth` on loopback.
+
+    `latency` is given when several worker processes share one histogram.
+    """
     st = ServerState(coord=coord, token=token, orchestrator=orchestrator)
+    if latency is not None:
+        st.latency = latency
     mcp_server = _mcp_server(coord) if mcp else None
 
     @contextlib.asynccontextmanager

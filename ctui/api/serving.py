@@ -4,13 +4,16 @@
 
 With `workers > 1`, uvicorn's supervisor spawns that many server processes on
 the one listening socket (each builds its app with `worker_app()`), so
-CPU-bound requests use more than one core; the orchestrator loop then runs in
-the supervising process only, and `/metrics` latency is per worker.
+CPU-bound requests use more than one core. The orchestrator loop then runs in
+the supervising process only, and the workers keep `/metrics` latency in one
+table in shared memory. `default_workers()` is what `ctui serve` uses.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import multiprocessing
 import os
 import signal
 import time
@@ -20,10 +23,27 @@ from typing import Any
 import uvicorn
 
 import ctui
+from ctui.api.metrics import Latency, LatencyTable
 from ctui.api.orchestrator import Orchestrator
 from ctui.api.server import create_app
 from ctui.api.settings import API_FILE, bind_socket, read_json, write_private
 from ctui.core import Coordinator
+
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One server process per CPU this process may use, at most four.
+
+    A request's CPU (HTTP parsing, validation, JSON) holds the GIL, so one
+    process serves one request at a time however many threads it has; a
+    second process is what lets a second core answer at the same time.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
 
 
 def serve(
@@ -52,7 +72,13 @@ def serve(
         "version": ctui.__version__,
     }
     api_file = coord.store.path / API_FILE
-    loop = Orchestrator(coord.store.path, max_concurrent=max_concurrent, interval=interval)
+    board = LoopBoard.shared() if workers > 1 else None
+    loop = Orchestrator(
+        coord.store.path,
+        max_concurrent=max_concurrent,
+        interval=interval,
+        publish=board.write if board is not None else None,
+    )
     options: dict[str, Any] = {
         "log_level": "info",
         "timeout_graceful_shutdown": 3,
@@ -63,10 +89,15 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _quiet)  # uvicorn re-raises the stop signal after its graceful shutdown
     try:
-        if workers > 1:
-            _run_workers(
-                coord, token, workers, options, sock, loop, lambda: write_private(api_file, info)
+        if board is not None:
+            board.write(loop.describe())
+            config = WorkerConfig(
+                "ctui.api.serving:worker_app", factory=True, workers=workers, **options
             )
+            config.ctui_token = token
+            config.ctui_latency = LatencyTable.shared()
+            config.ctui_board = board
+            _run_workers(coord, config, sock, loop, lambda: write_private(api_file, info))
         else:
             app = create_app(
                 coord,
@@ -84,19 +115,11 @@ def serve(
 
 
 def _run_workers(
-    coord: Coordinator,
-    token: str | None,
-    workers: int,
-    options: dict[str, Any],
-    sock: Any,
-    loop: Orchestrator,
-    ready: Any,
+    coord: Coordinator, config: WorkerConfig, sock: Any, loop: Orchestrator, ready: Any
 ) -> None:
     from uvicorn.supervisors import Multiprocess
 
     os.environ["CTUI_DIR"] = str(coord.store.path)
-    config = WorkerConfig("ctui.api.serving:worker_app", factory=True, workers=workers, **options)
-    config.ctui_token = token
     loop.start()
     try:
         supervisor = Multiprocess(config, sockets=[sock])
@@ -106,36 +129,81 @@ def _run_workers(
         loop.stop()
 
 
+class LoopBoard:
+    """The supervisor's loop state (`Orchestrator.describe()`) in shared memory, so a
+    worker's `/api/orchestrator` shows the real ticks and errors."""
+
+    SIZE = 16384
+
+    def __init__(self, lock: Any, data: Any) -> None:
+        self.lock = lock
+        self.data = data
+
+    @classmethod
+    def shared(cls) -> LoopBoard:
+        ctx = multiprocessing.get_context("spawn")
+        return cls(ctx.Lock(), ctx.RawArray("c", cls.SIZE))
+
+    def write(self, description: dict[str, Any]) -> None:
+        raw = json.dumps(description, default=str).encode()
+        if len(raw) > self.SIZE:
+            raw = json.dumps({**description, "last": "(too long to show)"}).encode()[: self.SIZE]
+        with self.lock:
+            self.data[: self.SIZE] = raw.ljust(self.SIZE, b"\0")
+
+    def read(self) -> dict[str, Any]:
+        with self.lock:
+            raw = bytes(self.data[: self.SIZE]).rstrip(b"\0")
+        try:
+            found = json.loads(raw or b"{}")
+        except ValueError:
+            found = {}
+        return found if isinstance(found, dict) else {}
+
+
 class WorkerConfig(uvicorn.Config):
     """Carries the token to each spawned worker inside the pickled config, not in the
-    environment, where every agent the server starts would inherit it."""
+    environment, where every agent the server starts would inherit it; and the shared
+    latency table and loop board, which only pass to a process as it is spawned."""
 
     ctui_token: str | None = None
+    ctui_latency: LatencyTable | None = None
+    ctui_board: LoopBoard | None = None
 
     def load(self) -> None:
-        global _worker_token
+        global _worker_token, _worker_latency, _worker_board
         _worker_token = self.ctui_token
+        _worker_latency = self.ctui_latency
+        _worker_board = self.ctui_board
         super().load()
 
 
 _worker_token: str | None = None
+_worker_latency: LatencyTable | None = None
+_worker_board: LoopBoard | None = None
 
 
 def worker_app() -> Any:
     """The app of one worker process (no orchestrator: the supervisor runs it)."""
-    app = create_app(Coordinator.open(store_dir=os.environ["CTUI_DIR"]), token=_worker_token)
-    app.app.state.ctui.orchestrator = _ElsewhereLoop(os.getppid())
+    app = create_app(
+        Coordinator.open(store_dir=os.environ["CTUI_DIR"]),
+        token=_worker_token,
+        latency=Latency(_worker_latency),
+    )
+    app.app.state.ctui.orchestrator = _ElsewhereLoop(os.getppid(), _worker_board)
     return app
 
 
 class _ElsewhereLoop:
     """What a worker says about the loop, which runs in the supervising process."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, board: LoopBoard | None) -> None:
         self.pid = pid
+        self.board = board
 
     def describe(self) -> dict[str, Any]:
-        return {"running": True, "process": "supervisor", "pid": self.pid}
+        seen = self.board.read() if self.board is not None else {}
+        return {"running": True, **seen, "process": "supervisor", "pid": self.pid}
 
 
 def _quiet(signum: int, frame: Any) -> None:

@@ -73,9 +73,9 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=positive(int),
-        default=1,
         metavar="N",
-        help="server processes on the one port (default 1; more use more cores)",
+        help="server processes sharing the port (default: one per CPU, at most 4; "
+        "1 keeps everything in one process)",
     )
     p.add_argument("--interval", type=positive(), default=2.0, help=argparse.SUPPRESS)
 
@@ -123,12 +123,15 @@ def serve(ctx: Ctx) -> int:
     except BaseException:
         sock.close()
         raise
+    from ctui.api.serving import default_workers
     from ctui.api.serving import serve as run
 
     port = sock.getsockname()[1]
+    workers = a.workers or default_workers()
     print(
         f"ctui: serving {coord.store.path} on http://{a.bind}:{port} "
-        f"({'no auth' if token is None else 'token required'}); Ctrl-C stops",
+        f"({'no auth' if token is None else 'token required'}, {workers} worker process"
+        f"{'es' if workers > 1 else ''}); Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
@@ -139,7 +142,7 @@ def serve(ctx: Ctx) -> int:
         token=token,
         max_concurrent=a.max_concurrent or config.max_concurrent,
         interval=a.interval,
-        workers=a.workers,
+        workers=workers,
         sock=sock,
     )
     return 0
@@ -173,8 +176,7 @@ def start(ctx: Ctx) -> int:
         str(a.port),
         "--interval",
         str(a.interval),
-        "--workers",
-        str(a.workers),
+        *(["--workers", str(a.workers)] if a.workers else []),
     ]
     if a.no_auth:
         argv.append("--no-auth")
@@ -226,7 +228,8 @@ def status(ctx: Ctx) -> int:
     up = time.time() - float(info.get("started_at", time.time()))
     text = [
         f"ctui server at {info['url']}  pid {info['pid']}  up {int(up)}s  "
-        f"{'healthy' if health else 'NOT ANSWERING'}  auth {'on' if info.get('auth') else 'off'}"
+        f"{'healthy' if health else 'NOT ANSWERING'}  auth {'on' if info.get('auth') else 'off'}  "
+        f"{info.get('workers', 1)} worker process(es)"
     ]
     if loop is not None:
         text.append(
