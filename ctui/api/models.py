@@ -156,6 +156,55 @@ class StopIn(Body):
     by: str = Field(default="operator", min_length=1, max_length=200)
 
 
+class TasksImportIn(Body):
+    """Option A's tasks.json as `ctui task import` reads it on the client (`plan.load_tasks`)."""
+
+    tasks: list[dict[str, Any]] = Field(
+        max_length=10_000, description="the file's task objects, as written"
+    )
+    file: str | None = Field(
+        default=None, max_length=4096, description="where the client read it (kept as the source)"
+    )
+    results: dict[str, str] = Field(
+        default_factory=dict, description="results/<id>.md of done tasks, by the file's task id"
+    )
+    master_plan: str | None = Field(
+        default=None, description="master-plan.md beside the file: the plan when none is set"
+    )
+    by: str = Field(default="operator", min_length=1, max_length=200)
+
+
+class DecisionsImportIn(Body):
+    """A SkillForge decision-log.json's decision objects, as `ctui decisions import` reads them."""
+
+    decisions: list[dict[str, Any]] = Field(max_length=10_000)
+    author: str = Field(
+        default="operator", min_length=1, max_length=200, description="who imports (on events)"
+    )
+
+
+class PlanIn(Body):
+    goal: str = Field(min_length=1, max_length=10_000, description="what every agent works toward")
+    text: str = Field(default="", max_length=1_000_000, description="the master plan")
+    by: str = Field(default="operator", min_length=1, max_length=200)
+
+
+class LogQuery(BaseModel):
+    """`GET /api/threads/{name}/logs`: the last lines, or with `offset` what came after it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tail: int = Field(
+        default=200, ge=0, le=100_000, description="without offset: the last N lines (0: all)"
+    )
+    offset: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**62,
+        description="a byte offset (an earlier answer's next_offset): the whole lines after it",
+    )
+
+
 class Error(BaseModel):
     """Every error answer: the one-line message and the CLI exit code that matches it."""
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ctui.api.wire import Part, decision_of, event_of, instance_of, lease_of, local_only, seg
+from ctui.api.wire import Part, decision_of, event_of, instance_of, lease_of, seg, send_import
 from ctui.core.decisions import Decision
 from ctui.core.events import Event, follow
 from ctui.core.instances import Instance
@@ -132,8 +132,14 @@ class RemoteDecisions(Part):
     def count(self) -> int:
         return int(self.api.call("GET", "/api/status")["counts"]["decisions"])
 
-    def import_file(self, *_: Any, **__: Any) -> Any:
-        raise local_only("importing a decision log")
+    def import_file(self, path: Path, *, author: str = "operator") -> dict[str, Any]:
+        """Read and check the log here (as a local import would), then send it in one request."""
+        from ctui.core.decision_import import load_log, parse_log
+
+        items = load_log(Path(path))
+        parse_log(items, author)  # the file's errors, named as a local import names them
+        body = {"decisions": items, "author": author}
+        return dict(send_import(self.api, "/api/decisions/import", body, path))
 
 
 class RemoteEvents(Part):

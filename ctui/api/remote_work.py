@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ctui.api.wire import Part, Record, local_only, seg
+from ctui.api.wire import Part, Record, local_only, seg, send_import
 
 
 class RemoteTasks(Part):
@@ -62,8 +62,23 @@ class RemoteTasks(Part):
             found[task.status] = found.get(task.status, 0) + 1
         return found
 
-    def import_file(self, *_: Any, **__: Any) -> Any:
-        raise local_only("importing a task file")
+    def import_file(self, path: str | Path, *, by: str = "operator") -> dict[str, Any]:
+        """Read and check the file here (as a local import would), then send it in one request.
+
+        The server applies it in one transaction: all of it or nothing.
+        """
+        from ctui.core.plan import load_tasks
+
+        doc = load_tasks(Path(path))
+        return dict(send_import(self.api, "/api/tasks/import", {**doc, "by": by}, path))
+
+    def plan(self) -> Record | None:
+        found = self.api.call("GET", "/api/plan")["plan"]
+        return Record(found) if found else None
+
+    def set_plan(self, goal: str, text: str = "", *, by: str = "operator") -> Record:
+        body = {"goal": goal, "text": text or "", "by": by}
+        return Record(self.api.call("PUT", "/api/plan", body=body))
 
 
 class RemoteDiscoveries(Part):
@@ -152,8 +167,12 @@ class RemoteThreads(Part):
             time.sleep(poll)
 
     def logs(self, name: str, tail: int = 200) -> str:
-        data = self.api.call("GET", f"/api/threads/{seg(name)}/logs", params={"tail": tail})
-        return "\n".join(data["lines"])
+        return "\n".join(self.log_chunk(name, tail=tail)["lines"])
+
+    def log_chunk(self, name: str, *, offset: int | None = None, tail: int = 200) -> dict[str, Any]:
+        """The last `tail` lines, or with `offset` the lines after it; `next_offset` continues."""
+        params = {"tail": max(0, tail)} if offset is None else {"offset": offset}
+        return dict(self.api.call("GET", f"/api/threads/{seg(name)}/logs", params=params))
 
     def log_path(self, name: str) -> Path:
         raise local_only("following a log file")

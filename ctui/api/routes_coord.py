@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from ctui.api.common import ERRORS, JSON, coord, ok
 from ctui.api.models import (
     DecisionIn,
+    DecisionsImportIn,
     ForceReleaseIn,
     HeartbeatIn,
     InstanceIn,
@@ -168,6 +169,17 @@ def add_decision(c: C, body: DecisionIn) -> JSON:
         tags=body.tags,
     )
     return ok(d.to_dict(), 201)
+
+
+@router.post(
+    "/decisions/import",
+    status_code=201,
+    summary="import a SkillForge decision log's decisions: all of them or none "
+    "(201 with the new ids; 200 when every one was already there)",
+)
+def import_decisions(c: C, body: DecisionsImportIn) -> JSON:
+    result = c.decisions.import_items(body.decisions, author=body.author)
+    return ok(result, 201 if result["imported"] else 200)
 
 
 @router.get("/decisions/{decision_id}", summary="one decision")

@@ -1,12 +1,14 @@
-"""Routes over the work parts: tasks, discoveries and threads."""
+"""Routes over the work parts: tasks and the plan, discoveries and threads."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from ctui.api.common import ERRORS, JSON, coord, ok
+from ctui.api.logread import after, tail
 from ctui.api.models import (
     ByIn,
     ClaimIn,
@@ -14,9 +16,12 @@ from ctui.api.models import (
     DependIn,
     DiscoveryIn,
     FailIn,
+    LogQuery,
+    PlanIn,
     StartIn,
     StopIn,
     TaskIn,
+    TasksImportIn,
     ThreadIn,
 )
 from ctui.core import Coordinator
@@ -49,6 +54,30 @@ def add_task(c: C, body: TaskIn) -> JSON:
         max_attempts=body.max_attempts,
     )
     return ok(task.to_dict(), 201)
+
+
+@router.post(
+    "/tasks/import",
+    status_code=201,
+    summary="import option A's tasks.json read by the client: all of it or nothing "
+    "(201 with the new ids; 200 when every task was already there)",
+)
+def import_tasks(c: C, body: TasksImportIn) -> JSON:
+    from ctui.core import plan
+
+    result = plan.import_document(c, body.model_dump(exclude={"by"}), by=body.by)
+    return ok(result, 201 if result["imported"] or result["plan"] else 200)
+
+
+@router.get("/plan", summary="the goal and master plan ({plan: null} before `ctui plan init`)")
+def get_plan(c: C) -> JSON:
+    plan = c.tasks.plan()
+    return ok({"plan": plan.to_dict() if plan else None, "counts": c.tasks.counts()})
+
+
+@router.put("/plan", summary="set (or replace) the goal and master plan, like `ctui plan init`")
+def set_plan(c: C, body: PlanIn) -> JSON:
+    return ok(c.tasks.set_plan(body.goal, body.text, by=body.by).to_dict())
 
 
 @router.post(
@@ -174,8 +203,14 @@ def stop_thread(c: C, name: str, body: StopIn | None = None) -> JSON:
     return ok(c.threads.stop(name, grace=body.grace, by=body.by).to_dict())
 
 
-@router.get("/threads/{name}/logs", summary="the last lines of the thread's log")
-def thread_logs(
-    c: C, name: str, tail: Annotated[int, Query(ge=0, le=100_000, description="0: all")] = 200
-) -> JSON:
-    return ok({"name": name, "lines": c.threads.logs(name, tail=tail).splitlines()})
+@router.get(
+    "/threads/{name}/logs",
+    summary="the last lines of the thread's log, or with offset the lines written after it "
+    "(follow by asking again from next_offset until active is false and more is false)",
+)
+def thread_logs(c: C, name: str, q: Annotated[LogQuery, Query()]) -> JSON:
+    t = c.threads.get(name)
+    active = t.is_active  # before reading: a finished thread's log is complete
+    path = Path(t.log_path or c.threads.log_path(name))
+    found = tail(path, q.tail) if q.offset is None else after(path, q.offset, finished=not active)
+    return ok({"name": name, **found, "active": active, "status": t.status})

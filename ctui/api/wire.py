@@ -173,6 +173,19 @@ def local_only(what: str) -> UsageError:
     )
 
 
+def send_import(api: Api, route: str, body: dict[str, Any], path: Any) -> Any:
+    """POST a parsed import file; a file over the server's body limit says what to do."""
+    try:
+        return api.call("POST", route, body=body, timeout=120)
+    except UsageError as exc:
+        if "request body over" not in exc.message:
+            raise
+        raise UsageError(
+            f"{path} is too big to send in one request ({exc.message}): split it, "
+            "or import it on the server's machine"
+        ) from None
+
+
 class Part:
     """One remote part (`c.leases`, `c.tasks`, ...) sharing the coordinator's session."""
 

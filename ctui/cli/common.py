@@ -133,7 +133,19 @@ def leaf(
 
 
 REMOTE_COMMANDS = frozenset(
-    {"spawn", "thread", "lock", "task", "decisions", "discover", "instance"}
+    {
+        "spawn",
+        "thread",
+        "lock",
+        "task",
+        "decisions",
+        "discover",
+        "instance",
+        "status",
+        "plan",
+        "leader",
+        "worker",
+    }
 )
 
 

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction) -> None:
     leaf(sub, "init", init, "create .ctui/ for this repository (idempotent)")
-    p = leaf(sub, "status", status, "instances, leases, threads, tasks and decisions at a glance")
+    p = leaf(
+        sub,
+        "status",
+        status,
+        "instances, leases, threads, tasks and decisions at a glance "
+        "(the server's store while `ctui remote connect`ed; --local for this repository's)",
+    )
     p.add_argument(
         "--verbose", "-v", action="store_true", help="also list every lease and recent events"
     )
@@ -63,7 +69,7 @@ def status(ctx: Ctx) -> int:
         return 0
     verbose = bool(getattr(ctx.args, "verbose", False))
     now = c.now()
-    out = [f"store  {data['store']}", ""]
+    out = [_where(ctx, c, data), ""]
     out.append(f"INSTANCES ({len(data['instances'])} live)")
     held = Counter(lease["holder"] for lease in data["locks"])
     out.append(
@@ -132,6 +138,14 @@ def status(ctx: Ctx) -> int:
         out.append(_events_table(c.events.recent(15), now))
     ctx.emit(data, "\n".join(out))
     return 0
+
+
+def _where(ctx: Ctx, c: Any, data: dict[str, Any]) -> str:
+    """Which store this is: a connected CLI may be looking at another machine's."""
+    if getattr(c, "remote", False) is True:
+        return f"server {c.url}  (its store {data['store']}; --local for this repository's)"
+    forced = " (this repository's, --local)" if getattr(ctx.args, "side", None) == "local" else ""
+    return f"store  {data['store']}{forced}"
 
 
 def _short(text: str | None, width: int = 40) -> str:

@@ -31,7 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command("search", search, "full-text search over titles, descriptions and categories")
     p.add_argument("text", nargs="+", help="words to find (all of them)")
     p.add_argument("--limit", type=positive(int), default=20, help="at most N (default 20)")
-    p = g.command("import", import_cmd, "import a SkillForge decision-log.json")
+    p = g.command(
+        "import",
+        import_cmd,
+        "import a SkillForge decision-log.json, all or nothing; while connected the file is "
+        "read and checked here and the server's store takes it in one request",
+    )
     p.add_argument(
         "file", type=Path, help="e.g. .claude/coordination/decision-log.json; twice is harmless"
     )

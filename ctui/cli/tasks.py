@@ -18,6 +18,11 @@ from ctui.core.clock import ago, iso
 from ctui.core.errors import UsageError
 from ctui.core.tasks import STATUSES, Task
 
+PLAN_INIT_HELP = (
+    "set the goal (and the master plan text) in the store, not in a file; while connected "
+    "(`ctui remote connect`) that is the server's store, whose agents work toward it "
+    "(--plan-file is read here); --local sets this repository's own"
+)
 CLAIM_EPILOG = "Exit codes: 0 claimed, 4 nothing available, 12 not claimable, 13 you are stale."
 
 
@@ -67,11 +72,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command("depend", depend, "make a task wait for others (refuses cycles)")
     p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     p.add_argument("on", nargs="+", metavar="DEP", help="the tasks it waits for")
-    p = g.command("import", import_cmd, "import option A's .coordination/tasks.json")
+    p = g.command(
+        "import",
+        import_cmd,
+        "import option A's .coordination/tasks.json (with master-plan.md and results/ beside "
+        "it), all or nothing; while connected the file is read and checked here and the "
+        "server's store takes it in one request",
+    )
     p.add_argument("file", type=Path, help="the tasks.json file; twice is harmless")
 
     g = Group(sub, "plan", "the goal and master plan every agent works toward")
-    p = g.command("init", plan_init, "set the goal (and the master plan text)")
+    p = g.command("init", plan_init, PLAN_INIT_HELP)
     p.add_argument("goal", help="what every agent works toward, in a sentence")
     p.add_argument(
         "--plan-file", type=Path, metavar="F", help="a file holding the master plan (- for stdin)"

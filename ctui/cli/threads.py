@@ -77,7 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--follow",
         "-f",
         action="store_true",
-        help="keep printing until the run ends (with --json: one JSON object per line)",
+        help="keep printing until the run ends (with --json: one JSON object per line; "
+        "while connected it polls the server's API, so it works from any machine)",
     )
     p.add_argument("--raw", action="store_true", help="the agent's stream-json lines as written")
 
@@ -294,6 +295,8 @@ def logs(ctx: Ctx) -> int:
     if not a.follow:
         ctx.emit({"name": a.name, "log": text}, lambda: _shown(text, show) or "(no output yet)")
         return 0
+    if getattr(c, "remote", False) is True:
+        return _follow_api(c, a.name, a.tail, show)
     t = c.threads.get(a.name)
     path = Path(t.log_path or c.threads.log_path(a.name))
     for line in text.splitlines():
@@ -315,6 +318,33 @@ def logs(ctx: Ctx) -> int:
             return 0
         else:
             time.sleep(0.2)
+
+
+FOLLOW_POLL = 0.5
+
+
+def _follow_api(c: Any, name: str, tail: int, show: Any) -> int:
+    """Follow a log through the server's API: the last lines, then what comes after them.
+
+    The log file is on the server's machine; each answer names the byte offset
+    to ask from next, so nothing is shown twice or skipped. Ends (0) once the
+    thread has stopped running and its log is read to the end.
+    """
+    first = c.threads.log_chunk(name, tail=tail)
+    lines = first["lines"][:-1] if first.get("partial") else first["lines"]
+    for line in lines:  # a line still being written comes whole in a later answer
+        show(line)
+    offset = first["next_offset"]
+    while True:
+        got = c.threads.log_chunk(name, offset=offset)
+        for line in got["lines"]:
+            show(line)
+        offset = got["next_offset"]
+        if got.get("more"):
+            continue
+        if not got["active"]:
+            return 0
+        time.sleep(FOLLOW_POLL)
 
 
 def _shower(ctx: Ctx) -> Any:
