@@ -58,6 +58,12 @@ class Store:
         return store
 
     def _create_folder(self) -> None:
+        fs = _filesystem_type(self.path)
+        if fs in NETWORK_FS:
+            raise StoreError(
+                f"{self.path} is on a network filesystem ({fs}); SQLite WAL needs a local disk: "
+                "set CTUI_DIR or --dir to a local folder"
+            )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             ignore = self.path / ".gitignore"
@@ -65,12 +71,6 @@ class Store:
                 ignore.write_text("*\n")
         except OSError as exc:
             raise StoreError(f"cannot create the store at {self.path}: {exc.strerror}") from exc
-        fs = _filesystem_type(self.path)
-        if fs in NETWORK_FS:
-            raise StoreError(
-                f"{self.path} is on a network filesystem ({fs}); SQLite WAL needs a local disk: "
-                "set CTUI_DIR or --dir to a local folder"
-            )
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -297,20 +297,27 @@ def translate(exc: sqlite3.OperationalError, db_path: Path) -> StoreError:
     return StoreError(f"store error in {db_path}: {text}")
 
 
+MOUNTS = Path("/proc/mounts")
+
+
 def _filesystem_type(path: Path) -> str | None:
-    """The filesystem type of the mount holding `path` (Linux only; None elsewhere)."""
+    """The filesystem type of the mount holding `path`, which need not exist yet
+    (Linux only; None where there is no mount table)."""
     try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
+        mounts = MOUNTS.read_text().splitlines()
     except OSError:
         return None
     target = str(path.resolve())
     best, kind = "", None
     for line in mounts:
         parts = line.split()
-        if (
-            len(parts) >= 3
-            and (target == parts[1] or target.startswith(parts[1].rstrip("/") + "/"))
-            and len(parts[1]) >= len(best)
+        if len(parts) < 3:
+            continue
+        point = parts[1]
+        if "\\" in point:  # the table escapes spaces and the like as \040
+            point = point.encode().decode("unicode_escape").encode("latin-1").decode()
+        if (target == point or target.startswith(point.rstrip("/") + "/")) and len(point) >= len(
+            best
         ):
-            best, kind = parts[1], parts[2]
+            best, kind = point, parts[2]
     return kind
