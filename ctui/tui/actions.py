@@ -2,9 +2,10 @@
 
 Each one asks what it needs in a modal, then calls the coordinator in a thread
 worker (`ctx.coord` locally, or the remote proxy with the same methods), so it
-is the same call the CLI makes and obeys the same rules. A refused or failed
-call becomes an error notification with the core's one-line message; success
-becomes a short notification and a reload.
+is the same call the CLI makes and obeys the same rules. A form does its call
+itself (`FormScreen(submit=...)`) and stays open with what was typed when the
+core refuses, showing the core's one-line message; the other actions turn a
+refusal into an error notification. Success is a short notification and a reload.
 """
 
 from __future__ import annotations
@@ -58,6 +59,23 @@ class Actions:
 
     coord: Any
 
+    def reported(
+        self, fn: Callable[[Any, dict[str, Any]], Any], done: Callable[[Any], str]
+    ) -> Callable[[dict[str, Any]], Any]:
+        """A form's `submit`: `fn(coord, form)` in the form's worker, then notify and reload.
+
+        It raises the core's refusal unchanged, for the form to show.
+        """
+        app: Any = self
+
+        def submit(form: dict[str, Any]) -> Any:
+            result = fn(self.coord, form)
+            app.call_from_thread(app.notify, done(result), timeout=4)
+            app.call_from_thread(app.reload)
+            return result
+
+        return submit
+
     @work(thread=True, group="actions", exit_on_error=False)
     def core_call(self, fn: Callable[[Any], Any], done: Callable[[Any], str]) -> Any:
         """Run `fn(coord)` off the event loop; notify with `done(result)` and reload."""
@@ -88,20 +106,16 @@ class Actions:
         return rec
 
     def action_spawn(self) -> None:
+        """Create and start in one call (`start=True`), so a refusal leaves no thread behind."""
+
+        def spawn(c: Any, form: dict[str, Any]) -> Any:
+            return c.threads.create(**form, start=True)
+
+        done = self.reported(
+            spawn, lambda thread: f"Spawned thread {getattr(thread, 'name', thread)}."
+        )
         app: Any = self
-
-        def spawned(form: dict[str, Any] | None) -> None:
-            if not form:
-                return
-            name = form.pop("name")
-
-            def run(c: Any) -> Any:
-                c.threads.create(name, **form)
-                return c.threads.start(name)
-
-            self.core_call(run, lambda _r: f"Spawned thread {name}.")
-
-        app.push_screen(SpawnScreen(local_root(self.coord)), spawned)
+        app.push_screen(SpawnScreen(local_root(self.coord), submit=done))
 
     def action_stop(self) -> None:
         rec = self._selected("threads", "a thread")
@@ -129,19 +143,13 @@ class Actions:
         if rec is None:
             return
 
-        def answered(form: dict[str, Any] | None) -> None:
-            if form:
-                self.core_call(
-                    lambda c: c.leases.force_release(
-                        form["path"], reason=form["reason"], by=OPERATOR
-                    ),
-                    lambda lease: f"Released {form['path']} (was {rec.get('holder')}'s).",
-                )
+        def release(c: Any, form: dict[str, Any]) -> Any:
+            return c.leases.force_release(form["path"], reason=form["reason"], by=OPERATOR)
 
+        path, holder = rec["path"], rec.get("holder") or "?"
+        done = self.reported(release, lambda _lease: f"Released {path} (was {holder}'s).")
         app: Any = self
-        app.push_screen(
-            ReasonScreen(rec["path"], rec.get("holder") or "?", rec.get("token")), answered
-        )
+        app.push_screen(ReasonScreen(path, holder, rec.get("token"), submit=done))
 
     def action_cleanup(self) -> None:
         def summary(result: Any) -> str:
@@ -154,27 +162,20 @@ class Actions:
         self.core_call(lambda c: c.cleanup(), summary)
 
     def action_add_task(self) -> None:
-        def added(form: dict[str, Any] | None) -> None:
-            if form:
-                description = form.pop("description")
-                self.core_call(
-                    lambda c: c.tasks.add(description, created_by=OPERATOR, **form),
-                    lambda task: f"Added {getattr(task, 'id', None) or task}.",
-                )
+        def add(c: Any, form: dict[str, Any]) -> Any:
+            return c.tasks.add(created_by=OPERATOR, **form)
 
+        done = self.reported(add, lambda task: f"Added {getattr(task, 'id', None) or task}.")
         app: Any = self
-        app.push_screen(TaskScreen(), added)
+        app.push_screen(TaskScreen(submit=done))
 
     def action_log_decision(self) -> None:
-        def logged(form: dict[str, Any] | None) -> None:
-            if form:
-                self.core_call(
-                    lambda c: c.decisions.add(author=OPERATOR, **form),
-                    lambda d: f"Logged {getattr(d, 'id', None) or d}.",
-                )
+        def log(c: Any, form: dict[str, Any]) -> Any:
+            return c.decisions.add(author=OPERATOR, **form)
 
+        done = self.reported(log, lambda d: f"Logged {getattr(d, 'id', None) or d}.")
         app: Any = self
-        app.push_screen(DecisionScreen(), logged)
+        app.push_screen(DecisionScreen(submit=done))
 
     def action_help(self) -> None:
         app: Any = self

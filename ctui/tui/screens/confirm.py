@@ -1,7 +1,8 @@
 """`ConfirmScreen` (yes / no) and `ReasonScreen` (a required reason).
 
 Stop asks for a yes; force-release asks for a reason, because the event it
-logs tells the holder who took the lease away and why.
+logs tells the holder who took the lease away and why. If the lease is gone by
+the time the core is asked, the prompt stays open and says so at its top.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from ctui.tui.screens.form import FormScreen, Invalid
+from ctui.tui.screens.form import FormScreen, Invalid, Submit
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -55,9 +56,12 @@ class ReasonScreen(FormScreen):
 
     TITLE = "Force-release a lease"
     OK = "Force-release"
+    REFUSALS: ClassVar[tuple[tuple[str, str], ...]] = ((r"reason", "reason"),)
 
-    def __init__(self, path: str, holder: str, token: Any = None) -> None:
-        super().__init__()
+    def __init__(
+        self, path: str, holder: str, token: Any = None, *, submit: Submit | None = None
+    ) -> None:
+        super().__init__(submit=submit)
         self.path, self.holder, self.token = path, holder, token
 
     def fields(self) -> Iterable[Widget]:

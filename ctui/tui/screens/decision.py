@@ -1,17 +1,19 @@
-"""`DecisionScreen`: the form behind `d` — log a decision every agent will see."""
+"""`DecisionScreen`: the form behind `d` — log a decision every agent will see.
+
+The category rule lives in the core alone (`decisions.CATEGORY_RE`): the form
+sends what was typed and shows the core's refusal under the Category field.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from ctui.tui.screens.form import FormScreen, Invalid
 
-CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,47}$")
 SCOPES = ("file", "module", "service", "system")
 STATUSES = ("accepted", "proposed", "superseded", "rejected")
 
@@ -21,6 +23,12 @@ class DecisionScreen(FormScreen):
 
     TITLE = "Log a decision"
     OK = "Log"
+    REFUSALS: ClassVar[tuple[tuple[str, str], ...]] = (
+        (r"category", "category"),
+        (r"title", "title"),
+        (r"scope", "scope"),
+        (r"status", "status"),
+    )
 
     def fields(self) -> Iterable[Widget]:
         yield from self.labelled(
@@ -41,16 +49,11 @@ class DecisionScreen(FormScreen):
         )
 
     def collect(self) -> dict[str, Any]:
-        category = self.value("category").lower()
-        if not CATEGORY_RE.match(category):
-            raise Invalid(
-                "category", "Category: a short lowercase word such as 'api-design' or 'database'."
-            )
         title = self.value("title")
         if not title:
             raise Invalid("title", "Give the decision a title.")
         return {
-            "category": category,
+            "category": self.value("category"),
             "title": title,
             "description": self.value("description"),
             "scope": str(self.query_one("#scope", Select).value),

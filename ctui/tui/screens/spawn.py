@@ -3,7 +3,8 @@
 Fields mirror `ctui spawn`: name, template, mode, agent (and a command for the
 `command` profile), a prompt, the context JSON that fills the template's
 `{{var}}`s, whether to use a worktree, and its base branch. The result is the
-keyword arguments for `threads.create`.
+keyword arguments for `threads.create`; a refusal from the core (a name already
+taken, a missing template, an unknown base) is shown under the field it is about.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
-from ctui.tui.screens.form import FormScreen, Invalid
+from ctui.tui.screens.form import FormScreen, Invalid, Submit
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MODES = ("automatic", "semi-auto", "interactive")
@@ -29,9 +30,22 @@ class SpawnScreen(FormScreen):
 
     TITLE = "Spawn a thread"
     OK = "Spawn"
+    REFUSALS: ClassVar[tuple[tuple[str, str], ...]] = (
+        (r"thread name|already exists|another name", "name"),
+        (r"context", "context"),
+        (r"template", "template"),
+        (r"needs a prompt", "prompt"),
+        (r"unknown agent", "agent"),
+        (r"unknown mode", "mode"),
+        (r"command", "command"),
+        (r"\bbase\b|branch or commit", "base"),
+        (r"git repository|no commits|worktree", "worktree"),
+    )
 
-    def __init__(self, root: Path | None = None, *, agent: str = "claude") -> None:
-        super().__init__()
+    def __init__(
+        self, root: Path | None = None, *, agent: str = "claude", submit: Submit | None = None
+    ) -> None:
+        super().__init__(submit=submit)
         self.root = root
         self.agent = agent if agent in AGENTS else "claude"
 

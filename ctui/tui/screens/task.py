@@ -1,14 +1,15 @@
 """`TaskScreen`: the form behind `t` — add a task to the queue.
 
 The result is the arguments of `tasks.add`: description, priority 1 (first)
-to 10, the ids it depends on, files it touches and hints for the worker.
+to 10, the ids it depends on, files it touches and hints for the worker. The
+core checks the dependencies exist; its refusal is shown under "Depends on".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.widget import Widget
 from textual.widgets import Input
@@ -25,6 +26,13 @@ class TaskScreen(FormScreen):
 
     TITLE = "Add a task"
     OK = "Add"
+    REFUSALS: ClassVar[tuple[tuple[str, str], ...]] = (
+        (r"dependency", "depends_on"),
+        (r"description", "description"),
+        (r"priority", "priority"),
+        (r"\bfile", "files"),
+        (r"\bhint", "hint"),
+    )
 
     def fields(self) -> Iterable[Widget]:
         yield from self.labelled(
