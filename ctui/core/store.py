@@ -309,14 +309,15 @@ class WriterQueue:
     lock that is free again in a fraction of a millisecond. Here it polls
     with `LOCK_NB` every 50 to 500 µs instead (a blocking `flock` would wait
     forever on a stopped holder, where this gives up at the store's timeout).
-    When the file cannot be opened (a read-only folder) writers fall back to
-    SQLite's handler alone.
+    When the file cannot be opened (a read-only folder), or `CTUI_WRITER_QUEUE=off`
+    (benchmarks/bench_contention.py compares the two), writers rely on SQLite's
+    handler alone.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
-        self._broken = False
+        self._broken = os.environ.get("CTUI_WRITER_QUEUE", "").lower() == "off"
 
     def acquire(self, timeout: float) -> bool:
         fd = self._open()
