@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ctui.core import Coordinator
 from ctui.core.errors import StoreError
 from ctui.core.store import WRITER_QUEUE, Store
@@ -83,3 +85,18 @@ def test_a_stopped_holder_process_is_a_timeout_not_a_hang(tmp_path: Path) -> Non
         [ctui, "instance", "register", "--role", "free"], cwd=repo, capture_output=True, timeout=60
     )
     assert again.returncode == 0, again.stderr
+
+
+def test_the_queue_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`CTUI_WRITER_QUEUE=off` leaves the waiting to SQLite (what the contention bench compares)."""
+    monkeypatch.setenv("CTUI_WRITER_QUEUE", "off")
+    store = Store.open(tmp_path / ".ctui", timeout=0.3)
+    lock = tmp_path / ".ctui" / WRITER_QUEUE
+    holder = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with store.write() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('probe', 'through')")
+    finally:
+        os.close(holder)
+        store.close()
