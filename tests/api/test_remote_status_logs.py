@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ctui.api import logread
-from tests.api.conftest import TOKEN, Server, make_repo
+from tests.api.conftest import TOKEN, Server, free_port
 from tests.conftest import Cli
 
 pytestmark = pytest.mark.slow
@@ -57,15 +57,20 @@ def test_status_shows_the_servers_store_and_local_forces_this_one(
     assert "--local" in local_text.splitlines()[0]
 
 
-def test_status_of_a_lost_server_is_one_line_and_no_local_store(tmp_path: Path) -> None:
-    server = Server(make_repo(tmp_path / "repo"))
-    client = Cli(tmp_path / "elsewhere")
-    client.cwd.mkdir()
-    try:
-        assert client("remote", "connect", server.url, "--token", TOKEN).returncode == 0
-    finally:
-        server.stop()
-    for args in (["status"], ["status", "--json"], ["status", "--verbose"]):
+def test_a_lost_server_is_one_line_and_no_local_store(client_dir: Cli) -> None:
+    state = client_dir.cwd / ".ctui" / "remote.json"
+    saved = json.loads(state.read_text())
+    state.write_text(json.dumps({**saved, "url": f"http://127.0.0.1:{free_port()}"}))
+    client = client_dir
+    (client.cwd / "tasks.json").write_text('{"tasks": [{"id": "a", "description": "a"}]}')
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["status", "--verbose"],
+        ["thread", "logs", "any", "--follow"],
+        ["task", "import", "tasks.json"],
+        ["plan", "init", "a goal"],
+    ):
         done = client(*args)
         assert done.returncode == 1, args
         assert "does not answer" in done.stderr and len(done.stderr.strip().splitlines()) == 1
