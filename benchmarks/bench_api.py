@@ -1,14 +1,16 @@
 """Load on the orchestrator's HTTP API over loopback: latency percentiles and throughput.
 
-    .venv/bin/python benchmarks/bench_api.py [--requests 400] [--seconds 15]
+    .venv/bin/python benchmarks/bench_api.py [--requests 1000] [--seconds 15] [--workers 0 1]
 
-Starts a real `ctui serve` on a scratch repository whose store holds 100
+Starts a real `ctui serve` (as configured by default, then with one worker
+process for contrast) on a scratch repository whose store holds 100
 instances and 1,000 leases, then drives `GET /api/status` and
 `POST /api/threads` (no worktree, an agent command that exits at once, not
 started) with 1 and 16 concurrent keep-alive clients. Status is measured as
 served (a copy shared for 100 ms unless the store changed) and with
-`?fresh=1` (rebuilt on every request). The clients are raw
-sockets in threads, so the load generator costs little next to the server.
+`?fresh=1` (built after the request arrived; readers waiting at once share
+one build). The clients are raw sockets in threads, so the load generator
+costs little next to the server.
 Figures are printed next to a baseline measured in the same run: `GET
 /api/health`, the cheapest authenticated-free route, at concurrency 1.
 """
@@ -132,7 +134,9 @@ def start_server(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ctui = str(Path(sys.executable).parent / "ctui")
-    argv = [ctui, "serve", "--port", str(port), "--interval", "3600", "--workers", str(workers)]
+    argv = [ctui, "serve", "--port", str(port), "--interval", "3600"]
+    if workers:
+        argv += ["--workers", str(workers)]
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
             argv, cwd=repo, env=env, stdout=log, stderr=log, start_new_session=True
@@ -145,16 +149,16 @@ def start_server(
         if time.monotonic() > deadline or server.poll() is not None:
             raise SystemExit("the server did not start: " + log_path.read_text())
         time.sleep(0.05)
-    time.sleep(0.5 * workers)  # let every worker finish its start-up
+    time.sleep(0.5 * (workers or 4))  # let every worker finish its start-up
     return server, port
 
 
-def measure(port: int, workers: int, args: argparse.Namespace) -> None:
+def measure(port: int, label: str, tag: str, args: argparse.Namespace) -> None:
     def none(n: int) -> bytes:
         return b""
 
     load(port, "GET", "/api/status", none, 4, 40, 10)  # warm up imports and caches
-    print(f"\nworkers={workers}  ({args.requests} requests a row, {args.seconds:g}s cap)")
+    print(f"\n{label}  ({args.requests} requests a row, {args.seconds:g}s cap)")
     cols = ("clients", 8), ("n", 6), ("p50 ms", 9), ("p99 ms", 9), ("req/s", 9), ("p50/base", 10)
     print(f"{'route':<26}" + "".join(f"{name:>{width}}" for name, width in cols))
     base = load(port, "GET", "/api/health", none, 1, args.requests, args.seconds)
@@ -168,7 +172,7 @@ def measure(port: int, workers: int, args: argparse.Namespace) -> None:
         def body(n: int, c: int = clients) -> bytes:
             return json.dumps(
                 {
-                    "name": f"bench-w{workers}-c{c}-{n}",
+                    "name": f"bench-{tag}-c{c}-{n}",
                     "agent": "command",
                     "command": "true",
                     "worktree": False,
@@ -202,10 +206,16 @@ def measure(port: int, workers: int, args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400, help="requests per row (default 400)")
+    parser.add_argument(
+        "--requests", type=int, default=1000, help="requests per row (default 1000)"
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="time cap per row (default 15)")
     parser.add_argument(
-        "--workers", type=int, nargs="+", default=[1, 2], help="server processes to try"
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[0, 1],
+        help="server processes to try; 0 is `ctui serve`'s default (default: 0 1)",
     )
     args = parser.parse_args()
     env = {
@@ -231,8 +241,10 @@ def main() -> int:
                 subprocess.run(["git", *argv], cwd=repo, check=True, env=env)
             seed_store(repo)
             server, port = start_server(repo, env, Path(tmp) / f"serve-{workers}.log", workers)
+            used = json.loads((repo / ".ctui" / "api.json").read_text())["workers"]
+            label = f"workers={used}" + ("  (the default)" if not workers else "")
             try:
-                measure(port, workers, args)
+                measure(port, label, f"w{workers}", args)
             finally:
                 os.kill(server.pid, signal.SIGTERM)
                 server.wait(20)
