@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command(
         "import",
         import_cmd,
-        "import a SkillForge decision-log.json, all or nothing; while connected the file is "
-        "read and checked here and the server's store takes it in one request",
+        "import a SkillForge decision-log.json, all or nothing "
+        "(connected: read here, applied by the server)",
     )
     p.add_argument(
         "file", type=Path, help="e.g. .claude/coordination/decision-log.json; twice is harmless"

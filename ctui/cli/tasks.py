@@ -75,9 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command(
         "import",
         import_cmd,
-        "import option A's .coordination/tasks.json (with master-plan.md and results/ beside "
-        "it), all or nothing; while connected the file is read and checked here and the "
-        "server's store takes it in one request",
+        "import option A's .coordination/tasks.json, all or nothing "
+        "(connected: read here, applied by the server)",
     )
     p.add_argument("file", type=Path, help="the tasks.json file; twice is harmless")
 

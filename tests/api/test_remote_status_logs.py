@@ -7,13 +7,15 @@ server's store, read through the API (the log file lives on the server's machine
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from ctui.api import logread
 from tests.api.conftest import TOKEN, Server, free_port
-from tests.conftest import Cli
+from tests.conftest import CTUI, Cli
 
 pytestmark = pytest.mark.slow
 
@@ -158,3 +160,31 @@ def test_a_line_being_written_is_held_back_until_it_ends(tmp_path: Path) -> None
     assert first["more"] is True and first["next_offset"] == logread.CHUNK, "a huge line moves on"
     assert logread.after(tmp_path / "missing.log", 0, finished=True)["lines"] == []
     assert logread.tail(tmp_path / "missing.log", 5)["next_offset"] == 0
+
+
+def test_ctrl_c_ends_a_remote_follow_quietly(served: Server, client_dir: Cli) -> None:
+    agent = "sh -c 'echo started-and-waiting; sleep 30; : {prompt}'"
+    made = client_dir(
+        "spawn", "long-one", "--agent", "command", "--command", agent, "--no-worktree", "-p", "x"
+    )
+    assert made.returncode == 0, made.stderr
+    follow = subprocess.Popen(
+        [CTUI, "thread", "logs", "long-one", "--follow", "--raw"],
+        cwd=client_dir.cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follow.stdout is not None
+        for _ in range(20):  # bounded: the header line, then the agent's
+            if "started-and-waiting" in follow.stdout.readline():
+                break
+        follow.send_signal(signal.SIGINT)
+        _, err = follow.communicate(timeout=30)
+        assert follow.returncode == 130 and "Traceback" not in err
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+            follow.wait(10)
+        client_dir("thread", "stop", "long-one", timeout=60)
