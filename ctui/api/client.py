@@ -62,5 +62,9 @@ class RemoteCoordinator:
     def cleanup(self) -> dict[str, Any]:
         return dict(self.api.call("POST", "/api/cleanup"))
 
+    def conflicts(self) -> dict[str, Any]:
+        """What `radar.scan` finds on the server's repository (its worktrees, its leases)."""
+        return dict(self.api.call("GET", "/api/conflicts"))
+
     def close(self) -> None:
         self.api.close()

@@ -1,4 +1,4 @@
-"""Request bodies of the API, as pydantic models: they are the OpenAPI schema clients see.
+"""Request bodies (and a few answers) of the API, as pydantic models: the OpenAPI schema.
 
 Bounds here are the API's own (a body is at most 1 MiB anyway); the core
 still validates meaning (paths, ids, states) and answers 400 with its message.
@@ -203,6 +203,25 @@ class LogQuery(BaseModel):
         le=2**62,
         description="a byte offset (an earlier answer's next_offset): the whole lines after it",
     )
+
+
+class Overlap(BaseModel):
+    path: str = Field(description="repository-relative path")
+    worktrees: list[str] = Field(description="the worktrees (thread names) that changed it")
+
+
+class LeasedChange(BaseModel):
+    path: str = Field(description="repository-relative path")
+    worktree: str = Field(description="the worktree (thread name) that changed it")
+    holder: str = Field(description="the instance holding its lease (not that thread's)")
+    lease: str = Field(description="the leased path or glob that covers it")
+
+
+class ConflictsOut(BaseModel):
+    """`GET /api/conflicts`: the same document as `ctui conflicts --json`."""
+
+    overlaps: list[Overlap] = Field(description="files changed in two or more worktrees")
+    leased: list[LeasedChange] = Field(description="files changed under another's lease")
 
 
 class Error(BaseModel):

@@ -1,13 +1,15 @@
-"""Routes over instances, locks (leases) and decisions."""
+"""Routes over instances, locks (leases), the conflict radar and decisions."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
 from ctui.api.common import ERRORS, JSON, coord, ok
 from ctui.api.models import (
+    ConflictsOut,
     DecisionIn,
     DecisionsImportIn,
     ForceReleaseIn,
@@ -17,7 +19,7 @@ from ctui.api.models import (
     LockRef,
     RenewIn,
 )
-from ctui.core import Coordinator
+from ctui.core import Coordinator, radar
 
 router = APIRouter(prefix="/api", responses=ERRORS, default_response_class=JSON)
 C = Annotated[Coordinator, Depends(coord)]
@@ -127,6 +129,17 @@ def verify(c: C, body: LockRef) -> JSON:
 def force_release(c: C, body: ForceReleaseIn) -> JSON:
     lease = c.leases.force_release(body.path, reason=body.reason, by=body.by, cwd=c.root)
     return ok({**lease.to_dict(c.now()), "forced": True, "reason": body.reason})
+
+
+@router.get(
+    "/conflicts",
+    response_model=ConflictsOut,
+    response_class=JSONResponse,  # for the schema only: `ok` still renders the answer
+    summary="files changed in two worktrees, or in a worktree under another's lease "
+    "(the same document as `ctui conflicts --json`)",
+)
+def conflicts(c: C) -> JSON:
+    return ok(radar.scan(c))
 
 
 # -- decisions ----------------------------------------------------------------

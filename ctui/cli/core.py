@@ -1,11 +1,11 @@
-"""`ctui init`, `status`, `events` and `cleanup`."""
+"""`ctui init`, `status`, `events` and `cleanup` (all but init also over a connected API)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 
 from ctui.cli.common import Ctx, leaf, positive, table
 from ctui.core.clock import ago, iso
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = leaf(sub, "events", events, "the event log (every change to the store)")
     p.add_argument(
         "--since",
-        type=int,
+        type=_cursor,
         default=None,
         metavar="N",
         help="events after id N (default: the last 20)",
@@ -39,13 +39,38 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--limit", type=positive(int), default=20, metavar="N", help="how many (default 20)"
     )
     p.add_argument(
+        "--kind",
+        dest="kinds",
+        action="extend",
+        nargs="+",
+        metavar="K",
+        help="only events of these kinds (repeatable; `*` matches any text: --kind 'lease.*')",
+    )
+    p.add_argument(
         "--follow",
         "-f",
         action="store_true",
         help="keep printing new events until Ctrl-C (with --json: one JSON object per line)",
     )
     p.add_argument("--for", dest="follow_for", type=positive(), metavar="S", help=argparse.SUPPRESS)
-    leaf(sub, "cleanup", cleanup, "reap stale instances, expired leases and orphaned threads")
+    leaf(
+        sub,
+        "cleanup",
+        cleanup,
+        "reap stale instances, expired leases and orphaned threads "
+        "(the server's store while `ctui remote connect`ed; --local for this repository's)",
+    )
+
+
+def _cursor(text: str) -> int:
+    """An event id to list after: 0 or more (the API takes no other)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
 
 
 def init(ctx: Ctx) -> int:
@@ -171,22 +196,73 @@ def _data(data: dict[str, Any]) -> str:
 
 
 def events(ctx: Ctx) -> int:
+    from ctui.core.events import follow
+
     c = ctx.coord
     args = ctx.args
+    kinds = args.kinds or None
+    floor = 0  # with no --since, a follow goes on from here when nothing matched yet
     if args.since is None:
-        batch = c.events.recent(args.limit)
+        floor = c.events.latest_id() if args.follow else 0
+        batch = _tail(c.events, args.limit, kinds)
     else:
-        batch = c.events.since(args.since, limit=args.limit if not args.follow else 10_000)
+        limit = args.limit if not args.follow else 10_000
+        batch = c.events.since(args.since, limit=limit, kinds=kinds)
     if not args.follow:
-        ctx.emit([e.to_dict() for e in batch], lambda: _events_table(batch, c.now()))
+        ctx.emit([e.to_dict() for e in batch], lambda: banner(c, _events_table(batch, c.now())))
         return 0
-    cursor = batch[-1].id if batch else (args.since or c.events.latest_id())
+    cursor = batch[-1].id if batch else (floor if args.since is None else args.since)
+    if not ctx.json and server_line(c):
+        print(server_line(c))
     for e in batch:
         _print_event(ctx, e)
     until = time.monotonic() + args.follow_for if args.follow_for else None
-    for e in c.events.follow(cursor, until=until):
+    poll = 0.5 if server_line(c) else 0.2  # a remote poll is a request: a modest pace
+
+    def since(after: int) -> list[Any]:
+        return list(c.events.since(after, kinds=kinds))
+
+    for e in follow(since, cursor, poll=poll, until=until):
         _print_event(ctx, e)
     return 0
+
+
+def _tail(events: Any, limit: int, kinds: list[str] | None) -> list[Any]:
+    """The newest `limit` events of `kinds`, oldest first, through `since` and `latest_id` only.
+
+    Both sides answer those two (the API has no filtered tail), so the search looks back
+    from the newest id over a window that grows eightfold until it holds enough.
+    """
+    if not kinds:
+        return list(events.recent(limit))
+    top = events.latest_id()
+    window = max(limit * 4, 200)
+    while True:
+        low = max(top - window, 0)
+        found: deque[Any] = deque(maxlen=limit)
+        cursor = low
+        while True:
+            page = [e for e in events.since(cursor, limit=1000, kinds=kinds) if e.id <= top]
+            found.extend(page)
+            if len(page) < 1000:
+                break
+            cursor = page[-1].id
+        if len(found) >= limit or low == 0:
+            return list(found)
+        window *= 8
+
+
+def server_line(c: Any) -> str | None:
+    """The first line of a connected command's human output: which server answered."""
+    if getattr(c, "remote", False) is not True:
+        return None
+    return f"server {c.url}  (--local for this repository's store)"
+
+
+def banner(c: Any, text: str) -> str:
+    """`text` under the server's line when the command went through the API."""
+    head = server_line(c)
+    return f"{head}\n{text}" if head else text
 
 
 def _print_event(ctx: Ctx, e: Any) -> None:
@@ -214,5 +290,5 @@ def cleanup(ctx: Ctx) -> int:
             if isinstance(value, list | tuple):
                 value = ", ".join(map(str, value)) or "none"
             text += f"; {key.replace('_', ' ')}: {value}"
-    ctx.emit(result, text)
+    ctx.emit(result, banner(ctx.coord, text))
     return 0

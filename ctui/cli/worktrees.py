@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "conflicts",
         conflicts,
         "files changed in two worktrees, or in a worktree under another's lease",
-        epilog="Exit codes: 0 none found, 12 conflicts found.",
+        epilog="Exit codes: 0 none found, 12 conflicts found. While `ctui remote connect`ed "
+        "it scans the server's repository; --local scans this one.",
     )
     p = leaf(sub, "attach", attach, "attach to an interactive thread's tmux session")
     p.add_argument("name", help="an interactive thread's name (`ctui thread list`)")
@@ -71,16 +72,18 @@ def wt_diff(ctx: Ctx) -> int:
 
 
 def conflicts(ctx: Ctx) -> int:
+    from ctui.cli.core import banner
     from ctui.core import radar
     from ctui.core.errors import CONFLICT
 
-    found = radar.scan(ctx.coord)
+    c = ctx.coord
+    found = c.conflicts() if getattr(c, "remote", False) is True else radar.scan(c)
     lines = [f"{o['path']}  changed in {', '.join(o['worktrees'])}" for o in found["overlaps"]]
     lines += [
         f"{x['path']}  changed in {x['worktree']} while leased by {x['holder']}"
         for x in found["leased"]
     ]
-    ctx.emit(found, "\n".join(lines) or "no conflicts")
+    ctx.emit(found, banner(c, "\n".join(lines) or "no conflicts"))
     return CONFLICT if lines else 0
 
 
