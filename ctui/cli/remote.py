@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ctui.cli.common import Ctx, Group
+from ctui.cli.common import REMOTE_COMMANDS, Ctx, Group
 from ctui.core.errors import NOTHING, CtuiError, UsageError
 
 
@@ -117,7 +117,7 @@ def connect(ctx: Ctx) -> int:
     data = _save(ctx, url, token, health)
     ctx.emit(
         data,
-        f"connected to {url}: spawn, thread, lock, task and decisions commands now go there "
+        f"connected to {url}: {', '.join(sorted(REMOTE_COMMANDS))} now go there "
         "(--local for this store; `ctui remote disconnect` to stop)",
     )
     return 0
