@@ -176,10 +176,7 @@ class Store:
             )
         try:
             if not self._queue.acquire(self.timeout):
-                raise StoreError(
-                    f"the store {self.db_path} stayed locked by another process past the "
-                    "timeout: try again"
-                )
+                raise locked(self.db_path)
             try:
                 yield from self._write_locked(conn)
             finally:
@@ -344,7 +341,10 @@ class WriterQueue:
             self._fd = None
 
     def __del__(self) -> None:
-        self.close()
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the descriptor goes with the process
+            pass
 
     def _open(self) -> int | None:
         if self._fd is None and not self._broken:
@@ -355,13 +355,17 @@ class WriterQueue:
         return self._fd
 
 
+def locked(db_path: Path) -> StoreError:
+    return StoreError(
+        f"the store {db_path} stayed locked by another process past the timeout: try again"
+    )
+
+
 def translate(exc: sqlite3.OperationalError, db_path: Path) -> StoreError:
     """Turn SQLite's operational errors into one-line store errors."""
     text = str(exc)
     if _busy(exc):
-        return StoreError(
-            f"the store {db_path} stayed locked by another process past the timeout: try again"
-        )
+        return locked(db_path)
     if "readonly" in text or "read-only" in text:
         return StoreError(f"the store {db_path} is read-only: check the folder's permissions")
     if "disk" in text and "full" in text:
