@@ -47,12 +47,11 @@ class LatencyTable:
         )
 
     def key(self, slot: int) -> tuple[str, str]:
-        raw = bytes(self.keys[slot * KEY_BYTES : (slot + 1) * KEY_BYTES]).rstrip(b"\0")
-        method, _, route = raw.decode("utf-8", "replace").partition("\0")
-        return method, route
+        return _decoded(bytes(self.keys[slot * KEY_BYTES : (slot + 1) * KEY_BYTES]))
 
     def slot(self, key: tuple[str, str]) -> int:
         """The series of `key`, added if new; call with the lock held."""
+        key = _decoded(_encoded(key))  # as stored: a very long key is cut to KEY_BYTES
         for slot in range(self.used[0]):
             if self.key(slot) == key:
                 return slot
@@ -67,8 +66,16 @@ class LatencyTable:
         return slot
 
     def _name(self, slot: int, key: tuple[str, str]) -> None:
-        raw = f"{key[0]}\0{key[1]}".encode()[:KEY_BYTES].ljust(KEY_BYTES, b"\0")
-        self.keys[slot * KEY_BYTES : (slot + 1) * KEY_BYTES] = raw
+        self.keys[slot * KEY_BYTES : (slot + 1) * KEY_BYTES] = _encoded(key)
+
+
+def _encoded(key: tuple[str, str]) -> bytes:
+    return f"{key[0]}\0{key[1]}".encode()[:KEY_BYTES].ljust(KEY_BYTES, b"\0")
+
+
+def _decoded(raw: bytes) -> tuple[str, str]:
+    method, _, route = raw.rstrip(b"\0").decode("utf-8", "replace").partition("\0")
+    return method, route
 
 
 class Latency:
