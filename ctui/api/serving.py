@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -146,8 +147,9 @@ class LoopBoard:
 
     def write(self, description: dict[str, Any]) -> None:
         raw = json.dumps(description, default=str).encode()
-        if len(raw) > self.SIZE:
-            raw = json.dumps({**description, "last": "(too long to show)"}).encode()[: self.SIZE]
+        if len(raw) > self.SIZE:  # a huge error or result: keep the document whole
+            short = {k: _cut(v) for k, v in description.items() if k != "last"}
+            raw = json.dumps({**short, "last": "(too long to show)"}, default=str).encode()
         with self.lock:
             self.data[: self.SIZE] = raw.ljust(self.SIZE, b"\0")
 
@@ -159,6 +161,10 @@ class LoopBoard:
         except ValueError:
             found = {}
         return found if isinstance(found, dict) else {}
+
+
+def _cut(value: Any, limit: int = 2000) -> Any:
+    return value[:limit] + "…" if isinstance(value, str) and len(value) > limit else value
 
 
 class WorkerConfig(uvicorn.Config):
@@ -191,7 +197,29 @@ def worker_app() -> Any:
         latency=Latency(_worker_latency),
     )
     app.app.state.ctui.orchestrator = _ElsewhereLoop(os.getppid(), _worker_board)
+    app.app.state.ctui.stopping = _stop_signal().is_set
     return app
+
+
+def _stop_signal() -> threading.Event:
+    """An event set when this worker is told to stop, so event streams end at once.
+
+    uvicorn's server has installed its SIGTERM/SIGINT handlers by the time it
+    builds the app (here, in the worker's main thread); each is wrapped to set
+    the event first. Without it an open `/api/events/stream` would hold the
+    worker's shutdown for the whole graceful timeout and end in a traceback.
+    """
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            stopped.set()
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
+    return stopped
 
 
 class _ElsewhereLoop:

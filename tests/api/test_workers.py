@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ctui.api.serving import default_workers
+from ctui.api.serving import LoopBoard, default_workers
 from tests.api.conftest import TOKEN, Server, make_repo
 
 pytestmark = pytest.mark.slow
@@ -86,3 +87,37 @@ def test_workers_show_the_supervisors_loop(tmp_path: Path) -> None:
     finally:
         assert server.stop() == 0
     assert TOKEN not in server.output()
+
+
+def test_an_open_event_stream_ends_cleanly_when_workers_stop(tmp_path: Path) -> None:
+    """Each worker's stream sees the stop signal, so shutdown neither waits it out nor
+    cancels it with a traceback."""
+    server = Server(make_repo(tmp_path / "repo"), "--workers", "2")
+    ended = threading.Event()
+    opened = threading.Event()
+
+    def listen() -> None:
+        with server.client() as http, http.stream("GET", "/api/events/stream") as stream:
+            for line in stream.iter_lines():
+                if line.startswith(": connected"):
+                    opened.set()
+        ended.set()
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    try:
+        assert opened.wait(30), "the stream never opened"
+    finally:
+        assert server.stop() == 0
+    reader.join(30)
+    assert ended.is_set(), "the stream did not end when the server stopped"
+    log = server.output()
+    assert "Exception in ASGI application" not in log and "CancelledError" not in log, log
+
+
+def test_the_loop_board_keeps_a_whole_document_when_an_error_is_huge() -> None:
+    board = LoopBoard.shared()
+    board.write({"ticks": 7, "last_error": "x" * 50_000, "last": {"started": ["a"] * 5000}})
+    seen = board.read()
+    assert seen["ticks"] == 7 and seen["last"] == "(too long to show)"
+    assert seen["last_error"].startswith("xxx") and len(seen["last_error"]) < 5000
