@@ -20,7 +20,11 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 WIDTH = len(BUCKETS) + 2  # the buckets, then the count and the sum
 SLOTS = 256  # (method, route) series; routes are templates, so a few dozen are used
 KEY_BYTES = 128
+LOCK_WAIT_S = 0.1
 OVERFLOW = ("OTHER", "overflow")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Any other method word (a client may send anything, even without a token, to
+`/api/health`) is counted as OTHER, so clients cannot grow the series."""
 
 
 class LatencyTable:
@@ -86,11 +90,16 @@ class Latency:
         self._slots: dict[tuple[str, str], int] = {}  # this process's memo of table.slot()
 
     def observe(self, method: str, route: str, seconds: float) -> None:
+        key = (method if method in METHODS else "OTHER", route)
         table = self.table
-        with table.lock:
-            slot = self._slots.get((method, route))
+        if not table.lock.acquire(True, LOCK_WAIT_S):
+            return  # a worker died holding the shared lock: drop the sample, never hang
+        try:
+            slot = self._slots.get(key)
             if slot is None:
-                slot = self._slots[(method, route)] = table.slot((method, route))
+                slot = table.slot(key)
+                if slot != SLOTS - 1:
+                    self._slots[key] = slot
             base = slot * WIDTH
             values = table.values
             for i, bound in enumerate(BUCKETS):
@@ -98,12 +107,18 @@ class Latency:
                     values[base + i] += 1
             values[base + WIDTH - 2] += 1
             values[base + WIDTH - 1] += seconds
+        finally:
+            table.lock.release()
 
     def series(self) -> list[tuple[tuple[str, str], list[float]]]:
         table = self.table
-        with table.lock:
+        locked = table.lock.acquire(True, 1.0)  # else read as is: a torn count beats a hang
+        try:
             slots = [*range(table.used[0]), SLOTS - 1]
             found = [(table.key(s), list(table.values[s * WIDTH : (s + 1) * WIDTH])) for s in slots]
+        finally:
+            if locked:
+                table.lock.release()
         return sorted((key, values) for key, values in found if values[WIDTH - 2])
 
     def lines(self) -> list[str]:

@@ -121,3 +121,22 @@ def test_the_loop_board_keeps_a_whole_document_when_an_error_is_huge() -> None:
     seen = board.read()
     assert seen["ticks"] == 7 and seen["last"] == "(too long to show)"
     assert seen["last_error"].startswith("xxx") and len(seen["last_error"]) < 5000
+
+
+def test_odd_methods_cannot_grow_or_crowd_the_metrics(tmp_path: Path) -> None:
+    """Any method word reaches `/api/health` without a token; they all count as OTHER."""
+    server = Server(make_repo(tmp_path / "repo"), "--workers", "2")
+    try:
+        with server.client(token=None) as anonymous:
+            for n in range(300):
+                anonymous.request(f"M{n}X", "/api/health")
+        assert fresh_get(server, "/api/status").status_code == 200
+        metrics = fresh_get(server, "/metrics").text
+        assert status_count(metrics) == 1, "a real route still gets its own series"
+        methods = set(re.findall(r'_count\{method="([^"]*)"', metrics))
+        assert methods <= {"GET", "OTHER"} and "OTHER" in methods
+        assert "overflow" not in metrics
+        other = re.search(r'_count\{method="OTHER",route="/api/health"\} (\d+)$', metrics, re.M)
+        assert other is not None and int(other.group(1)) == 300
+    finally:
+        assert server.stop() == 0
