@@ -238,6 +238,12 @@ def test_plan_init_sets_the_servers_plan(served: Server, client_dir: Cli) -> Non
     assert shown.returncode == 0 and "goal      Ship the remote API" in shown.stdout
     assert client_dir.json("leader", "status")["plan"]["goal"] == "Ship the remote API"
     assert client_dir.json("plan", "show", "--local")["plan"] is None, "--local: this folder's"
+    on_server = subprocess.run(
+        [CTUI, "plan", "show", "--json"], cwd=served.repo, capture_output=True, timeout=60
+    )
+    counts = json.loads(on_server.stdout)["counts"]
+    assert client_dir.json("plan", "show")["counts"] == counts, "the server's counts, zeros too"
+    assert set(counts) >= {"pending", "available", "claimed", "done", "failed", "cancelled"}
     before = server_store(served)
     blank = client_dir("plan", "init", "   ")
     assert blank.returncode == 2 and "needs a goal" in one_line(blank)
