@@ -10,6 +10,7 @@ from collections import Counter, deque
 from ctui.cli.common import Ctx, leaf, positive, table
 from ctui.core.clock import ago, iso
 
+MAX_EVENTS = 10_000
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="events after id N (default: the last 20)",
     )
     p.add_argument(
-        "--limit", type=positive(int), default=20, metavar="N", help="how many (default 20)"
+        "--limit", type=_limit, default=20, metavar="N", help="how many, 1 to 10000 (default 20)"
     )
     p.add_argument(
         "--kind",
@@ -44,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="extend",
         nargs="+",
         metavar="K",
-        help="only events of these kinds (repeatable; `*` matches any text: --kind 'lease.*')",
+        help="only events of these kinds (repeatable; `*` matches any text, nothing else is "
+        "special, case counts: --kind 'lease.*')",
     )
     p.add_argument(
         "--follow",
@@ -225,6 +227,14 @@ def events(ctx: Ctx) -> int:
     for e in follow(since, cursor, poll=poll, until=until):
         _print_event(ctx, e)
     return 0
+
+
+def _limit(text: str) -> int:
+    """`--limit`: the API answers at most 10,000 events at once, so both sides stop there."""
+    value = positive(int)(text)
+    if value > MAX_EVENTS:
+        raise argparse.ArgumentTypeError(f"{value} is over {MAX_EVENTS}: page with --since")
+    return int(value)
 
 
 def _tail(events: Any, limit: int, kinds: list[str] | None) -> list[Any]:

@@ -144,8 +144,10 @@ class Events:
         sql = "SELECT * FROM events WHERE id > ?"
         args: list[Any] = [cursor]
         if kinds:
-            sql += " AND (" + " OR ".join("kind LIKE ?" for _ in kinds) + ")"
-            args.extend(k.replace("*", "%") for k in kinds)
+            # GLOB: `*` is the only wildcard users type; LIKE would also treat `_` and `%`
+            # as wildcards and ignore case
+            sql += " AND (" + " OR ".join("kind GLOB ?" for _ in kinds) + ")"
+            args.extend(k.replace("[", "[[]").replace("?", "[?]") for k in kinds)
         sql += " ORDER BY id LIMIT ?"
         args.append(limit)
         return [Event.from_row(r) for r in self._c.store.conn.execute(sql, args)]

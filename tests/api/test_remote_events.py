@@ -60,13 +60,17 @@ def publish(served: Server, *kinds: str) -> list[int]:
 
 
 def lines_of(proc: subprocess.Popen[str]) -> queue.Queue[str]:
-    """The process's stdout lines, read by a thread so a test can wait with a bound."""
+    """The process's stdout lines, read by a thread so a test can wait with a bound;
+    an empty string marks the end of the output."""
     found: queue.Queue[str] = queue.Queue()
 
     def read() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            found.put(line)
+        try:
+            for line in proc.stdout:
+                found.put(line)
+        finally:
+            found.put("")
 
     threading.Thread(target=read, daemon=True).start()
     return found
@@ -167,9 +171,14 @@ def test_follow_sees_each_later_event_once_in_order_until_ctrl_c(
             seen.append(json.loads(got.get(timeout=LINE_WAIT_S))["id"])
         assert seen == want, "each event once, in id order"
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
         assert proc.returncode == 130 and "Traceback" not in err, err
-        assert got.empty(), "nothing printed twice after the last one"
+        rest = []
+        while line := got.get(timeout=LINE_WAIT_S):
+            rest.append(line)
+        assert rest == [], "nothing printed twice after the last one"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -99,7 +99,8 @@ def test_logs_follow_goes_through_the_api_until_the_thread_ends(
     lines = followed.stdout.splitlines()
     expected = [*(f"line-{i}" for i in range(1, 7)), "last-without-newline"]
     got = [line for line in lines if line.startswith(("line-", "last-"))]
-    assert [line[: len(want)] for line, want in zip(got, expected, strict=False)] == expected, lines
+    assert len(got) == len(expected), lines
+    assert [line[: len(want)] for line, want in zip(got, expected, strict=True)] == expected, lines
     assert "ended: exit 0" in lines[-1], "followed to the end of the run"
     if "GET /api/" in served.output():  # uvicorn's access log names the polls
         assert "/api/threads/followed/logs?offset=" in served.output()
