@@ -1,7 +1,8 @@
 """`ctui remote connect | status | disconnect | discover`: drive another repository's server.
 
-While `.ctui/remote.json` exists, `spawn` and the thread, lock, task, decision,
-discovery and instance commands go through that server's API (`--local`
+While `.ctui/remote.json` exists, the commands of `REMOTE_COMMANDS` (spawn,
+thread, lock, task, decisions, status, events, cleanup, conflicts, plan and
+more; `remote connect` lists them) go through that server's API (`--local`
 forces this store). The file holds the URL and the token, so it is mode 0600.
 """
 

@@ -10,6 +10,7 @@ refusal into an error notification. Success is a short notification and a reload
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -25,6 +26,8 @@ from ctui.tui.screens.help import HelpScreen
 from ctui.tui.screens.spawn import SpawnScreen
 from ctui.tui.screens.task import TaskScreen
 from ctui.tui.snapshot import local_root
+
+log = logging.getLogger("ctui.tui")
 
 OPERATOR = "operator"
 
@@ -69,9 +72,12 @@ class Actions:
         app: Any = self
 
         def submit(form: dict[str, Any]) -> Any:
-            result = fn(self.coord, form)
-            app.call_from_thread(app.notify, done(result), timeout=4)
-            app.call_from_thread(app.reload)
+            result = fn(self.coord, form)  # a refusal raises here, for the form to show
+            try:
+                app.call_from_thread(app.notify, done(result), timeout=4)
+                app.call_from_thread(app.reload)
+            except Exception:  # the change is made: a failed refresh must not read as a refusal
+                log.exception("refreshing after a form's change failed")
             return result
 
         return submit
