@@ -57,7 +57,8 @@ class RemoteCoordinator:
         raise local_only("this command")
 
     def snapshot(self) -> dict[str, Any]:
-        return dict(self.api.call("GET", "/api/status"))
+        """Fresh, so a CLI sees its own renewals and heartbeats (they log no event)."""
+        return dict(self.api.call("GET", "/api/status", params={"fresh": 1}))
 
     def cleanup(self) -> dict[str, Any]:
         return dict(self.api.call("POST", "/api/cleanup"))
