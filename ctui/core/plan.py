@@ -83,11 +83,19 @@ def set_plan(coord: Coordinator, goal: str, text: str = "", *, by: str = OPERATO
     return plan
 
 
-def _load(path: Path) -> list[Any]:
+def _text(path: Path) -> str:
     try:
-        doc = json.loads(Path(path).read_text())
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+
+
+def _load(path: Path) -> list[Any]:
+    text = _text(path)
+    try:
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from exc
     items = doc.get("tasks") if isinstance(doc, dict) else doc
@@ -178,13 +186,13 @@ def load_tasks(path: Path) -> dict[str, Any]:
     for t in [_parse(item, i) for i, item in enumerate(items)]:
         result_file = path.parent / "results" / f"{t['source_id']}.md"
         if t["status"] == "done" and result_file.is_file():
-            results[t["source_id"]] = result_file.read_text()
+            results[t["source_id"]] = _text(result_file)
     master = path.parent / "master-plan.md"
     return {
         "tasks": items,
         "file": str(path),
         "results": results,
-        "master_plan": master.read_text() if master.is_file() else None,
+        "master_plan": _text(master) if master.is_file() else None,
     }
 
 

@@ -70,9 +70,13 @@ def test_bad_input_exit_codes_and_unchanged_store(cli: Cli, repo: Path) -> None:
     cli("task", "add", "b", "-d", "task-0001")
     db = repo / ".ctui" / "ctui.db"
     (repo / "broken.json").write_text('{"tasks": [{"id": "a", "description": ')
+    (repo / "latin1.json").write_bytes(
+        '{"tasks": [{"id": "a", "description": "caf\xe9"}]}'.encode("latin-1")
+    )
     before = fingerprint(db)
     cases = [
         (("task", "import", "broken.json"), 2, "is not JSON"),
+        (("task", "import", "latin1.json"), 2, "is not UTF-8 text"),
         (("task", "import", "missing.json"), 2, "cannot read"),
         (("task", "add", "x", "-p", "11"), 2, "bad priority 11"),
         (("task", "add", "x", "-d", "task-0404"), 4, "unknown dependency 'task-0404'"),
