@@ -13,22 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ctui.core.threads import tail_bytes
+
 CHUNK = 256 * 1024
 BLOCK = 64 * 1024
 
 
 def tail(path: Path, count: int) -> dict[str, Any]:
     """The last `count` lines (all when 0), and the offset of the end of the last whole line."""
-    try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, 2)
-            start, data = size, b""
-            while start > 0 and (count <= 0 or data.count(b"\n") <= count):
-                start = max(0, start - BLOCK)
-                fh.seek(start)
-                data = fh.read(size - start)
-    except FileNotFoundError:
-        return {"lines": [], "next_offset": 0, "size": 0, "partial": False, "more": False}
+    data, size = tail_bytes(path, count, BLOCK)
     lines = _lines(data)
     partial = bool(data) and not data.endswith(b"\n")
     held = len(data) - (data.rfind(b"\n") + 1) if partial else 0

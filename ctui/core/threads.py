@@ -351,8 +351,9 @@ class Threads:
         return row
 
 
-def tail_lines(path: Path, count: int, block: int = 65536) -> str:
-    """The last `count` lines of a file (all when `count` <= 0), reading only its end."""
+def tail_bytes(path: Path, count: int, block: int = 65536) -> tuple[bytes, int]:
+    """The end of a file holding its last `count` lines (all of it when `count` <= 0),
+    read backwards a block at a time, and the file's size; a missing file is empty."""
     try:
         with open(path, "rb") as fh:
             size = fh.seek(0, 2)
@@ -362,6 +363,12 @@ def tail_lines(path: Path, count: int, block: int = 65536) -> str:
                 fh.seek(start)
                 data = fh.read(size - start)
     except FileNotFoundError:
-        return ""
+        return b"", 0
+    return data, size
+
+
+def tail_lines(path: Path, count: int, block: int = 65536) -> str:
+    """The last `count` lines of a file (all when `count` <= 0), reading only its end."""
+    data, _ = tail_bytes(path, count, block)
     lines = data.decode("utf-8", "replace").splitlines()
     return "\n".join(lines[-count:] if count > 0 else lines)

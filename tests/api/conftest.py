@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CTUI, GIT_ENV, git
+from tests.conftest import CTUI, GIT_ENV, Cli, git
 
 TOKEN = "t0ken-for-tests-9f2c"
 
@@ -115,6 +115,20 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         return self.proc.returncode
+
+
+def connected(folder: Path, server: Server) -> Cli:
+    """A CLI working in `folder`, joined to `server` with `ctui remote connect`."""
+    cli = Cli(folder)
+    assert cli("remote", "connect", server.url, "--token", TOKEN).returncode == 0
+    return cli
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed command wrote to stderr (asserting it wrote just one)."""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from ctui.core import Coordinator
-from tests.api.conftest import TOKEN, Server, free_port, make_repo
+from tests.api.conftest import TOKEN, Server, connected, free_port, make_repo, one_line
 from tests.conftest import CTUI, Cli
 
 pytestmark = pytest.mark.slow
@@ -33,9 +33,7 @@ LINE_WAIT_S = 30
 @pytest.fixture
 def client_dir(tmp_path: Path, served: Server) -> Cli:
     """A repository of its own (so `--local` has a store and worktrees), connected."""
-    cli = Cli(make_repo(tmp_path / "elsewhere"))
-    assert cli("remote", "connect", served.url, "--token", TOKEN).returncode == 0
-    return cli
+    return connected(make_repo(tmp_path / "elsewhere"), served)
 
 
 @pytest.fixture
@@ -74,12 +72,6 @@ def lines_of(proc: subprocess.Popen[str]) -> queue.Queue[str]:
 
     threading.Thread(target=read, daemon=True).start()
     return found
-
-
-def one_line(done: subprocess.CompletedProcess[str]) -> str:
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 def stored_state(repo: Path, instance: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import TOKEN, Server
+from tests.api.conftest import Server, connected, one_line
 from tests.conftest import CTUI, Cli
 from tests.support import dump
 
@@ -28,23 +28,15 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 @pytest.fixture
 def client_dir(tmp_path: Path, served: Server) -> Cli:
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
-    cli = Cli(folder)
-    assert cli("remote", "connect", served.url, "--token", TOKEN).returncode == 0
-    return cli
+    """A plain folder connected to the module's server."""
+    (tmp_path / "elsewhere").mkdir()
+    return connected(tmp_path / "elsewhere", served)
 
 
 def server_store(served: Server) -> dict[str, Any]:
     """The server's rows that an import may touch (the loop's own bookkeeping aside)."""
     rows = dump(served.repo / ".ctui" / "ctui.db")
     return {k: rows[k] for k in ("tasks", "task_deps", "decisions", "meta", "events")}
-
-
-def one_line(done: subprocess.CompletedProcess[str]) -> str:
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 def write_tasks(path: Path, tasks: list[Any]) -> Path:

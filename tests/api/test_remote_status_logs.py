@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ctui.api import logread
-from tests.api.conftest import TOKEN, Server, free_port
+from tests.api.conftest import Server, connected, free_port
 from tests.conftest import CTUI, Cli
 
 pytestmark = pytest.mark.slow
@@ -23,11 +23,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def client_dir(tmp_path: Path, served: Server) -> Cli:
     """A plain folder connected to the module's server."""
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
-    cli = Cli(folder)
-    assert cli("remote", "connect", served.url, "--token", TOKEN).returncode == 0
-    return cli
+    (tmp_path / "elsewhere").mkdir()
+    return connected(tmp_path / "elsewhere", served)
 
 
 def test_status_shows_the_servers_store_and_local_forces_this_one(
