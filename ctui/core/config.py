@@ -20,6 +20,10 @@ completion_token = "<promise>DONE</promise>"
 timeout = 900        # seconds one gate command may run
 [api]
 token = "..."        # the server's bearer token (CT_API_TOKEN wins)
+[merge]
+strategy = "merge"   # or "rebase" (see ctui.core.merge.settings)
+batch = 1
+on_failure = "operator"   # or "resume"
 ```
 
 A section or key not listed here is an error: a typo must not be a setting
@@ -157,6 +161,7 @@ KNOWN = {
     "threads": ("max_concurrent", "stop_grace"),
     "gate": ("commands", "completion_token", "timeout"),
     "api": ("token",),
+    "merge": ("strategy", "batch", "on_failure", "lease_ttl"),
 }
 
 

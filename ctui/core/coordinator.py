@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ctui.core.events import Events
     from ctui.core.instances import Instances
     from ctui.core.leases import Leases
+    from ctui.core.merge import MergeQueue
     from ctui.core.tasks import Tasks
     from ctui.core.threads import Threads
     from ctui.core.worktrees import Worktrees
@@ -165,6 +166,23 @@ class Coordinator:
         from ctui.core.worktrees import Worktrees
 
         return Worktrees(self)
+
+    @cached_property
+    def merge(self) -> MergeQueue:
+        """The merge queue, given only what it needs (store, clock, config, root, two calls)."""
+        from ctui.core.merge import MergeContext, MergeQueue
+
+        def resume(name: str, prompt: str) -> Any:
+            return self.threads.start(name, again=True, prompt=prompt)
+
+        def decide(conn: sqlite3.Connection, title: str, text: str, tags: list[str]) -> Any:
+            author = "operator"
+            return self.decisions.add(
+                category="merge", title=title, author=author, description=text, tags=tags
+            )
+
+        ctx = MergeContext(self.store, self.now, self.config, self.root, self.log, resume, decide)
+        return MergeQueue(ctx)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything `ctui status` shows, as plain data (also `/api/status` and the TUI)."""

@@ -182,6 +182,39 @@ CREATE TABLE threads (
 CREATE INDEX threads_status ON threads(status);
 """
 
-MIGRATIONS: list[str] = [CORE + WORK]
+MERGE_QUEUE = """
+CREATE TABLE merge_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    thread TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    base TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    detail TEXT NOT NULL DEFAULT '{}',
+    head TEXT,
+    candidate TEXT,
+    tested_tip TEXT,
+    landed TEXT,
+    gate TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    queued_by TEXT,
+    queued_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX merge_queue_status ON merge_queue(status, id);
+CREATE UNIQUE INDEX merge_queue_open ON merge_queue(thread) WHERE status IN ('queued', 'testing');
+CREATE TABLE merge_runner (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder TEXT,
+    pid INTEGER,
+    pid_start TEXT,
+    host TEXT,
+    token INTEGER NOT NULL DEFAULT 0,
+    expires_at REAL NOT NULL DEFAULT 0
+);
+INSERT INTO merge_runner(id) VALUES (1);
+"""
+
+MIGRATIONS: list[str] = [CORE + WORK, MERGE_QUEUE]
 
 VERSION = len(MIGRATIONS)
