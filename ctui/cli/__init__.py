@@ -23,6 +23,7 @@ GROUPS = (
     "threads",
     "runs",
     "worktrees",
+    "merge",
     "hooks",
     "server",
     "remote",

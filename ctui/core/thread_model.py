@@ -15,7 +15,17 @@ if TYPE_CHECKING:
     from typing import Any
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped", "merged")
+STATUSES = (
+    "created",
+    "ready",
+    "running",
+    "waiting",
+    "blocked",
+    "completed",
+    "failed",
+    "stopped",
+    "merged",
+)
 ACTIVE = ("running", "waiting")
 FINISHED = ("completed", "failed", "stopped", "merged")
 LAUNCH_GRACE_S = 60.0

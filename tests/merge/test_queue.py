@@ -123,8 +123,8 @@ def test_base_moved_during_the_gate_is_rebuilt_not_lost(repo: Path) -> None:
     marker = repo.parent / "pushed"
     gate.write_text(
         gate.read_text().replace(
-            "echo \"gate ok\"",
-            f'if [ ! -f {marker} ]; then touch {marker}; echo user > {repo}/user.txt; '
+            'echo "gate ok"',
+            f"if [ ! -f {marker} ]; then touch {marker}; echo user > {repo}/user.txt; "
             f"git -C {repo} add user.txt; git -C {repo} commit -qm 'user commit'; fi\n"
             'echo "gate ok"',
         )

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctui.core.errors import CtuiError
+from ctui.core.errors import Conflict, CtuiError
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "ctui merge queue",
@@ -127,12 +127,16 @@ class Scratch:
         return git(self.path, "rev-parse", "HEAD")
 
     def put(self, head: str, label: str, strategy: str) -> Step:
-        """Merge (or rebase) commit `head` onto the scratch HEAD; on conflict, undo and say where."""
+        """Merge (or rebase) `head` onto the scratch HEAD; on conflict, undo and say where."""
         before = self.head()
         if strategy == "rebase":
             fork = git(self.path, "merge-base", before, head, check=False)
             commits = git(
-                self.path, "rev-list", "--reverse", "--no-merges", f"{fork}..{head}" if fork else head
+                self.path,
+                "rev-list",
+                "--reverse",
+                "--no-merges",
+                f"{fork}..{head}" if fork else head,
             ).split()
             for commit in commits:
                 proc = self._run("cherry-pick", "--allow-empty", "--keep-redundant-commits", commit)
@@ -180,7 +184,7 @@ def _last(proc: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else f"exit {proc.returncode}"
 
 
-class Refused(CtuiError):
+class Refused(Conflict):
     """The base is checked out with local changes: the queue will not touch it."""
 
 
@@ -208,5 +212,7 @@ def advance(root: Path, base: str, new: str, old: str) -> bool:
     if not ok(place, "merge", "--ff-only", "--quiet", new):
         if rev(root, base) != old:
             return False
-        raise Refused(f"git could not fast-forward {base} in {place}; {base} was left at {old[:12]}")
+        raise Refused(
+            f"git could not fast-forward {base} in {place}; {base} was left at {old[:12]}"
+        )
     return True

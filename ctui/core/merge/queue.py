@@ -123,7 +123,9 @@ class MergeQueue:
             if cur.rowcount != 1:
                 now = self._get(conn, entry.id).status
                 raise Conflict(f"merge entry {entry.id} ({entry.thread}) is {now}, not queued")
-            self.ctx.log(conn, "merge.removed", actor=by, subject=entry.thread, data={"id": entry.id})
+            self.ctx.log(
+                conn, "merge.removed", actor=by, subject=entry.thread, data={"id": entry.id}
+            )
             return self._get(conn, entry.id)
 
     def predicted(self) -> builtins.list[dict[str, Any]]:

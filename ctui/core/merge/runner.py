@@ -97,10 +97,11 @@ class Runner:
                 queued = conn.execute(
                     "SELECT COUNT(*) FROM merge_queue WHERE status IN ('queued', 'testing')"
                 ).fetchone()[0]
-            if token is not None:
+            if token is not None or not queued:
+                self.summary["busy"] = None
                 return token
             self.summary["busy"] = f"{row['holder']} (pid {row['pid']} on {row['host']})"
-            if not queued or time.monotonic() >= deadline:
+            if time.monotonic() >= deadline:
                 return None
             time.sleep(self.poll)
 
@@ -115,8 +116,13 @@ class Runner:
                 entry = Entry.from_row(row)
                 tip = git.rev(self.ctx.root, entry.base)
                 if entry.candidate and tip and git.is_ancestor(self.ctx.root, entry.candidate, tip):
-                    self._set(conn, entry, "landed", "landed by a runner that stopped before "
-                              "recording it", landed=entry.candidate)
+                    self._set(
+                        conn,
+                        entry,
+                        "landed",
+                        "landed by a runner that stopped before recording it",
+                        landed=entry.candidate,
+                    )
                     landed.append(entry)
                 else:
                     self._set(conn, entry, "queued", "the runner stopped mid-gate: queued again")
@@ -133,7 +139,8 @@ class Runner:
             if first is None:
                 return []
             rows = conn.execute(
-                "SELECT * FROM merge_queue WHERE status = 'queued' AND base = ? ORDER BY id LIMIT ?",
+                "SELECT * FROM merge_queue WHERE status = 'queued' AND base = ? "
+                "ORDER BY id LIMIT ?",
                 (first["base"], self.settings.batch),
             ).fetchall()
             batch = [Entry.from_row(r) for r in rows]
@@ -245,7 +252,9 @@ class Runner:
 
         self.summary["gates"] += 1
         with lease.Keeper(self.ctx, self.token, self.settings.lease_ttl) as keeper:
-            result = run_gate(self.ctx.config.gate_commands, scratch.path, self.settings.gate_timeout)
+            result = run_gate(
+                self.ctx.config.gate_commands, scratch.path, self.settings.gate_timeout
+            )
         if keeper.lost:
             raise lease.Lost(keeper.lost)
         return result
@@ -386,7 +395,9 @@ def _failing(result: dict[str, Any]) -> str:
 def _brief(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "passed": result["passed"],
-        "commands": [{"command": r["command"], "exit_code": r["exit_code"]} for r in result["results"]],
+        "commands": [
+            {"command": r["command"], "exit_code": r["exit_code"]} for r in result["results"]
+        ],
     }
 
 
