@@ -1,5 +1,10 @@
 """The orchestrator loop that runs inside `ctui serve`: start ready threads, reap, expire, requeue.
 
+Beside it runs the merge queue (`ctui.core.merge`): a second daemon thread that
+lands queued entries whenever there are some, so a gate that takes minutes
+never delays a tick. The queue's store lease keeps it to one runner at a time
+across processes (a `ctui merge run` in a terminal waits its turn).
+
 It is a daemon thread with its own Coordinator (its own SQLite connection), so
 a slow tick never holds up a request. Every tick is one pass; errors are
 recorded and the next tick tries again.
@@ -45,9 +50,13 @@ class Orchestrator:
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ctui-orchestrator", daemon=True)
+        self.merge_last: dict[str, Any] = {}
+        self.merge_error: str | None = None
+        self._merger = threading.Thread(target=self._run_merge, name="ctui-merge", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        self._merger.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -63,6 +72,7 @@ class Orchestrator:
             "last_tick_at": iso(self.last_at),
             "last": self.last,
             "last_error": self.last_error,
+            "merge": {"last": self.merge_last, "last_error": self.merge_error},
         }
 
     def _run(self) -> None:
@@ -82,6 +92,25 @@ class Orchestrator:
                 self._stop.wait(self.interval)
         finally:
             coord.close()
+
+    def _run_merge(self) -> None:
+        coord = Coordinator.open(store_dir=self.store_dir)
+        try:
+            while not self._stop.is_set():
+                try:
+                    if coord.merge.list(status="queued"):
+                        self.merge_last = coord.merge.run(report=self._merge_say)
+                    self.merge_error = None
+                except Exception as exc:  # a broken config or repository: say so, keep going
+                    self.merge_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("merge queue run failed: %s", self.merge_error)
+                self._stop.wait(self.interval)
+        finally:
+            coord.close()
+
+    @staticmethod
+    def _merge_say(line: str) -> None:
+        log.info("merge queue: %s", line)
 
     def tick(self, coord: Coordinator) -> dict[str, Any]:
         """One pass: `cleanup()` (reap, expire leases and claims), then start ready threads."""

@@ -285,6 +285,24 @@ def _add_tools(server: MCPServer, c: Coordinator, caller: Caller) -> None:
         return {"decisions": [d.to_dict() for d in found]}
 
     @tool()
+    def merge_thread(
+        threads: Annotated[list[str], Field(min_length=1, max_length=50)],
+        instance_id: InstanceId = None,
+    ) -> dict[str, Any]:
+        """Queue finished threads' branches for the merge queue, which lands each on its base
+        only after the test gate passes on top of everything landed before it."""
+        me = who(instance_id)
+        return {"queued": [e.to_dict() for e in run(lambda: c.merge.add(threads, by=me))]}
+
+    @tool()
+    def merge_queue(all: bool = False, instance_id: InstanceId = None) -> dict[str, Any]:
+        """The merge queue: open entries (all=true: also landed and sent back, with why),
+        and files that two queued branches both change (predicted conflicts)."""
+        who(instance_id)
+        entries = run(lambda: c.merge.list(all=all))
+        return {"entries": [e.to_dict() for e in entries], "predicted": run(c.merge.predicted)}
+
+    @tool()
     def heartbeat(
         state: Annotated[str | None, Field(pattern="^(working|needs_input|idle)$")] = None,
         instance_id: InstanceId = None,

@@ -28,6 +28,8 @@ TOOLS = {
     "log_decision",
     "list_decisions",
     "heartbeat",
+    "merge_thread",
+    "merge_queue",
 }
 
 
