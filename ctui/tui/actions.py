@@ -56,6 +56,13 @@ class Actions:
             id="cleanup",
             tooltip="Reap stale instances, expired leases and orphaned threads",
         ),
+        Binding(
+            "m",
+            "merge",
+            "Merge",
+            id="merge",
+            tooltip="Queue the selected thread's branch to land on its base after the gate",
+        ),
         Binding("t", "add_task", "Task", id="add_task", tooltip="Add a task to the queue"),
         Binding("d", "log_decision", "Decision", id="log_decision", tooltip="Log a decision"),
     ]
@@ -143,6 +150,19 @@ class Actions:
             ),
             confirmed,
         )
+
+    def action_merge(self) -> None:
+        """Queue the selected thread; `ctui serve` or `ctui merge run` lands it."""
+        rec = self._selected("threads", "a thread")
+        if rec is None:
+            return
+        name = rec["name"]
+
+        def done(entries: Any) -> str:
+            ids = ", ".join(f"#{e.id}" for e in entries)
+            return f"Queued {name} for merging ({ids}); the queue runs in ctui serve or merge run."
+
+        self.core_call(lambda c: c.merge.add([name], by=OPERATOR), done)
 
     def action_force_release(self) -> None:
         rec = self._selected("leases", "a lease")

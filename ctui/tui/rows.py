@@ -62,6 +62,7 @@ STATE_STYLES = {
     "available": "cyan",
     "pending": "dim",
     "cancelled": "dim",
+    "merged": "bold blue",
     "accepted": "green",
     "proposed": "yellow",
     "superseded": "dim",
@@ -159,13 +160,31 @@ def thread_row(r: Record, now: float) -> list[Cell]:
         tokens = r["tokens"]
     return [
         text(r["name"], 24),
-        state(r.get("status")),
+        thread_state(r),
         text(r.get("mode"), 12),
         text(r.get("agent"), 10),
         runtime,
         number(r.get("cost_usd"), "${:.2f}"),
         number(tokens, "{:,}"),
     ]
+
+
+MERGE_STYLES = {
+    "queued": "cyan",
+    "testing": "bold cyan",
+    "conflict": "bold red",
+    "failed": "bold red",
+}
+
+
+def thread_state(r: Record) -> Cell:
+    """A thread's status, with its merge-queue entry's while that is open or sent back."""
+    merge = r.get("merge") or {}
+    shown = merge.get("status")
+    if shown not in MERGE_STYLES or r.get("status") == "merged":
+        return state(r.get("status"))
+    label = f"{r.get('status')}, merge {shown}"
+    return Cell(label, label, MERGE_STYLES[shown])
 
 
 def task_row(r: Record, now: float) -> list[Cell]:

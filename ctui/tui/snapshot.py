@@ -82,6 +82,23 @@ def _bounded(items: Iterable[Record], limit: int, key: Any) -> tuple[list[Record
     return rows[:limit], len(rows)
 
 
+def _with_merges(coord: Any, threads: list[Record]) -> None:
+    """Put each thread's newest merge-queue entry on its record (`merge`): status and why."""
+    latest = getattr(getattr(coord, "merge", None), "latest", None)
+    if latest is None or not threads:
+        return
+    entries = latest()
+    for t in threads:
+        entry = entries.get(t.get("name"))
+        if entry is not None:
+            t["merge"] = {
+                "id": entry.id,
+                "status": entry.status,
+                "reason": entry.reason,
+                "landed": entry.landed,
+            }
+
+
 def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapshot:
     """Read every pane's records from `coord` in one read transaction when local."""
     started = time.perf_counter()
@@ -107,6 +124,7 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
             (record(x) for x in coord.leases.list()), limit, lambda x: x["path"]
         )
         threads = [record(t) for t in _call(getattr(coord, "threads", None), "list")]
+        _with_merges(coord, threads)
         snap.records["threads"], snap.totals["threads"] = _bounded(
             threads,
             limit,

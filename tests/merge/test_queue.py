@@ -209,3 +209,29 @@ def test_predicted_conflicts_between_queued_entries(repo: Path) -> None:
     c.merge.add(["a", "b"])
     assert c.merge.predicted() == [{"path": "same.txt", "threads": ["a", "b"]}]
     c.close()
+
+
+def test_on_failure_resume_sends_the_conflict_to_the_agent(repo: Path) -> None:
+    configure(repo, extra='on_failure = "resume"\n')
+    c = open_coord(repo)
+    thread_with(c, "a", {"same.txt": "from a\n"})
+    seen = repo.parent / "prompt-b.txt"
+    t = c.threads.create(
+        "b",
+        agent="command",
+        command=f"sh -c 'printf %s \"$1\" > {seen}' x {{prompt}}",
+        prompt="first",
+    )
+    wt = Path(t.worktree or "")
+    (wt / "same.txt").write_text("from b\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-q", "-m", "b: work")
+    c.merge.add(["a", "b"])
+    summary = c.merge.run()
+    assert summary["conflict"] == ["b"]
+    done = c.threads.wait("b", timeout=60)
+    assert done.status == "completed" and done.run_id == 1
+    prompt = seen.read_text()
+    assert "could not land your work" in prompt and "same.txt" in prompt
+    assert "merge.resumed" in [e.kind for e in c.events.recent(100)]
+    c.close()
