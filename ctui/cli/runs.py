@@ -52,6 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="runs per task after the first (default from config)",
     )
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="queue each finished task's thread in the merge queue and land them at the end",
+    )
     p = leaf(
         sub,
         "loop",
@@ -118,6 +123,7 @@ def run(ctx: Ctx) -> int:
         timeout=a.timeout,
         retries=a.retries,
         report=report,
+        merge=a.merge,
     )
     if tasks is None:
         tasks = orch.plan(a.goal)
@@ -128,11 +134,21 @@ def run(ctx: Ctx) -> int:
         "cost_usd": round(outcome.cost_usd, 6),
         "tasks": outcome.tasks,
     }
+    if outcome.merged is not None:
+        data["merged"] = outcome.merged
     if not ctx.json and sys.stdout.isatty():
         _rich_summary(outcome)
     else:
         ctx.emit(data, lambda: _summary(data))
     return 0 if outcome.ok else 1
+
+
+def _merged(merged: dict[str, Any] | None) -> str:
+    if merged is None:
+        return ""
+    lines = [f"\nlanded: {', '.join(merged['landed']) or '-'}"]
+    lines += [f"{s['thread']}: {s['status']}: {s['reason'] or ''}" for s in merged["sent_back"]]
+    return "\n".join(lines)
 
 
 def _rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
@@ -153,8 +169,10 @@ def _rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
 def _summary(data: dict[str, Any]) -> str:
     head = ["TASK", "STATUS", "ATTEMPTS", "THREAD", "RUNTIME", "COST", "DESCRIPTION"]
     done = sum(1 for t in data["tasks"] if t["status"] == "done")
-    return f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}\n" + table(
-        head, _rows(data["tasks"])
+    return (
+        f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}\n"
+        + table(head, _rows(data["tasks"]))
+        + _merged(data.get("merged"))
     )
 
 
@@ -170,6 +188,8 @@ def _rich_summary(outcome: Any) -> None:
         style = "green" if row[1] == "done" else "red"
         tab.add_row(*[str(v) for v in row], style=style)
     Console().print(tab)
+    if outcome.merged is not None:
+        Console().print(_merged(outcome.merged).strip())
 
 
 def _short(text: str, width: int = 50) -> str:

@@ -45,6 +45,8 @@ class Outcome:
     run: str
     tasks: list[dict[str, Any]] = field(default_factory=list)
     cost_usd: float = 0.0
+    merged: dict[str, Any] | None = None
+    """With `--merge`: the merge queue's verdict on each worker's thread."""
 
     @property
     def ok(self) -> bool:
@@ -73,6 +75,7 @@ class Orchestrator:
         retries: int | None = None,
         poll: float = 0.2,
         report: Report | None = None,
+        merge: bool = False,
     ) -> None:
         if workers < 1 or workers > 32:
             raise UsageError("-w takes 1 to 32 workers")
@@ -88,6 +91,9 @@ class Orchestrator:
         self.run_id = self._fresh_run_id()
         self.branches: dict[str, str] = {}
         self.threads: dict[str, list[str]] = {}
+        self.merge = merge
+        self.onto = c.worktrees.current_branch() if merge else None
+        self.queued: list[str] = []
 
     def _fresh_run_id(self) -> str:
         """`runN`, skipping numbers whose threads or `ctui/runN-*` branches already exist."""
@@ -150,7 +156,10 @@ class Orchestrator:
                 if slot.thread is not None:
                     self._stop(slot, "the orchestrator stopped")
                 self.c.instances.unregister(slot.worker, reason="run finished")
-        return self._outcome()
+        outcome = self._outcome()
+        if self.merge:
+            outcome.merged = self.land()
+        return outcome
 
     def _loop(self, slots: list[Slot]) -> None:
         beat = 0.0
@@ -184,6 +193,11 @@ class Orchestrator:
             base = next(
                 (self.branches[d] for d in reversed(task.depends_on) if d in self.branches), None
             )
+            if base and self.merge:
+                try:
+                    self.c.worktrees.check_base(base)
+                except UsageError:  # the dependency already landed, and its branch is gone
+                    base = self.onto
             try:
                 self.c.threads.create(
                     name,
@@ -228,9 +242,38 @@ class Orchestrator:
                 result=_short(answer_text(self.c.threads.logs(t.name, tail=0))),
             )
             self.report(f"{slot.task_id} done ({t.name}, ${t.cost_usd:.4f})")
+            if self.merge:
+                self._enqueue(t.name)
         else:
             self._fail(slot, t.error or f"the thread {t.status}")
         slot.task_id = slot.thread = None
+
+    def _enqueue(self, name: str) -> None:
+        """`--merge`: the finished thread enters the merge queue, landing on the run's base."""
+        try:
+            entry = self.c.merge.add([name], by=self.run_id, onto=self.onto)[0]
+        except CtuiError as exc:
+            self.report(f"{name} not queued for merging: {exc.message}")
+            return
+        self.queued.append(name)
+        self.report(f"{name} queued for merging (#{entry.id} onto {entry.base})")
+
+    def land(self) -> dict[str, Any]:
+        """`--merge`: run the queue until this run's entries are decided; say what landed."""
+        if self.queued:
+            self.c.merge.run(wait=3600.0, report=self.report)
+        verdicts = {n: self.c.merge.get(n) for n in self.queued}
+        landed = [n for n, e in verdicts.items() if e.status == "landed"]
+        sent_back = [
+            {"thread": n, "status": e.status, "reason": e.reason}
+            for n, e in verdicts.items()
+            if e.status != "landed"
+        ]
+        self.report(
+            f"merge: {len(landed)}/{len(self.queued)} landed on {self.onto}"
+            + "".join(f"; {s['thread']} {s['status']}" for s in sent_back)
+        )
+        return {"onto": self.onto, "landed": landed, "sent_back": sent_back}
 
     def _stop(self, slot: Slot, reason: str) -> None:
         assert slot.thread is not None

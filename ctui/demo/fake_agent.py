@@ -14,6 +14,7 @@ script it:
     FAKE_HANG                never finish (until SIGTERM, which exits 143)
     FAKE_DONE                print the completion token (FAKE_AGENT_TOKEN or the default)
     FAKE_PLAN=path           answer with the contents of `path` (a leader's task plan)
+    FAKE_COMMIT              commit everything in the working folder (`git add -A`)
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
         elif name == "PLAN":
             answer = Path(value).read_text()
+        elif name == "COMMIT":
+            subprocess.run(["git", "add", "-A"], capture_output=True)
+            subprocess.run(["git", "commit", "-qm", "fake agent's work"], capture_output=True)
+            answer = "committed"
         elif name == "DONE":
             answer += "\n" + os.environ.get("FAKE_AGENT_TOKEN", "<promise>DONE</promise>")
         else:

@@ -145,3 +145,38 @@ def test_timeouts_retry_then_fail_and_cancel_dependents(
         t = coord.threads.get(name)
         assert t.status == "stopped"
         assert not pid_alive(t.supervisor_pid or 0) and not pid_alive(t.agent_pid or 0)
+
+
+def test_run_with_merge_lands_every_worker_thread(
+    repo: Path, cli: Cli, coord: Coordinator, tmp_path: Path
+) -> None:
+    """`--merge`: finished threads enter the queue (a dependent one lands on main too)."""
+    from tests.conftest import git
+
+    plan = tmp_path / "tasks.json"
+    tasks = [
+        {"id": "a", "description": "schema FAKE_WRITE=a.txt:A FAKE_COMMIT", "priority": 1},
+        {"id": "b", "description": "api FAKE_WRITE=b.txt:B FAKE_COMMIT", "depends_on": ["a"]},
+        {"id": "c", "description": "docs FAKE_WRITE=c.txt:C FAKE_COMMIT"},
+    ]
+    plan.write_text(json.dumps({"tasks": tasks}))
+    proc = cli(
+        "run",
+        "Build",
+        "-w",
+        "2",
+        "--no-plan",
+        "--tasks",
+        str(plan),
+        "--merge",
+        "--json",
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ok"] and len(out["merged"]["landed"]) == 3 and out["merged"]["onto"] == "main"
+    assert out["merged"]["sent_back"] == []
+    files = set(git(repo, "ls-tree", "--name-only", "main").split())
+    assert {"a.txt", "b.txt", "c.txt"} <= files
+    assert "landed on main" in proc.stderr
+    assert all(coord.threads.get(n).status == "merged" for n in out["merged"]["landed"])

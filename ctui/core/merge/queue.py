@@ -23,11 +23,17 @@ class MergeQueue:
     def __init__(self, ctx: MergeContext) -> None:
         self.ctx = ctx
 
-    def add(self, names: builtins.list[str], *, by: str = "operator") -> builtins.list[Entry]:
-        """Queue each thread's branch (all or none): it must exist, be idle, clean and ahead."""
+    def add(
+        self, names: builtins.list[str], *, by: str = "operator", onto: str | None = None
+    ) -> builtins.list[Entry]:
+        """Queue each thread's branch (all or none): it must exist, be idle, clean and ahead.
+
+        An entry lands on its thread's base, or on `onto` (`ctui run --merge` lands a
+        dependent task, forked from its dependency's branch, on the run's own base).
+        """
         if not names:
             raise UsageError("name one or more threads to merge")
-        checked = [self._check_thread(name) for name in dict.fromkeys(names)]
+        checked = [self._check_thread(name, onto) for name in dict.fromkeys(names)]
         added = []
         with self.ctx.store.write() as conn:
             for name, branch, base in checked:
@@ -50,7 +56,7 @@ class MergeQueue:
                 added.append(self._get(conn, int(cur.lastrowid or 0)))
         return added
 
-    def _check_thread(self, name: str) -> tuple[str, str, str]:
+    def _check_thread(self, name: str, onto: str | None = None) -> tuple[str, str, str]:
         row = self.ctx.store.conn.execute(
             "SELECT status, branch, base, worktree FROM threads WHERE name = ?", (name,)
         ).fetchone()
@@ -63,7 +69,7 @@ class MergeQueue:
         if not row["branch"] or not row["base"]:
             raise UsageError(f"thread {name!r} has no branch (made with --no-worktree)")
         root = self.ctx.root
-        base = _branch_of(root, row["base"])
+        base = _branch_of(root, onto or row["base"])
         head = git.rev(root, row["branch"])
         if head is None:
             raise NotFound(f"thread {name!r}'s branch {row['branch']} is gone")
