@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
 
 
+def overlapping(changed: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
+    """(path, owners) for each path that two or more owners changed, by path.
+
+    Owners keep the order of `changed` (the merge queue passes its entries in queue order).
+    """
+    owners: dict[str, list[str]] = defaultdict(list)
+    for name, files in changed.items():
+        for path in files:
+            owners[path].append(name)
+    return [(p, n) for p, n in sorted(owners.items()) if len(n) > 1]
+
+
 def scan(c: Coordinator) -> dict[str, Any]:
     """`{"overlaps": [{path, worktrees}], "leased": [{path, worktree, holder, lease}]}`."""
     wts = c.worktrees
@@ -24,13 +36,7 @@ def scan(c: Coordinator) -> dict[str, Any]:
     for info in wts.list():
         if Path(info.path).is_dir():
             changed[info.name] = wts.changed_files(Path(info.path), info.base)
-    owners: dict[str, list[str]] = defaultdict(list)
-    for name, files in changed.items():
-        for path in files:
-            owners[path].append(name)
-    overlaps = [
-        {"path": p, "worktrees": sorted(n)} for p, n in sorted(owners.items()) if len(n) > 1
-    ]
+    overlaps = [{"path": p, "worktrees": sorted(n)} for p, n in overlapping(changed)]
     leased = []
     for name, files in sorted(changed.items()):
         thread = threads.get(name)

@@ -158,3 +158,30 @@ def test_a_live_runner_keeps_others_out(repo: Path) -> None:
     assert proc.returncode == 12 and "being run by other" in proc.stdout
     assert c.merge.get("a").status == "queued"
     c.close()
+
+
+def test_a_runner_that_lost_its_lease_mid_gate_lands_nothing(repo: Path) -> None:
+    """Fencing: the lease moved on (another runner took it over), so the green gate is void."""
+    log = configure(repo)
+    (repo.parent / "gate.slow").write_text("1")
+    c = Coordinator.open(repo)
+    thread_with(c, "a", {"a.txt": "A\n"})
+    c.merge.add(["a"])
+    before = git(repo, "rev-parse", "main").strip()
+    proc = runner(repo)
+    wait_for(lambda: log.exists() and "start" in log.read_text())
+    with c.store.write() as conn:
+        conn.execute(
+            "UPDATE merge_runner SET holder = 'thief', pid = ?, token = token + 1, "
+            "expires_at = ? WHERE id = 1",
+            (os.getpid(), time.time() + 3600),
+        )
+    out, err = proc.communicate(timeout=120)
+    summary = json.loads(out)
+    assert summary["landed"] == [] and "lease moved on" in summary["lost"], err
+    assert git(repo, "rev-parse", "main").strip() == before
+    assert c.merge.get("a").status == "testing"
+    with c.store.write() as conn:
+        conn.execute("UPDATE merge_runner SET expires_at = 0 WHERE id = 1")
+    assert c.merge.run()["landed"] == ["a"]
+    c.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -136,13 +135,14 @@ class MergeQueue:
 
     def predicted(self) -> builtins.list[dict[str, Any]]:
         """The radar over queued entries: files two or more queued branches both change."""
-        owners: dict[str, builtins.list[str]] = defaultdict(builtins.list)
-        for entry in self.list():
-            if git.rev(self.ctx.root, entry.branch) is None:
-                continue
-            for path in git.changed_files(self.ctx.root, entry.base, entry.branch):
-                owners[path].append(entry.thread)
-        return [{"path": p, "threads": t} for p, t in sorted(owners.items()) if len(t) > 1]
+        from ctui.core.radar import overlapping
+
+        changed = {
+            entry.thread: git.changed_files(self.ctx.root, entry.base, entry.branch)
+            for entry in self.list()
+            if git.rev(self.ctx.root, entry.branch) is not None
+        }
+        return [{"path": p, "threads": t} for p, t in overlapping(changed)]
 
     def run(self, **kw: Any) -> dict[str, Any]:
         """Land queued entries (see `runner.Runner.run`)."""

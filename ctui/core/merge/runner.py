@@ -56,6 +56,7 @@ class Runner:
             "retests": 0,
             "refused": None,
             "busy": None,
+            "lost": None,
         }
 
     # -- the loop ----------------------------------------------------------------
@@ -80,6 +81,9 @@ class Runner:
                     self.say(exc.message)
                     break
                 decided += len(batch)
+        except lease.Lost as exc:
+            self.summary["lost"] = str(exc)
+            self.say(f"stopped: {exc}; the runner that holds the lease resumes the entries")
         finally:
             if self.scratch is not None:
                 self.scratch.close()
@@ -220,7 +224,7 @@ class Runner:
                     k = (len(group) + 1) // 2
                     return [group[:k], group[k:]]
                 entry, _head = merged[0]
-                self._decide([entry], "failed", _failing(result), {"gate": result}, tip=tip)
+                self._decide([entry], "failed", _failing(result), {"gate": result})
                 return None
             landed = self._advance(base, candidate, tip, merged, conflicts, result)
             if landed:
@@ -251,6 +255,8 @@ class Runner:
         from ctui.core.merge.gate import run_gate
 
         self.summary["gates"] += 1
+        if not self.ctx.config.gate_commands:
+            return run_gate([], scratch.path, self.settings.gate_timeout)
         with lease.Keeper(self.ctx, self.token, self.settings.lease_ttl) as keeper:
             result = run_gate(
                 self.ctx.config.gate_commands, scratch.path, self.settings.gate_timeout
@@ -322,6 +328,9 @@ class Runner:
 
     def _conflicts(self, conflicts: list[tuple[Entry, git.Step]], base: str, tip: str) -> None:
         for entry, step in conflicts:
+            if not step.files and step.message.startswith("the branch"):
+                self._decide([entry], "failed", step.message, {})
+                continue
             files = ", ".join(step.files) or step.message
             reason = f"conflicts with {base} at {tip[:10]} in {files}"
             self._decide([entry], "conflict", reason, {"files": step.files, "git": step.message})
@@ -332,8 +341,6 @@ class Runner:
         status: str,
         reason: str,
         detail: dict[str, Any],
-        *,
-        tip: str | None = None,
     ) -> None:
         gate = detail.get("gate")
         with self.ctx.store.write() as conn:
