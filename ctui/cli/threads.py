@@ -10,7 +10,17 @@ from typing import Any
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
 from ctui.core.clock import ago
 
-STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
+STATUSES = (
+    "created",
+    "ready",
+    "running",
+    "waiting",
+    "blocked",
+    "completed",
+    "failed",
+    "stopped",
+    "merged",
+)
 
 
 SPAWN_EXAMPLES = """examples:
