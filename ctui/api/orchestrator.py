@@ -98,6 +98,7 @@ class Orchestrator:
         try:
             while not self._stop.is_set():
                 try:
+                    coord.merge.requeue_resumed()
                     if coord.merge.list(status="queued"):
                         self.merge_last = coord.merge.run(report=self._merge_say)
                     self.merge_error = None

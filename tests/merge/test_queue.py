@@ -89,6 +89,19 @@ def test_semantic_conflict_is_caught_only_by_the_gate(repo: Path) -> None:
     c.close()
 
 
+def test_batch_bisects_two_culprits(repo: Path) -> None:
+    configure(repo, batch=4)
+    c = open_coord(repo)
+    for name in ("a", "b", "c", "d"):
+        thread_with(c, name, {f"check_{name}": "bad\n" if name in "bd" else "ok\n"})
+    c.merge.add(["a", "b", "c", "d"])
+    summary = c.merge.run()
+    assert summary["landed"] == ["a", "c"] and summary["failed"] == ["b", "d"]
+    assert summary["gates"] == 7  # abcd, ab, a, b, cd, c, d
+    assert set(tracked(repo)) == {"check_a", "check_c"}
+    c.close()
+
+
 def test_batch_bisects_to_the_culprit_and_lands_the_rest(repo: Path) -> None:
     configure(repo, batch=4)
     c = open_coord(repo)
@@ -219,7 +232,8 @@ def test_on_failure_resume_sends_the_conflict_to_the_agent(repo: Path) -> None:
     t = c.threads.create(
         "b",
         agent="command",
-        command=f"sh -c 'printf %s \"$1\" > {seen}' x {{prompt}}",
+        command=f"sh -c 'printf %s \"$1\" > {seen} && git merge -q -X ours -m fix main' "
+        "x {prompt}",
         prompt="first",
     )
     wt = Path(t.worktree or "")
@@ -234,4 +248,9 @@ def test_on_failure_resume_sends_the_conflict_to_the_agent(repo: Path) -> None:
     prompt = seen.read_text()
     assert "could not land your work" in prompt and "same.txt" in prompt
     assert "merge.resumed" in [e.kind for e in c.events.recent(100)]
+    # the agent merged main into its branch (keeping its side): the fix goes back in line
+    again = c.merge.run()
+    assert again["landed"] == ["b"]
+    assert tracked(repo)["same.txt"] == "from b\n"
+    assert [e.status for e in c.merge.list(all=True)] == ["landed", "conflict", "landed"]
     c.close()

@@ -97,12 +97,56 @@ def send_back(
     if status not in ("conflict", "failed") or settings.on_failure != "resume":
         return
     try:
-        ctx.resume(entry.thread, prompt_for(entry, status, reason))
+        thread = ctx.resume(entry.thread, prompt_for(entry, status, reason))
     except CtuiError as exc:
         say(f"{entry.thread}: could not resume it: {exc.message}")
         with ctx.store.write() as conn:
             ctx.log(conn, "merge.resume_failed", subject=entry.thread, data={"error": exc.message})
         return
     say(f"{entry.thread}: resumed with the {status} as its next prompt")
+    run = getattr(thread, "run_id", None)
     with ctx.store.write() as conn:
-        ctx.log(conn, "merge.resumed", subject=entry.thread, data={"id": entry.id, "as": status})
+        conn.execute(
+            "UPDATE merge_queue SET detail = json_set(detail, '$.resumed_run', ?) WHERE id = ?",
+            (run, entry.id),
+        )
+        ctx.log(
+            conn,
+            "merge.resumed",
+            subject=entry.thread,
+            data={"id": entry.id, "as": status, "run": run},
+        )
+
+
+def requeue_resumed(ctx: MergeContext, add: Callable[[list[str]], Any]) -> list[str]:
+    """Queue again the threads the queue resumed, once that run has completed.
+
+    The agent was asked to fix its branch; when it finishes, the fix goes back in
+    line by itself. A thread whose run failed, or whose branch is not ready (still
+    conflicting with nothing new, dirty), stays for the operator.
+    """
+    rows = ctx.store.conn.execute(
+        "SELECT q.id, q.thread, json_extract(q.detail, '$.resumed_run') AS run, t.status, "
+        "t.run_id FROM merge_queue q JOIN threads t ON t.name = q.thread "
+        "WHERE q.status IN ('conflict', 'failed') AND run IS NOT NULL "
+        "AND q.id = (SELECT MAX(id) FROM merge_queue WHERE thread = q.thread)"
+    ).fetchall()
+    again = []
+    for row in rows:
+        if row["status"] != "completed" or row["run_id"] < row["run"]:
+            continue
+        try:
+            add([row["thread"]])
+        except CtuiError as exc:
+            with ctx.store.write() as conn:
+                conn.execute(
+                    "UPDATE merge_queue SET detail = json_remove(detail, '$.resumed_run') "
+                    "WHERE id = ?",
+                    (row["id"],),
+                )
+                ctx.log(
+                    conn, "merge.not_requeued", subject=row["thread"], data={"error": exc.message}
+                )
+            continue
+        again.append(row["thread"])
+    return again

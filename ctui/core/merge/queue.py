@@ -145,10 +145,17 @@ class MergeQueue:
         return [{"path": p, "threads": t} for p, t in overlapping(changed)]
 
     def run(self, **kw: Any) -> dict[str, Any]:
-        """Land queued entries (see `runner.Runner.run`)."""
+        """Land queued entries (see `runner.Runner.run`), after queueing again the threads
+        the queue resumed whose fixing run has completed."""
         from ctui.core.merge.runner import Runner
 
+        self.requeue_resumed()
         return Runner(self.ctx, **kw).run()
+
+    def requeue_resumed(self) -> builtins.list[str]:
+        from ctui.core.merge.landing import requeue_resumed
+
+        return requeue_resumed(self.ctx, lambda names: self.add(names, by="merge-queue"))
 
     def detail(self, entry: Entry) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(entry.detail or "{}")
