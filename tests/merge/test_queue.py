@@ -39,8 +39,9 @@ def test_clean_merges_land_in_order_and_clean_up(repo: Path) -> None:
     c.close()
 
 
-def test_textual_conflict_goes_back_with_files(repo: Path) -> None:
-    configure(repo)
+@pytest.mark.parametrize("strategy", ["merge", "rebase"])
+def test_textual_conflict_goes_back_with_files(repo: Path, strategy: str) -> None:
+    configure(repo, strategy=strategy)
     c = open_coord(repo)
     thread_with(c, "a", {"same.txt": "from a\n"})
     wt_b = thread_with(c, "b", {"same.txt": "from b\n"})
@@ -253,4 +254,19 @@ def test_on_failure_resume_sends_the_conflict_to_the_agent(repo: Path) -> None:
     assert again["landed"] == ["b"]
     assert tracked(repo)["same.txt"] == "from b\n"
     assert [e.status for e in c.merge.list(all=True)] == ["landed", "conflict", "landed"]
+    c.close()
+
+
+def test_a_landed_thread_with_stray_files_keeps_its_worktree_and_branch(repo: Path) -> None:
+    configure(repo)
+    c = open_coord(repo)
+    wt = thread_with(c, "a", {"a.txt": "A\n"})
+    (wt / "scratch-notes.txt").write_text("not committed\n")  # untracked: the queue may land
+    c.merge.add(["a"])
+    assert c.merge.run()["landed"] == ["a"]
+    assert (wt / "scratch-notes.txt").read_text() == "not committed\n"
+    assert git(repo, "rev-parse", "--verify", "-q", "refs/heads/ctui/a").strip()
+    assert c.threads.get("a").status == "merged"
+    merged = [e for e in c.events.recent(50) if e.kind == "thread.merged"]
+    assert "has changes" in merged[-1].data["kept"][0]
     c.close()
