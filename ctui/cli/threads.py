@@ -9,9 +9,7 @@ from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
 from ctui.core.clock import ago
-
-STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
-
+from ctui.core.thread_model import STATUSES
 
 SPAWN_EXAMPLES = """examples:
   ctui spawn fix-login -t fixer --context '{"problem": "login returns 500"}' --wait
