@@ -1,5 +1,9 @@
 """The orchestrator loop that runs inside `ctui serve`: start ready threads, reap, expire, requeue.
 
+It resumes threads paused on a usage limit once their reset time has come,
+and starts no ready thread of an agent kind that waits for a reset, nor one
+that a budget cap (its own, its `ctui run`'s, the day's) forbids.
+
 It is a daemon thread with its own Coordinator (its own SQLite connection), so
 a slow tick never holds up a request. Every tick is one pass; errors are
 recorded and the next tick tries again.
@@ -86,20 +90,47 @@ class Orchestrator:
     def tick(self, coord: Coordinator) -> dict[str, Any]:
         """One pass: `cleanup()` (reap, expire leases and claims), then start ready threads."""
         result = dict(coord.cleanup())
+        result["threads_resumed"] = self._resume_due(coord)
         result["threads_started"] = self._start_ready(coord)
         return result
+
+    def _resume_due(self, coord: Coordinator) -> list[str]:
+        """Resume threads paused on a usage limit whose reset time has come."""
+        from ctui.core import limits
+
+        resumed: list[str] = []
+        threads: Any = coord.threads
+        if not hasattr(threads, "resume"):
+            return resumed
+        running = len(threads.list(status="running"))
+        for name in limits.due(coord):
+            if running >= self.max_concurrent:
+                break
+            try:
+                threads.resume(name)
+            except CtuiError as exc:
+                log.warning("could not resume thread %s: %s", name, exc.message)
+                continue
+            resumed.append(name)
+            running += 1
+        return resumed
 
     def _start_ready(self, coord: Coordinator) -> list[str]:
         threads: Any = coord.threads
         if not hasattr(threads, "list") or not hasattr(threads, "start"):
             return []
+        from ctui.core import budget, limits
+
         running = len(threads.list(status="running"))
         started = []
         settled = coord.now() - READY_GRACE_S
+        held = limits.held(coord)
         for t in threads.list(status="ready"):
             if running >= self.max_concurrent:
                 break
-            if t.updated_at > settled:
+            if t.updated_at > settled or t.agent in held:
+                continue
+            if budget.blocked(coord, thread=t.name) is not None:
                 continue
             try:
                 threads.start(t.name)

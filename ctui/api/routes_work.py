@@ -18,6 +18,7 @@ from ctui.api.models import (
     FailIn,
     LogQuery,
     PlanIn,
+    ResumeIn,
     StartIn,
     StopIn,
     TaskIn,
@@ -176,6 +177,7 @@ def create_thread(c: C, body: ThreadIn) -> JSON:
         worktree=body.worktree,
         base=body.base,
         cwd=c.root,
+        **_budget(body.budget_usd, body.budget_tokens),
     )
     if body.start:
         try:
@@ -195,6 +197,21 @@ def thread(c: C, name: str) -> JSON:
 @router.post("/threads/{name}/start", summary="start a ready thread (again=true: a finished one)")
 def start_thread(c: C, name: str, body: StartIn | None = None) -> JSON:
     return ok(c.threads.start(name, again=bool(body and body.again)).to_dict())
+
+
+@router.post(
+    "/threads/{name}/resume",
+    summary="continue the thread's session as a new run (paused, failed, stopped, ended)",
+)
+def resume_thread(c: C, name: str, body: ResumeIn | None = None) -> JSON:
+    return ok(c.threads.resume(name, prompt=body.prompt if body else None).to_dict())
+
+
+def _budget(usd: float | None, tokens: int | None) -> dict[str, Any]:
+    from ctui.core.budget import parse_caps
+
+    caps = parse_caps(usd, tokens)
+    return {"budget": caps} if caps else {}
 
 
 @router.post("/threads/{name}/stop", summary="stop a running thread (SIGTERM, then SIGKILL)")

@@ -1,4 +1,5 @@
-"""`ctui spawn` and `ctui thread create | start | stop | block | unblock | list | status | logs`."""
+"""`ctui spawn` and `ctui thread create | start | resume | stop | block | unblock | list | status
+| logs`."""
 
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--again", action="store_true", help="run a completed, failed or stopped thread again"
     )
+    p.add_argument(
+        "--wait", action="store_true", help="wait for the agent and exit with its exit status"
+    )
+    p = g.command(
+        "resume",
+        resume,
+        "continue a paused, failed, stopped or ended thread's session as a new run",
+        epilog="The agent gets `--resume SESSION` and the prompt (default: continue), in the same "
+        "worktree. A thread paused on a usage limit is resumed by `ctui serve` at the reset.",
+    )
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
+    p.add_argument("--prompt", "-p", metavar="TEXT", help="what to tell the session (continue)")
     p.add_argument(
         "--wait", action="store_true", help="wait for the agent and exit with its exit status"
     )
@@ -125,10 +138,25 @@ def _thread_options(p: argparse.ArgumentParser) -> None:
         metavar="B",
         help="branch or commit to start from (default: current branch)",
     )
+    p.add_argument(
+        "--budget-usd",
+        type=positive(),
+        metavar="USD",
+        help="stop the agent once this thread has cost this much (default [budget] thread_usd)",
+    )
+    p.add_argument(
+        "--budget-tokens",
+        type=positive(int),
+        metavar="N",
+        help="stop it past N tokens, input + output (default [budget] thread_tokens)",
+    )
 
 
 def _create(ctx: Ctx, start: bool = False) -> Any:
+    from ctui.core.budget import parse_caps
+
     a = ctx.args
+    caps = parse_caps(a.budget_usd, a.budget_tokens)
     return ctx.coord.threads.create(
         a.name,
         mode=a.mode,
@@ -140,6 +168,7 @@ def _create(ctx: Ctx, start: bool = False) -> Any:
         worktree=a.worktree,
         base=a.worktree_base,
         start=start,
+        **({"budget": caps} if caps else {}),
     )
 
 
@@ -155,6 +184,11 @@ def spawn(ctx: Ctx) -> int:
 
 def start(ctx: Ctx) -> int:
     t = ctx.coord.threads.start(ctx.args.name, again=ctx.args.again)
+    return _after_start(ctx, t)
+
+
+def resume(ctx: Ctx) -> int:
+    t = ctx.coord.threads.resume(ctx.args.name, prompt=ctx.args.prompt)
     return _after_start(ctx, t)
 
 
@@ -233,6 +267,10 @@ def status(ctx: Ctx) -> int:
     c = ctx.coord
     t = c.threads.get(ctx.args.name)
     data = t.to_dict(c.now())
+    if getattr(c, "remote", False) is not True:
+        from ctui.core import runs
+
+        data["runs"] = runs.listed(c, t.name)
     ctx.emit(data, lambda: _details(data))
     return 0
 
@@ -263,6 +301,10 @@ DETAIL_KEYS = [
     "instance_id",
     "task_id",
     "log_path",
+    "resume_at",
+    "port_base",
+    "budget",
+    "run_group",
 ]
 
 
@@ -276,6 +318,13 @@ def _details(d: dict[str, Any]) -> str:
         lines.append(
             f"gate #{it['iteration']:<9} {mark}{token}  "
             + ", ".join(f"{r['command']} → {r['exit_code']}" for r in it["results"])
+        )
+    for r in d.get("runs") or []:
+        how = f"resumes {r['resumes']}" if r["resumes"] else "new session"
+        end = f", exit {r['exit_code']}" if r["exit_code"] is not None else ""
+        lines.append(
+            f"run #{r['run']:<10} {r['status']}{end}  {how}  ${r['cost_usd']:.4f}  "
+            f"{r['tokens']} tokens  {r['started_at']}" + (f"  {r['error']}" if r["error"] else "")
         )
     return "\n".join(lines)
 
