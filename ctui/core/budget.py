@@ -230,6 +230,11 @@ def summary(c: Coordinator) -> dict[str, Any]:
             },
             "caps": {k: v for k, v in config.items() if k != "warn_at"},
         }
+    day_doc = out["day"]
+    shares = [
+        day_doc[unit] / day_doc[f"{unit}_cap"] for unit in UNITS if day_doc.get(f"{unit}_cap")
+    ]
+    day_doc["share"] = round(max(shares), 4) if shares else None
     return out
 
 

@@ -176,6 +176,8 @@ class Coordinator:
             tasks = self._listed("tasks")
             threads = self._listed("threads")
             count = self.decisions.count()
+        from ctui.core import budget
+
         return {
             "store": str(self.store.path),
             "instances": instances,
@@ -184,6 +186,7 @@ class Coordinator:
             "tasks": tasks,
             "decisions": decisions,
             "counts": {"decisions": count},
+            "budget": budget.summary(self),
         }
 
     def _listed(self, part: str) -> list[dict[str, Any]]:
