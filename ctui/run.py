@@ -143,7 +143,7 @@ class Supervisor:
             status, error = "budget_exceeded", f"{self.exceeded} reached"
         elif self.limit.hit and (code != 0 or self.stats.is_error):
             status, error = "paused", f"{self.limit.hit}: resumes at the reset"
-            resume_at = self.limit.reset_at or self.c.now() + self.c.config.wait_unknown_reset
+            resume_at = self.limit.reset_at or self.c.now() + self.c.config.limit_wait
         runs.finish(self.c, t.name, self.run_id, status, code, error, resume_at)
         self.say(f"run {self.run_id} ended: exit {code}" + (f" ({error})" if error else ""))
         self.c.instances.unregister(inst.id, reason="run ended")

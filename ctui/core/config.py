@@ -14,6 +14,7 @@ max_attempts = 3
 [threads]
 max_concurrent = 4
 stop_grace = 5.0
+limit_wait = 900     # seconds a usage-limited thread waits when its reset time is not given
 [gate]
 commands = ["pytest -q"]
 completion_token = "<promise>DONE</promise>"
@@ -28,7 +29,6 @@ warn_at = 0.8        # a budget.warning event at this share of a cap
 [thread]
 port_start = 20000   # CTUI_PORT_BASE blocks start here
 port_block = 10      # ports per live thread
-wait_unknown_reset = 900  # seconds a usage-limited thread waits when no reset time is given
 [thread.env]         # extra variables for every agent ({thread}, {port_base}, {worktree} filled)
 DATABASE_URL = "postgresql://localhost/app_{thread}"
 ```
@@ -74,7 +74,7 @@ class Config(Record):
         "budget",
         "port_start",
         "port_block",
-        "wait_unknown_reset",
+        "limit_wait",
         "thread_env",
     )
     instance_ttl: float = 300.0
@@ -103,7 +103,7 @@ class Config(Record):
         budget: dict[str, float] | None = None,
         port_start: int = 20000,
         port_block: int = 10,
-        wait_unknown_reset: float = 900.0,
+        limit_wait: float = 900.0,
         thread_env: dict[str, str] | None = None,
     ) -> None:
         self.instance_ttl = instance_ttl
@@ -121,7 +121,7 @@ class Config(Record):
         """The caps that are set (`day_usd`, ...) and `warn_at`; a cap not set is absent."""
         self.port_start = port_start
         self.port_block = port_block
-        self.wait_unknown_reset = wait_unknown_reset
+        self.limit_wait = limit_wait
         self.thread_env: dict[str, str] = {} if thread_env is None else thread_env
 
     @classmethod
@@ -173,7 +173,7 @@ class Config(Record):
             budget=_budget(raw.get("budget", {}), path),
             port_start=get("thread", "port_start", int, 20000),
             port_block=get("thread", "port_block", int, 10),
-            wait_unknown_reset=get("thread", "wait_unknown_reset", float, 900.0),
+            limit_wait=get("threads", "limit_wait", float, 900.0),
             thread_env=_env(raw.get("thread", {}).get("env", {}), path),
         )
         if config.port_start + config.port_block > 65535:
@@ -188,7 +188,7 @@ KNOWN = {
     "leases": ("ttl", "release"),
     "events": ("keep",),
     "tasks": ("claim_ttl", "max_attempts"),
-    "threads": ("max_concurrent", "stop_grace"),
+    "threads": ("max_concurrent", "stop_grace", "limit_wait"),
     "gate": ("commands", "completion_token", "timeout"),
     "api": ("token",),
     "budget": (
@@ -200,7 +200,7 @@ KNOWN = {
         "day_tokens",
         "warn_at",
     ),
-    "thread": ("port_start", "port_block", "wait_unknown_reset", "env"),
+    "thread": ("port_start", "port_block", "env"),
 }
 
 

@@ -10,7 +10,7 @@ Claude Code says the account hit its limit in several ways, all read here:
   with `resetsAt` in epoch seconds.
 
 A run that ends on a limit leaves its thread `paused` with `resume_at` (the
-reset, or `[thread] wait_unknown_reset` seconds when none was given) instead
+reset, or `[threads] limit_wait` seconds when none was given) instead
 of `failed`. While a thread of an agent kind is paused, the orchestrators
 start no new thread of that kind (`held`); at `resume_at` they resume it.
 """

@@ -121,7 +121,7 @@ def test_a_usage_limit_pauses_and_resume_continues_the_session(
 def test_a_429_without_reset_waits_the_configured_time(
     repo: Path, cli: Cli, coord: Coordinator
 ) -> None:
-    _config(repo, "[thread]\nwait_unknown_reset = 600\n")
+    _config(repo, "[threads]\nlimit_wait = 600\n")
     assert cli("spawn", "rated", "--no-worktree", "-p", "FAKE_LIMIT", "--wait").returncode != 0
     t = coord.threads.get("rated")
     assert t.status == "paused" and t.resume_at and t.ended_at

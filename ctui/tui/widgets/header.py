@@ -53,7 +53,7 @@ class StatusBar(Vertical):
         if info.get("counts"):
             line.append(f"  {info['counts']}", style="dim")
         spend = info.get("spend")
-        if spend:
+        if spend and (spend.get("usd") or spend.get("usd_cap") or spend.get("tokens_cap")):
             from ctui.core.budget import headline
 
             share = spend.get("share") or 0
