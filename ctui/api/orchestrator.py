@@ -109,7 +109,9 @@ class Orchestrator:
             try:
                 threads.resume(name)
             except CtuiError as exc:
-                log.warning("could not resume thread %s: %s", name, exc.message)
+                limits.give_up(
+                    coord, name, f"could not resume after the usage limit: {exc.message}"
+                )
                 continue
             resumed.append(name)
             running += 1

@@ -132,6 +132,18 @@ def held(c: Coordinator) -> dict[str, float]:
     return {str(r["agent"]): float(r["until"]) for r in rows}
 
 
+def give_up(c: Coordinator, name: str, why: str) -> None:
+    """Fail a paused thread that cannot be resumed (no session, worktree gone), once."""
+    with c.store.write() as conn:
+        cur = conn.execute(
+            "UPDATE threads SET status = 'failed', error = ?, resume_at = NULL, updated_at = ? "
+            "WHERE name = ? AND status = 'paused'",
+            (why, c.now(), name),
+        )
+        if cur.rowcount:
+            c.log(conn, "thread.failed", subject=name, data={"error": why})
+
+
 def due(c: Coordinator) -> list[str]:
     """Paused threads whose reset time has come, oldest reset first."""
     rows = c.store.conn.execute(
