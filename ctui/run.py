@@ -230,7 +230,9 @@ class Supervisor:
     def _end_agent(self, proc: subprocess.Popen[bytes]) -> None:
         """As `ctui thread stop`: SIGTERM to the group (this process ignores it), then SIGKILL."""
         try:
-            os.killpg(os.getpgid(0), signal.SIGTERM)
+            if os.getpgid(0) != os.getpid():  # not started by ctui: signal only the agent
+                raise OSError("not a process-group leader")
+            os.killpg(os.getpid(), signal.SIGTERM)
         except OSError:
             proc.terminate()
         grace = self.c.config.stop_grace

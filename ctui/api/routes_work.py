@@ -189,9 +189,11 @@ def create_thread(c: C, body: ThreadIn) -> JSON:
     return ok(t.to_dict(), 201)
 
 
-@router.get("/threads/{name}", summary="one thread")
+@router.get("/threads/{name}", summary="one thread, with its runs")
 def thread(c: C, name: str) -> JSON:
-    return ok(c.threads.get(name).to_dict())
+    from ctui.core import runs
+
+    return ok({**c.threads.get(name).to_dict(), "runs": runs.listed(c, name)})
 
 
 @router.post("/threads/{name}/start", summary="start a ready thread (again=true: a finished one)")

@@ -62,6 +62,7 @@ def test_caps_resume_and_spend_over_http(server: Server) -> None:
         assert r.status_code == 200, r.text
         t = _settled(api, "limited")
         assert t["status"] == "completed" and t["run_id"] == 2
+        assert [r["kind"] for r in t["runs"]] == ["start", "resume"]  # type: ignore[attr-defined]
         r = api.post("/api/threads/limited/resume", json={"prompt": 5})
         assert r.status_code == 422
         r = api.post("/api/threads/nope/resume")
