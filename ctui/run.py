@@ -73,7 +73,7 @@ class Supervisor:
         self.base = runs.base_counters(c, thread.name)
         self.done = threading.Event()
         self.instance_id: str | None = None
-        self.limit = limits.Watch(c.now())
+        self.limit = limits.Watch(c.now)
         self.model: str | None = None
         self.exceeded: budget.Crossing | None = None
         self.terminate: Any = None

@@ -22,6 +22,7 @@ import re
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from ctui.core.coordinator import Coordinator
@@ -42,8 +43,8 @@ HINTS = ("limit", "429", "rate")
 class Watch:
     """Fed every output line of a run; remembers the last limit the agent reported."""
 
-    def __init__(self, now: float) -> None:
-        self.now = now
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
         self.hit: str | None = None
         self.reset_at: float | None = None
 
@@ -82,7 +83,7 @@ class Watch:
             text = text or str(msg.get("error"))
         if text and LIMIT_TEXT.search(text):
             self.hit = text.strip().split("|")[0][:300]
-            self.reset_at = reset_time(text, self.now) or self.reset_at
+            self.reset_at = reset_time(text, self.clock()) or self.reset_at
 
 
 def _number(value: Any) -> float | None:

@@ -17,7 +17,7 @@ NOW = datetime(2026, 12, 1, 13, 20, tzinfo=UTC).timestamp()
 
 
 def _watch(*lines: dict[str, object]) -> limits.Watch:
-    w = limits.Watch(NOW)
+    w = limits.Watch(lambda: NOW)
     for line in lines:
         w.feed(json.dumps(line))
     return w
