@@ -92,6 +92,9 @@ class Orchestrator:
         result = dict(coord.cleanup())
         result["threads_resumed"] = self._resume_due(coord)
         result["threads_started"] = self._start_ready(coord)
+        from ctui.core import limits
+
+        result["held"] = {agent: iso(until) for agent, until in limits.held(coord).items()}
         return result
 
     def _resume_due(self, coord: Coordinator) -> list[str]:

@@ -249,7 +249,7 @@ def list_cmd(ctx: Ctx) -> int:
                     t.mode,
                     t.agent,
                     ago(t.runtime(now)) if t.started_at else "-",
-                    f"${t.cost_usd:.4f}",
+                    _cost(t),
                     t.turns,
                     t.branch or "-",
                 ]
@@ -261,6 +261,17 @@ def list_cmd(ctx: Ctx) -> int:
         ),
     )
     return 0
+
+
+def _cost(t: Any) -> str:
+    """`$0.1234`, with the thread's own cap when it has one (`$0.1234/$2.00`)."""
+    caps = getattr(t, "budget", None)  # a remote thread has it as a dict, or not at all
+    if isinstance(caps, str):
+        import json
+
+        caps = json.loads(caps)
+    cap = (caps or {}).get("usd")
+    return f"${t.cost_usd:.4f}" + (f"/${cap:.2f}" if cap else "")
 
 
 def status(ctx: Ctx) -> int:
