@@ -163,6 +163,8 @@ class ResumeIn(Body):
         max_length=100_000,
         description='what to tell the session (default "continue")',
     )
+    budget_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    budget_tokens: int | None = Field(default=None, gt=0)
 
 
 class StopIn(Body):

@@ -152,8 +152,11 @@ class RemoteThreads(Part):
             self.api.call("POST", f"/api/threads/{seg(name)}/start", body=body, timeout=120)
         )
 
-    def resume(self, name: str, prompt: str | None = None) -> RemoteThread:
-        body = {"prompt": prompt}
+    def resume(
+        self, name: str, prompt: str | None = None, *, budget: dict[str, float] | None = None
+    ) -> RemoteThread:
+        body: dict[str, Any] = {"prompt": prompt}
+        body.update({f"budget_{unit}": value for unit, value in (budget or {}).items()})
         return RemoteThread(
             self.api.call("POST", f"/api/threads/{seg(name)}/resume", body=body, timeout=120)
         )

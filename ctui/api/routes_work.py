@@ -206,7 +206,9 @@ def start_thread(c: C, name: str, body: StartIn | None = None) -> JSON:
     summary="continue the thread's session as a new run (paused, failed, stopped, ended)",
 )
 def resume_thread(c: C, name: str, body: ResumeIn | None = None) -> JSON:
-    return ok(c.threads.resume(name, prompt=body.prompt if body else None).to_dict())
+    body = body or ResumeIn()
+    caps = _budget(body.budget_usd, body.budget_tokens)
+    return ok(c.threads.resume(name, prompt=body.prompt, **caps).to_dict())
 
 
 def _budget(usd: float | None, tokens: int | None) -> dict[str, Any]:

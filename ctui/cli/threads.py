@@ -56,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument("--prompt", "-p", metavar="TEXT", help="what to tell the session (continue)")
     p.add_argument(
+        "--budget-usd", type=positive(), metavar="USD", help="a new cost cap for the thread"
+    )
+    p.add_argument(
+        "--budget-tokens", type=positive(int), metavar="N", help="a new token cap for the thread"
+    )
+    p.add_argument(
         "--wait", action="store_true", help="wait for the agent and exit with its exit status"
     )
     p = g.command(
@@ -188,7 +194,11 @@ def start(ctx: Ctx) -> int:
 
 
 def resume(ctx: Ctx) -> int:
-    t = ctx.coord.threads.resume(ctx.args.name, prompt=ctx.args.prompt)
+    from ctui.core.budget import parse_caps
+
+    a = ctx.args
+    caps = parse_caps(a.budget_usd, a.budget_tokens)
+    t = ctx.coord.threads.resume(a.name, prompt=a.prompt, **({"budget": caps} if caps else {}))
     return _after_start(ctx, t)
 
 

@@ -251,13 +251,16 @@ class Threads:
             raise Conflict(f"no free port block of {block} from {start}: too many live threads")
         return base
 
-    def resume(self, name: str, prompt: str | None = None) -> Thread:
+    def resume(
+        self, name: str, prompt: str | None = None, *, budget: dict[str, float] | None = None
+    ) -> Thread:
         """Continue the thread's agent session as a new run (`claude -p --resume SESSION`).
 
         For a thread paused on a usage limit, failed (its supervisor died),
         stopped, completed or over budget. `prompt` is the message that
         continues the session (default: "continue"); the merge queue and the
-        control room use it to send a follow-up.
+        control room use it to send a follow-up. `budget` replaces the thread's
+        own caps first (a thread over its cap needs a higher one to go on).
         """
         with self._c.store.write() as conn:
             t = Thread.from_row(self._require(conn, name))
@@ -277,6 +280,10 @@ class Threads:
                 raise Conflict(
                     f"thread {name!r} has no session to resume (its agent never said one): "
                     f"`ctui thread start {name} --again` runs it afresh"
+                )
+            if budget is not None:
+                conn.execute(
+                    "UPDATE threads SET budget = ? WHERE name = ?", (json.dumps(budget), name)
                 )
             run_id = self._claim(conn, t, again=True, resumes=t.session_id)
         text = prompt if prompt is not None and prompt.strip() else CONTINUE

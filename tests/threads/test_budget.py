@@ -56,6 +56,12 @@ def test_a_thread_past_its_token_cap_is_stopped_from_the_live_stream(
     wait_for(lambda: not group_members(t.supervisor_pid), what="the run's processes to go")  # type: ignore[attr-defined]
     listed = runs.listed(coord, "spender")
     assert [r["status"] for r in listed] == ["budget_exceeded"]
+    again = cli("thread", "resume", "spender", "--wait")
+    assert again.returncode != 0 and "not started" in (coord.threads.get("spender").error or "")
+    raised = cli("thread", "resume", "spender", "--budget-tokens", "500000", "--wait")
+    assert raised.returncode == 0, raised.stderr
+    t = coord.threads.get("spender")
+    assert t.status == "completed" and t.run_id == 3 and t.budget == '{"tokens": 500000.0}'
 
 
 def test_a_usd_cap_from_config_counts_the_live_estimate(
