@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import Server, clean_env, make_repo
+from tests.api.conftest import Server, clean_env, connected, make_repo
 
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
 
@@ -40,6 +40,18 @@ def _settled(api: httpx.Client, name: str) -> dict[str, object]:
             return dict(t)
         time.sleep(0.1)
     raise AssertionError(f"{name} did not end")
+
+
+def _answering(api: httpx.Client) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if api.get("/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server never answered /api/health")
 
 
 def test_caps_resume_and_spend_over_http(server: Server) -> None:
@@ -75,3 +87,20 @@ def test_caps_resume_and_spend_over_http(server: Server) -> None:
         metrics = api.get("/metrics").text
         assert 'ctui_budget_cap{scope="day",unit="usd"} 40.0' in metrics
         assert f'ctui_spend_tokens{{scope="day"}} {day["tokens"]}' in metrics
+
+
+def test_resume_through_a_connected_cli(server: Server, tmp_path: Path) -> None:
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    with server.client() as api:
+        _answering(api)  # api.json is written before the worker processes answer
+        cli = connected(folder, server)
+        body = {"name": "far", "prompt": "FAKE_LIMIT", "worktree": False, "start": True}
+        assert api.post("/api/threads", json=body).status_code == 201
+        assert _settled(api, "far")["status"] == "paused"
+        proc = cli("thread", "resume", "far", "-p", "go on", "--budget-usd", "3", "--json")
+        assert proc.returncode == 0, proc.stderr
+        t = _settled(api, "far")
+        assert t["status"] == "completed" and t["budget"] == {"usd": 3.0}
+        shown = cli("thread", "status", "far")
+        assert "run #2" in shown.stdout and "resumes" in shown.stdout
