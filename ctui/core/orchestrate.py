@@ -171,6 +171,14 @@ class Orchestrator:
         )
         self.report(f"leader {name} planning")
         t = self.c.threads.wait(name, timeout=timeout or self.timeout)
+        while t.status == "paused" and t.resume_at is not None:
+            from ctui.core.clock import iso
+
+            self.report(f"the leader is at its usage limit: resuming at {iso(t.resume_at)}")
+            while self.c.now() < t.resume_at:
+                time.sleep(self.poll)
+            self.c.threads.resume(name)
+            t = self.c.threads.wait(name, timeout=timeout or self.timeout)
         if t.is_active:
             self.c.threads.stop(name, grace=2.0)
             raise CtuiError(f"the leader did not answer within {timeout or self.timeout}s")

@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from ctui.api.orchestrator import Orchestrator as Loop
 from ctui.core import Coordinator
 from ctui.core.orchestrate import Orchestrator
@@ -179,3 +181,31 @@ def test_racing_starts_get_distinct_port_blocks(
     coord.threads.create("after", agent="command", command="sleep 60", worktree=False, start=True)
     assert coord.threads.get("after").port_base == 30000  # blocks of ended threads are free again
     coord.threads.stop("after", grace=1.0)
+
+
+def test_a_leader_at_its_usage_limit_plans_after_the_reset(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    answer = tmp_path / "plan.md"
+    answer.write_text('```json\n{"tasks": [{"id": "x", "description": "FAKE_WRITE=x.txt:x"}]}\n```')
+    monkeypatch.setenv("FAKE_AGENT", f"FAKE_PLAN={answer}")
+    clock = FakeClock(time.time())
+    c = Coordinator.open(repo, clock=clock)
+    lines: list[str] = []
+    orch = Orchestrator(c, workers=1, poll=0.05, report=lines.append)
+    got: list[object] = []
+    reset = int(clock.now) + 100
+    runner = threading.Thread(
+        target=lambda: got.append(orch.plan(f"the goal FAKE_LIMIT={reset}")), daemon=True
+    )
+    runner.start()
+    try:
+        wait_for(lambda: any("usage limit" in line for line in lines), what="the leader's pause")
+        time.sleep(0.3)
+        assert runner.is_alive() and not got  # waiting on the fake clock
+        clock.advance(101)
+        runner.join(60)
+        assert [p.description for p in got[0]] == ["FAKE_WRITE=x.txt:x"]  # type: ignore[attr-defined]
+        assert c.threads.get(f"{orch.run_id}-leader").run_id == 2
+    finally:
+        c.close()
