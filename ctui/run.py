@@ -7,6 +7,14 @@ set, copies its output to `.ctui/logs/<name>.log`, reads stream-json lines
 for the session id, turns, cost and tokens, and records the exit. SIGTERM
 (sent to the whole group by `ctui thread stop`) reaches the agent directly;
 the supervisor only waits for it to end and writes down what happened.
+
+While the agent runs, the supervisor saves its figures twice a second (the
+cost of a run still going is priced from its tokens, `budget.live_usd`) and
+checks the budget caps after each save: a crossed cap marks the thread
+`budget_exceeded` and ends the agent as `ctui thread stop` does (SIGTERM to
+the group, SIGKILL after the grace period). A run that ends on a usage or
+rate limit (`limits.Watch`) leaves the thread `paused` until the reset.
+The agent gets `CTUI_PORT_BASE` (its block of ports) and `[thread.env]`.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ctui.core import Coordinator, agents, runs, tmux
+from ctui.core import Coordinator, agents, budget, limits, runs, tmux
 from ctui.core.instances import pid_start_time
 from ctui.core.threads import ACTIVE, Thread
 
@@ -65,6 +73,13 @@ class Supervisor:
         self.base = runs.base_counters(c, thread.name)
         self.done = threading.Event()
         self.instance_id: str | None = None
+        self.limit = limits.Watch(c.now)
+        self.model: str | None = None
+        self.exceeded: budget.Crossing | None = None
+        self.terminate: Any = None
+        self.saving = threading.Lock()
+        self.dirty = False
+        self.saved = time.monotonic()
 
     def say(self, text: str) -> None:
         with open(self.log_path, "a") as log:
@@ -73,8 +88,16 @@ class Supervisor:
     def run(self) -> int:
         t = self.t
         signal.signal(signal.SIGTERM, self._on_term)
-        argv = agents.argv(t.agent, t.mode, self.prompt, t.command)
+        resume = runs.resumes(self.c, t.name, self.run_id)
+        argv = agents.argv(t.agent, t.mode, self.prompt, t.command, resume=resume)
         cwd = Path(t.worktree) if t.worktree else self.c.root
+        over = budget.check(self.c, t.name)
+        if over is not None:
+            message = f"not started: {over} reached"
+            runs.end_early(self.c, t.name, self.run_id, "budget_exceeded", message, over.to_dict())
+            self.say(message)
+            runs.finish(self.c, t.name, self.run_id, "budget_exceeded", None, message)
+            return 1
         if not argv or agents.find_binary(argv[0], cwd) is None:
             message = agents.missing_binary_message(t.agent, argv[0] if argv else "")
             self.say(message)
@@ -98,8 +121,10 @@ class Supervisor:
             "CTUI_DIR": str(self.c.store.path),
             "CTUI_THREAD_ID": t.name,
             "CTUI_INSTANCE_ID": inst.id,
+            **self._thread_env(cwd),
         }
-        self.say(f"run {self.run_id}: {t.agent} in {cwd}")
+        resuming = f", resuming {resume}" if resume else ""
+        self.say(f"run {self.run_id}: {t.agent} in {cwd}{resuming}")
         try:
             if t.mode == "interactive":
                 code = self._run_tmux(argv, cwd, env)
@@ -112,11 +137,15 @@ class Supervisor:
             error = None if code == 0 else f"the agent exited with {code}"
             if code == 0 and self.stats.is_error:
                 code, error = 1, "the agent reported an error result"
-        runs.record_stats(self.c, t.name, self.run_id, self.stats, self.base)
-        runs.finish(
-            self.c, t.name, self.run_id, "completed" if code == 0 else "failed", code, error
-        )
-        self.say(f"run {self.run_id} ended: exit {code}")
+        self._save()
+        status, resume_at = "completed" if code == 0 else "failed", None
+        if self.exceeded is not None:
+            status, error = "budget_exceeded", f"{self.exceeded} reached"
+        elif self.limit.hit and (code != 0 or self.stats.is_error):
+            status, error = "paused", f"{self.limit.hit}: resumes at the reset"
+            resume_at = self.limit.reset_at or self.c.now() + self.c.config.limit_wait
+        runs.finish(self.c, t.name, self.run_id, status, code, error, resume_at)
+        self.say(f"run {self.run_id} ended: exit {code}" + (f" ({error})" if error else ""))
         self.c.instances.unregister(inst.id, reason="run ended")
         return code
 
@@ -134,18 +163,20 @@ class Supervisor:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        self._started(proc.pid, proc.terminate)
-        saved = time.monotonic()
-        dirty = False
+        self._started(proc.pid, lambda: self._end_agent(proc))
         assert proc.stdout is not None
         with open(self.log_path, "ab") as log:
             for raw in iter(proc.stdout.readline, b""):
                 log.write(raw)
                 log.flush()
-                dirty |= self.stats.feed(raw.decode("utf-8", "replace"))
-                if dirty and time.monotonic() - saved > SAVE_EVERY_S:
-                    runs.record_stats(self.c, self.t.name, self.run_id, self.stats, self.base)
-                    saved, dirty = time.monotonic(), False
+                line = raw.decode("utf-8", "replace")
+                self.limit.feed(line)
+                if self.model is None and '"init"' in line:
+                    self.model = _model(line)
+                with self.saving:
+                    self.dirty |= self.stats.feed(line)
+                if self.dirty and time.monotonic() - self.saved > SAVE_EVERY_S:
+                    self._save()
         code = proc.wait()
         self.done.set()
         return code if code >= 0 else 128 - code
@@ -163,7 +194,57 @@ class Supervisor:
         code = tmux.exit_code(exit_file)
         return 143 if code is None else code
 
+    def _thread_env(self, cwd: Path) -> dict[str, str]:
+        """`CTUI_PORT_BASE` and the `[thread.env]` variables, with {thread}, {port_base},
+        {worktree} filled in."""
+        port = self.c.threads.get(self.t.name).port_base
+        slots = {"thread": self.t.name, "port_base": str(port or ""), "worktree": str(cwd)}
+        env = {"CTUI_PORT_BASE": str(port)} if port is not None else {}
+        for key, value in self.c.config.thread_env.items():
+            for slot, text in slots.items():
+                value = value.replace("{" + slot + "}", text)
+            env[key] = value
+        return env
+
+    def _save(self) -> None:
+        """Write the figures so far, then hold them against the budget caps."""
+        with self.saving:
+            usd = budget.live_usd(self.stats, self.model)
+            runs.record_stats(self.c, self.t.name, self.run_id, self.stats, self.base, usd)
+            self.saved, self.dirty = time.monotonic(), False
+            if self.exceeded is not None:
+                return
+            over = budget.check(self.c, self.t.name)
+            if over is None:
+                return
+            message = f"{over} reached"
+            if not runs.end_early(
+                self.c, self.t.name, self.run_id, "budget_exceeded", message, over.to_dict()
+            ):
+                return
+            self.exceeded = over
+        self.say(f"stopping the agent: {message}")
+        if self.terminate is not None:
+            self.terminate()
+
+    def _end_agent(self, proc: subprocess.Popen[bytes]) -> None:
+        """As `ctui thread stop`: SIGTERM to the group (this process ignores it), then SIGKILL."""
+        try:
+            if os.getpgid(0) != os.getpid():  # not started by ctui: signal only the agent
+                raise OSError("not a process-group leader")
+            os.killpg(os.getpid(), signal.SIGTERM)
+        except OSError:
+            proc.terminate()
+        grace = self.c.config.stop_grace
+
+        def kill_late() -> None:
+            if not self.done.wait(grace) and proc.poll() is None:
+                proc.kill()
+
+        threading.Thread(target=kill_late, daemon=True).start()
+
     def _started(self, pid: int, terminate: Any) -> None:
+        self.terminate = terminate
         status = runs.record_agent(self.c, self.t.name, self.run_id, pid, self.instance_id)
         if status not in ACTIVE:
             terminate()
@@ -181,6 +262,8 @@ class Supervisor:
         every = max(1.0, self.c.config.instance_ttl / 4)
         while not self.done.wait(1.0):
             try:
+                if self.dirty and time.monotonic() - self.saved > SAVE_EVERY_S:
+                    self._save()  # a quiet agent's last lines still count against the budget
                 if time.monotonic() - beat >= every:
                     self.c.instances.heartbeat(self.instance_id or "")
                     beat = time.monotonic()
@@ -191,6 +274,17 @@ class Supervisor:
             if now != was:
                 runs.set_active(self.c, self.t.name, self.run_id, now)
                 was = now
+
+
+def _model(line: str) -> str | None:
+    import json
+
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    model = msg.get("model") if isinstance(msg, dict) else None
+    return model if isinstance(model, str) else None
 
 
 if __name__ == "__main__":

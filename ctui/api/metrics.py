@@ -195,5 +195,28 @@ def render(coord: Any, latency: Latency, denials: DenialCounter) -> str:
         "# TYPE ctui_hook_denials_total counter",
         f"ctui_hook_denials_total {denials.update(coord)}",
     ]
+    lines += _budget_lines(coord)
     lines += latency.lines()
     return "\n".join(lines) + "\n"
+
+
+def _budget_lines(coord: Any) -> list[str]:
+    """Today's spend (UTC) and the configured caps, so an alert can fire before a cap stops work."""
+    from ctui.core import budget
+
+    doc = budget.summary(coord)
+    day = doc["day"]
+    out = [
+        "# HELP ctui_spend_usd Cost of the runs started today (UTC), live runs priced as they go.",
+        "# TYPE ctui_spend_usd gauge",
+        f'ctui_spend_usd{{scope="day"}} {day["usd"]}',
+        "# HELP ctui_spend_tokens Tokens (input + output) of the runs started today (UTC).",
+        "# TYPE ctui_spend_tokens gauge",
+        f'ctui_spend_tokens{{scope="day"}} {day["tokens"]}',
+        "# HELP ctui_budget_cap A budget cap from [budget] in config.toml (absent: no cap).",
+        "# TYPE ctui_budget_cap gauge",
+    ]
+    for key, cap in sorted(doc["caps"].items()):
+        scope, _, unit = key.partition("_")
+        out.append(f'ctui_budget_cap{{scope="{scope}",unit="{unit}"}} {cap}')
+    return out

@@ -137,6 +137,12 @@ class ThreadIn(Body):
     start: bool = Field(
         default=False, description="start the thread right after creating it (spawn)"
     )
+    budget_usd: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="stop the thread past this cost"
+    )
+    budget_tokens: int | None = Field(
+        default=None, gt=0, description="stop the thread past this many tokens (input + output)"
+    )
 
     @field_validator("template")
     @classmethod
@@ -149,6 +155,16 @@ class ThreadIn(Body):
 
 class StartIn(Body):
     again: bool = False
+
+
+class ResumeIn(Body):
+    prompt: str | None = Field(
+        default=None,
+        max_length=100_000,
+        description='what to tell the session (default "continue")',
+    )
+    budget_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    budget_tokens: int | None = Field(default=None, gt=0)
 
 
 class StopIn(Body):

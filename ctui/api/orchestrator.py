@@ -4,6 +4,9 @@ Beside it runs the merge queue (`ctui.core.merge`): a second daemon thread that
 lands queued entries whenever there are some, so a gate that takes minutes
 never delays a tick. The queue's store lease keeps it to one runner at a time
 across processes (a `ctui merge run` in a terminal waits its turn).
+It resumes threads paused on a usage limit once their reset time has come,
+and starts no ready thread of an agent kind that waits for a reset, nor one
+that a budget cap (its own, its `ctui run`'s, the day's) forbids.
 
 It is a daemon thread with its own Coordinator (its own SQLite connection), so
 a slow tick never holds up a request. Every tick is one pass; errors are
@@ -116,20 +119,52 @@ class Orchestrator:
     def tick(self, coord: Coordinator) -> dict[str, Any]:
         """One pass: `cleanup()` (reap, expire leases and claims), then start ready threads."""
         result = dict(coord.cleanup())
+        result["threads_resumed"] = self._resume_due(coord)
         result["threads_started"] = self._start_ready(coord)
+        from ctui.core import limits
+
+        result["held"] = {agent: iso(until) for agent, until in limits.held(coord).items()}
         return result
+
+    def _resume_due(self, coord: Coordinator) -> list[str]:
+        """Resume threads paused on a usage limit whose reset time has come."""
+        from ctui.core import limits
+
+        resumed: list[str] = []
+        threads: Any = coord.threads
+        if not hasattr(threads, "resume"):
+            return resumed
+        running = len(threads.list(status="running"))
+        for name in limits.due(coord):
+            if running >= self.max_concurrent:
+                break
+            try:
+                threads.resume(name)
+            except CtuiError as exc:
+                limits.give_up(
+                    coord, name, f"could not resume after the usage limit: {exc.message}"
+                )
+                continue
+            resumed.append(name)
+            running += 1
+        return resumed
 
     def _start_ready(self, coord: Coordinator) -> list[str]:
         threads: Any = coord.threads
         if not hasattr(threads, "list") or not hasattr(threads, "start"):
             return []
+        from ctui.core import budget, limits
+
         running = len(threads.list(status="running"))
         started = []
         settled = coord.now() - READY_GRACE_S
+        held = limits.held(coord)
         for t in threads.list(status="ready"):
             if running >= self.max_concurrent:
                 break
-            if t.updated_at > settled:
+            if t.updated_at > settled or t.agent in held:
+                continue
+            if budget.blocked(coord, thread=t.name) is not None:
                 continue
             try:
                 threads.start(t.name)

@@ -130,10 +130,12 @@ class RemoteThread(Record):
 class RemoteThreads(Part):
     def create(self, name: str, *, start: bool = False, **fields: Any) -> RemoteThread:
         keep = ("mode", "agent", "template", "prompt", "context", "command", "worktree", "base")
+        caps = fields.get("budget") or {}
         body = {
             "name": name,
             "start": start,
             **{k: v for k, v in fields.items() if k in keep and v is not None},
+            **{f"budget_{unit}": value for unit, value in caps.items()},
         }
         return RemoteThread(self.api.call("POST", "/api/threads", body=body, timeout=120))
 
@@ -148,6 +150,15 @@ class RemoteThreads(Part):
         body = {"again": again}
         return RemoteThread(
             self.api.call("POST", f"/api/threads/{seg(name)}/start", body=body, timeout=120)
+        )
+
+    def resume(
+        self, name: str, prompt: str | None = None, *, budget: dict[str, float] | None = None
+    ) -> RemoteThread:
+        body: dict[str, Any] = {"prompt": prompt}
+        body.update({f"budget_{unit}": value for unit, value in (budget or {}).items()})
+        return RemoteThread(
+            self.api.call("POST", f"/api/threads/{seg(name)}/resume", body=body, timeout=120)
         )
 
     def stop(self, name: str, *, grace: float | None = None, by: str = "operator") -> RemoteThread:

@@ -18,6 +18,7 @@ from ctui.api.models import (
     FailIn,
     LogQuery,
     PlanIn,
+    ResumeIn,
     StartIn,
     StopIn,
     TaskIn,
@@ -176,6 +177,7 @@ def create_thread(c: C, body: ThreadIn) -> JSON:
         worktree=body.worktree,
         base=body.base,
         cwd=c.root,
+        **_budget(body.budget_usd, body.budget_tokens),
     )
     if body.start:
         try:
@@ -187,14 +189,33 @@ def create_thread(c: C, body: ThreadIn) -> JSON:
     return ok(t.to_dict(), 201)
 
 
-@router.get("/threads/{name}", summary="one thread")
+@router.get("/threads/{name}", summary="one thread, with its runs")
 def thread(c: C, name: str) -> JSON:
-    return ok(c.threads.get(name).to_dict())
+    from ctui.core import runs
+
+    return ok({**c.threads.get(name).to_dict(), "runs": runs.listed(c, name)})
 
 
 @router.post("/threads/{name}/start", summary="start a ready thread (again=true: a finished one)")
 def start_thread(c: C, name: str, body: StartIn | None = None) -> JSON:
     return ok(c.threads.start(name, again=bool(body and body.again)).to_dict())
+
+
+@router.post(
+    "/threads/{name}/resume",
+    summary="continue the thread's session as a new run (paused, failed, stopped, ended)",
+)
+def resume_thread(c: C, name: str, body: ResumeIn | None = None) -> JSON:
+    body = body or ResumeIn()
+    caps = _budget(body.budget_usd, body.budget_tokens)
+    return ok(c.threads.resume(name, prompt=body.prompt, **caps).to_dict())
+
+
+def _budget(usd: float | None, tokens: int | None) -> dict[str, Any]:
+    from ctui.core.budget import parse_caps
+
+    caps = parse_caps(usd, tokens)
+    return {"budget": caps} if caps else {}
 
 
 @router.post("/threads/{name}/stop", summary="stop a running thread (SIGTERM, then SIGKILL)")

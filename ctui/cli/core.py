@@ -96,7 +96,12 @@ def status(ctx: Ctx) -> int:
         return 0
     verbose = bool(getattr(ctx.args, "verbose", False))
     now = c.now()
-    out = [_where(ctx, c, data), ""]
+    out = [_where(ctx, c, data)]
+    if data.get("budget"):
+        from ctui.core.budget import headline
+
+        out.append(f"spend  {headline(data['budget'])}")
+    out.append("")
     out.append(f"INSTANCES ({len(data['instances'])} live)")
     held = Counter(lease["holder"] for lease in data["locks"])
     out.append(

@@ -57,6 +57,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="queue each finished task's thread in the merge queue and land them at the end",
     )
+    p.add_argument(
+        "--budget-usd",
+        type=positive(),
+        metavar="USD",
+        help="start nothing new once this run's threads cost this much; stop the one crossing it "
+        "(default [budget] run_usd)",
+    )
+    p.add_argument(
+        "--budget-tokens",
+        type=positive(int),
+        metavar="N",
+        help="the same for tokens, input + output (default [budget] run_tokens)",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="plan anew even if an earlier run of this goal left tasks open (default: resume them)",
+    )
     p = leaf(
         sub,
         "loop",
@@ -105,8 +123,9 @@ def _reporter(ctx: Ctx) -> Any:
 
 
 def run(ctx: Ctx) -> int:
+    from ctui.core.budget import parse_caps
     from ctui.core.errors import UsageError
-    from ctui.core.orchestrate import Orchestrator, load_tasks_file
+    from ctui.core.orchestrate import Orchestrator, load_tasks_file, unfinished
 
     a = ctx.args
     if a.no_plan and not a.tasks:
@@ -124,15 +143,20 @@ def run(ctx: Ctx) -> int:
         retries=a.retries,
         report=report,
         merge=a.merge,
+        budget=parse_caps(a.budget_usd, a.budget_tokens),
     )
-    if tasks is None:
-        tasks = orch.plan(a.goal)
-    outcome = orch.run(a.goal, tasks)
+    left = None if a.fresh else unfinished(ctx.coord, a.goal)
+    if left:
+        outcome = orch.run(a.goal, [], resume=left)
+    else:
+        outcome = orch.run(a.goal, tasks if tasks is not None else orch.plan(a.goal))
     data = {
         "run": outcome.run,
         "ok": outcome.ok,
         "cost_usd": round(outcome.cost_usd, 6),
         "tasks": outcome.tasks,
+        "resumed": bool(left),
+        "over_budget": outcome.over_budget,
     }
     if outcome.merged is not None:
         data["merged"] = outcome.merged
@@ -169,8 +193,9 @@ def _rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
 def _summary(data: dict[str, Any]) -> str:
     head = ["TASK", "STATUS", "ATTEMPTS", "THREAD", "RUNTIME", "COST", "DESCRIPTION"]
     done = sum(1 for t in data["tasks"] if t["status"] == "done")
+    over = f" (stopped: {data['over_budget']})" if data.get("over_budget") else ""
     return (
-        f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}\n"
+        f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}{over}\n"
         + table(head, _rows(data["tasks"]))
         + _merged(data.get("merged"))
     )

@@ -1,4 +1,5 @@
-"""`ctui spawn` and `ctui thread create | start | stop | block | unblock | list | status | logs`."""
+"""`ctui spawn` and `ctui thread create | start | resume | stop | block | unblock | list | status
+| logs`."""
 
 from __future__ import annotations
 
@@ -9,19 +10,7 @@ from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
 from ctui.core.clock import ago
-
-STATUSES = (
-    "created",
-    "ready",
-    "running",
-    "waiting",
-    "blocked",
-    "completed",
-    "failed",
-    "stopped",
-    "merged",
-)
-
+from ctui.core.thread_model import STATUSES
 
 SPAWN_EXAMPLES = """examples:
   ctui spawn fix-login -t fixer --context '{"problem": "login returns 500"}' --wait
@@ -53,6 +42,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument(
         "--again", action="store_true", help="run a completed, failed or stopped thread again"
+    )
+    p.add_argument(
+        "--wait", action="store_true", help="wait for the agent and exit with its exit status"
+    )
+    p = g.command(
+        "resume",
+        resume,
+        "continue a paused, failed, stopped or ended thread's session as a new run",
+        epilog="The agent gets `--resume SESSION` and the prompt (default: continue), in the same "
+        "worktree. A thread paused on a usage limit is resumed by `ctui serve` at the reset.",
+    )
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
+    p.add_argument("--prompt", "-p", metavar="TEXT", help="what to tell the session (continue)")
+    p.add_argument(
+        "--budget-usd", type=positive(), metavar="USD", help="a new cost cap for the thread"
+    )
+    p.add_argument(
+        "--budget-tokens", type=positive(int), metavar="N", help="a new token cap for the thread"
     )
     p.add_argument(
         "--wait", action="store_true", help="wait for the agent and exit with its exit status"
@@ -137,10 +144,25 @@ def _thread_options(p: argparse.ArgumentParser) -> None:
         metavar="B",
         help="branch or commit to start from (default: current branch)",
     )
+    p.add_argument(
+        "--budget-usd",
+        type=positive(),
+        metavar="USD",
+        help="stop the agent once this thread has cost this much (default [budget] thread_usd)",
+    )
+    p.add_argument(
+        "--budget-tokens",
+        type=positive(int),
+        metavar="N",
+        help="stop it past N tokens, input + output (default [budget] thread_tokens)",
+    )
 
 
 def _create(ctx: Ctx, start: bool = False) -> Any:
+    from ctui.core.budget import parse_caps
+
     a = ctx.args
+    caps = parse_caps(a.budget_usd, a.budget_tokens)
     return ctx.coord.threads.create(
         a.name,
         mode=a.mode,
@@ -152,6 +174,7 @@ def _create(ctx: Ctx, start: bool = False) -> Any:
         worktree=a.worktree,
         base=a.worktree_base,
         start=start,
+        **({"budget": caps} if caps else {}),
     )
 
 
@@ -167,6 +190,15 @@ def spawn(ctx: Ctx) -> int:
 
 def start(ctx: Ctx) -> int:
     t = ctx.coord.threads.start(ctx.args.name, again=ctx.args.again)
+    return _after_start(ctx, t)
+
+
+def resume(ctx: Ctx) -> int:
+    from ctui.core.budget import parse_caps
+
+    a = ctx.args
+    caps = parse_caps(a.budget_usd, a.budget_tokens)
+    t = ctx.coord.threads.resume(a.name, prompt=a.prompt, **({"budget": caps} if caps else {}))
     return _after_start(ctx, t)
 
 
@@ -227,7 +259,7 @@ def list_cmd(ctx: Ctx) -> int:
                     t.mode,
                     t.agent,
                     ago(t.runtime(now)) if t.started_at else "-",
-                    f"${t.cost_usd:.4f}",
+                    _cost(t),
                     t.turns,
                     t.branch or "-",
                 ]
@@ -241,10 +273,25 @@ def list_cmd(ctx: Ctx) -> int:
     return 0
 
 
+def _cost(t: Any) -> str:
+    """`$0.1234`, with the thread's own cap when it has one (`$0.1234/$2.00`)."""
+    caps = getattr(t, "budget", None)  # a remote thread has it as a dict, or not at all
+    if isinstance(caps, str):
+        import json
+
+        caps = json.loads(caps)
+    cap = (caps or {}).get("usd")
+    return f"${t.cost_usd:.4f}" + (f"/${cap:.2f}" if cap else "")
+
+
 def status(ctx: Ctx) -> int:
     c = ctx.coord
     t = c.threads.get(ctx.args.name)
     data = t.to_dict(c.now())
+    if getattr(c, "remote", False) is not True:
+        from ctui.core import runs
+
+        data["runs"] = runs.listed(c, t.name)
     ctx.emit(data, lambda: _details(data))
     return 0
 
@@ -275,6 +322,10 @@ DETAIL_KEYS = [
     "instance_id",
     "task_id",
     "log_path",
+    "resume_at",
+    "port_base",
+    "budget",
+    "run_group",
 ]
 
 
@@ -288,6 +339,13 @@ def _details(d: dict[str, Any]) -> str:
         lines.append(
             f"gate #{it['iteration']:<9} {mark}{token}  "
             + ", ".join(f"{r['command']} → {r['exit_code']}" for r in it["results"])
+        )
+    for r in d.get("runs") or []:
+        how = f"resumes {r['resumes']}" if r["resumes"] else "new session"
+        end = f", exit {r['exit_code']}" if r["exit_code"] is not None else ""
+        lines.append(
+            f"run #{r['run']:<10} {r['status']}{end}  {how}  ${r['cost_usd']:.4f}  "
+            f"{r['tokens']} tokens  {r['started_at']}" + (f"  {r['error']}" if r["error"] else "")
         )
     return "\n".join(lines)
 

@@ -52,14 +52,18 @@ def check_profile(agent: str, mode: str, command: str | None) -> None:
         raise UsageError(f"--command is only for --agent command, not {agent}")
 
 
-def argv(agent: str, mode: str, prompt: str, command: str | None = None) -> list[str]:
-    """The argv that runs `agent` on `prompt` in `mode`."""
+def argv(
+    agent: str, mode: str, prompt: str, command: str | None = None, resume: str | None = None
+) -> list[str]:
+    """The argv that runs `agent` on `prompt` in `mode` (`resume`: a claude session to continue)."""
     import shlex
 
     if agent == "command":
         return [part.replace("{prompt}", prompt) for part in shlex.split(command or "")]
     base = shlex.split(os.environ.get(BIN_ENV[agent]) or agent)
     if agent == "claude":
+        if resume:
+            base = [*base, "--resume", resume]
         if mode == "interactive":
             return [*base, "--permission-mode", PERMISSION_MODE[mode], prompt]
         return [

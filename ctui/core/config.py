@@ -14,6 +14,7 @@ max_attempts = 3
 [threads]
 max_concurrent = 4
 stop_grace = 5.0
+limit_wait = 900     # seconds a usage-limited thread waits when its reset time is not given
 [gate]
 commands = ["pytest -q"]
 completion_token = "<promise>DONE</promise>"
@@ -24,6 +25,16 @@ token = "..."        # the server's bearer token (CT_API_TOKEN wins)
 strategy = "merge"   # or "rebase" (see ctui.core.merge.settings)
 batch = 1
 on_failure = "operator"   # or "resume"
+[budget]             # caps; none set means no cap (see ctui.core.budget)
+thread_usd = 2.0     # per thread (all its runs); also thread_tokens
+run_usd = 10.0       # per `ctui run`; also run_tokens
+day_usd = 50.0       # per UTC day for the repository; also day_tokens
+warn_at = 0.8        # a budget.warning event at this share of a cap
+[thread]
+port_start = 20000   # CTUI_PORT_BASE blocks start here
+port_block = 10      # ports per live thread
+[thread.env]         # extra variables for every agent ({thread}, {port_base}, {worktree} filled)
+DATABASE_URL = "postgresql://localhost/app_{thread}"
 ```
 
 A section or key not listed here is an error: a typo must not be a setting
@@ -64,6 +75,11 @@ class Config(Record):
         "gate_commands",
         "completion_token",
         "raw",
+        "budget",
+        "port_start",
+        "port_block",
+        "limit_wait",
+        "thread_env",
     )
     instance_ttl: float = 300.0
     lease_ttl: float = 300.0
@@ -88,6 +104,11 @@ class Config(Record):
         gate_commands: list[str] | None = None,
         completion_token: str = "<promise>DONE</promise>",
         raw: dict[str, Any] | None = None,
+        budget: dict[str, float] | None = None,
+        port_start: int = 20000,
+        port_block: int = 10,
+        limit_wait: float = 900.0,
+        thread_env: dict[str, str] | None = None,
     ) -> None:
         self.instance_ttl = instance_ttl
         self.lease_ttl = lease_ttl
@@ -100,6 +121,12 @@ class Config(Record):
         self.gate_commands: list[str] = [] if gate_commands is None else gate_commands
         self.completion_token = completion_token
         self.raw: dict[str, Any] = {} if raw is None else raw
+        self.budget: dict[str, float] = {} if budget is None else budget
+        """The caps that are set (`day_usd`, ...) and `warn_at`; a cap not set is absent."""
+        self.port_start = port_start
+        self.port_block = port_block
+        self.limit_wait = limit_wait
+        self.thread_env: dict[str, str] = {} if thread_env is None else thread_env
 
     @classmethod
     def load(cls, store_dir: Path) -> Config:
@@ -147,7 +174,14 @@ class Config(Record):
             gate_commands=list(get("gate", "commands", list, [])),
             completion_token=get("gate", "completion_token", str, cls.completion_token),
             raw=raw,
+            budget=_budget(raw.get("budget", {}), path),
+            port_start=get("thread", "port_start", int, 20000),
+            port_block=get("thread", "port_block", int, 10),
+            limit_wait=get("threads", "limit_wait", float, 900.0),
+            thread_env=_env(raw.get("thread", {}).get("env", {}), path),
         )
+        if config.port_start + config.port_block > 65535:
+            raise UsageError(f"{path}: [thread] port_start + port_block must stay below 65536")
         if config.release_policy not in ("hold", "release-after-edit"):
             raise UsageError(f"{path}: [leases] release must be 'hold' or 'release-after-edit'")
         return config
@@ -158,11 +192,47 @@ KNOWN = {
     "leases": ("ttl", "release"),
     "events": ("keep",),
     "tasks": ("claim_ttl", "max_attempts"),
-    "threads": ("max_concurrent", "stop_grace"),
+    "threads": ("max_concurrent", "stop_grace", "limit_wait"),
     "gate": ("commands", "completion_token", "timeout"),
     "api": ("token",),
     "merge": ("strategy", "batch", "on_failure", "lease_ttl"),
+    "budget": (
+        "thread_usd",
+        "thread_tokens",
+        "run_usd",
+        "run_tokens",
+        "day_usd",
+        "day_tokens",
+        "warn_at",
+    ),
+    "thread": ("port_start", "port_block", "env"),
 }
+
+
+def _budget(table: dict[str, Any], path: Path | str) -> dict[str, float]:
+    """The caps that are set: each a number above 0 (`warn_at` a share between 0 and 1)."""
+    caps: dict[str, float] = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UsageError(f"{path}: [budget] {key} must be a number (got {value!r})")
+        if not value > 0 or (key == "warn_at" and value > 1):
+            limit = "between 0 and 1" if key == "warn_at" else "above 0"
+            raise UsageError(f"{path}: [budget] {key} must be {limit} (got {value})")
+        caps[key] = float(value)
+    return caps
+
+
+def _env(table: Any, path: Path | str) -> dict[str, str]:
+    import re
+
+    if not isinstance(table, dict):
+        raise UsageError(f'{path}: [thread.env] must be a table of NAME = "value"')
+    for key, value in table.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise UsageError(f"{path}: [thread.env] {key!r} is not a variable name")
+        if not isinstance(value, str):
+            raise UsageError(f"{path}: [thread.env] {key} must be a string (got {value!r})")
+    return dict(table)
 
 
 def _check_names(raw: dict[str, Any], path: Path | str) -> None:

@@ -173,6 +173,10 @@ class Coordinator:
         from ctui.core.merge import MergeContext, MergeQueue
 
         def resume(name: str, prompt: str) -> Any:
+            """Continue the agent's session when it has one, else run the thread again."""
+            t = self.threads.get(name)
+            if t.agent == "claude" and t.mode != "interactive" and t.session_id:
+                return self.threads.resume(name, prompt=prompt)
             return self.threads.start(name, again=True, prompt=prompt)
 
         def decide(conn: sqlite3.Connection, title: str, text: str, tags: list[str]) -> Any:
@@ -194,6 +198,8 @@ class Coordinator:
             tasks = self._listed("tasks")
             threads = self._listed("threads")
             count = self.decisions.count()
+        from ctui.core import budget
+
         return {
             "store": str(self.store.path),
             "instances": instances,
@@ -202,6 +208,7 @@ class Coordinator:
             "tasks": tasks,
             "decisions": decisions,
             "counts": {"decisions": count},
+            "budget": budget.summary(self),
         }
 
     def _listed(self, part: str) -> list[dict[str, Any]]:

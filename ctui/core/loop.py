@@ -111,7 +111,9 @@ def loop(
         if t.is_active:
             say(f"iteration {i}: the agent ran past {run_timeout:g}s, stopping it")
             t = c.threads.stop(name, grace=min(c.config.stop_grace, 5.0), by="ctui loop")
-        elif t.status == "stopped" or (t.status == "failed" and t.exit_code is None):
+        elif t.status in ("stopped", "budget_exceeded", "paused") or (
+            t.status == "failed" and t.exit_code is None
+        ):
             raise CtuiError(f"the loop ended at iteration {i}: thread {t.status} ({t.error})")
         with open(log_path, "rb") as fh:
             fh.seek(offset)

@@ -7,6 +7,14 @@ worktree. A dependent task's worktree starts from the branch of the task it
 waited on, so it sees that work. Every run has a per-task timeout; a failed or
 timed-out task goes back to the queue until its attempts run out. Progress is
 reported through a callback, so the CLI decides how it looks.
+
+Budgets and limits: the run's threads share a `run_group` (the run id), so a
+`--budget-usd` cap counts all of them; past any cap (run, day) nothing new
+starts and the run ends with the rest of its tasks left open. A thread paused
+on a usage limit keeps its slot and is resumed at the reset, and no new
+thread of that agent starts meanwhile. `unfinished(c, goal)` finds an earlier
+run of the same goal with open tasks, so `ctui run` again continues it
+instead of planning from scratch.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctui.core import plan_parse
+from ctui.core import budget as budget_mod
+from ctui.core import limits, plan_parse
 from ctui.core.agents import RunStats, check_profile
 from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
 
@@ -47,6 +56,7 @@ class Outcome:
     cost_usd: float = 0.0
     merged: dict[str, Any] | None = None
     """With `--merge`: the merge queue's verdict on each worker's thread."""
+    over_budget: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,6 +86,7 @@ class Orchestrator:
         poll: float = 0.2,
         report: Report | None = None,
         merge: bool = False,
+        budget: dict[str, float] | None = None,
     ) -> None:
         if workers < 1 or workers > 32:
             raise UsageError("-w takes 1 to 32 workers")
@@ -94,6 +105,43 @@ class Orchestrator:
         self.merge = merge
         self.onto = c.worktrees.current_branch() if merge else None
         self.queued: list[str] = []
+        self.budget = budget
+        self.over: budget_mod.Crossing | None = None
+        self.held_until: float | None = None
+
+    def _record(self, goal: str, task_ids: list[str] | None = None) -> None:
+        """This run's row: its goal, tasks and caps (read by the supervisors of its threads)."""
+        import json
+
+        with self.c.store.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO orchestrator_runs(id, goal, budget, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (self.run_id, goal, json.dumps(self.budget) if self.budget else None, self.c.now()),
+            )
+            if task_ids is not None:
+                conn.execute(
+                    "UPDATE orchestrator_runs SET tasks = ? WHERE id = ?",
+                    (json.dumps(task_ids), self.run_id),
+                )
+
+    def _blocked(self) -> bool:
+        """Whether a cap (this run's, the day's) is reached; said once."""
+        if self.over is None:
+            self.over = budget_mod.blocked(self.c, group=self.run_id)
+            if self.over is not None:
+                self.report(f"{self.over} reached: starting nothing new")
+        return self.over is not None
+
+    def _held(self) -> bool:
+        """Whether this agent kind waits for a usage limit's reset; said once per hold."""
+        until = limits.held(self.c).get(self.agent)
+        if until is not None and until != self.held_until:
+            from ctui.core.clock import iso
+
+            self.report(f"{self.agent} is at its usage limit: new starts wait until {iso(until)}")
+        self.held_until = until
+        return until is not None
 
     def _fresh_run_id(self) -> str:
         """`runN`, skipping numbers whose threads or `ctui/runN-*` branches already exist."""
@@ -114,6 +162,9 @@ class Orchestrator:
     def plan(self, goal: str, *, timeout: float | None = None) -> list[plan_parse.Planned]:
         """Ask a leader thread for the plan and validate it (nothing is queued yet)."""
         name = f"{self.run_id}-leader"
+        self._record(goal)
+        if self._blocked():
+            raise CtuiError(f"{self.over} reached: no planning (raise the cap to go on)")
         self.c.threads.create(
             name,
             agent=self.agent,
@@ -122,9 +173,18 @@ class Orchestrator:
             context={"goal": goal, "workers": str(self.workers)},
             worktree=False,
             start=True,
+            run_group=self.run_id,
         )
         self.report(f"leader {name} planning")
         t = self.c.threads.wait(name, timeout=timeout or self.timeout)
+        while t.status == "paused" and t.resume_at is not None:
+            from ctui.core.clock import iso
+
+            self.report(f"the leader is at its usage limit: resuming at {iso(t.resume_at)}")
+            while self.c.now() < t.resume_at:
+                time.sleep(self.poll)
+            self.c.threads.resume(name)
+            t = self.c.threads.wait(name, timeout=timeout or self.timeout)
         if t.is_active:
             self.c.threads.stop(name, grace=2.0)
             raise CtuiError(f"the leader did not answer within {timeout or self.timeout}s")
@@ -136,11 +196,25 @@ class Orchestrator:
         self.report(f"plan: {len(tasks)} task(s)")
         return tasks
 
-    def run(self, goal: str, tasks: list[plan_parse.Planned]) -> Outcome:
-        ids = plan_parse.queue(self.c, tasks, created_by="operator", max_attempts=self.max_attempts)
+    def run(
+        self, goal: str, tasks: list[plan_parse.Planned], *, resume: list[str] | None = None
+    ) -> Outcome:
+        """Queue `tasks` (or continue the open tasks `resume` of an earlier run) and run them."""
         self.goal = goal
-        self.mine = list(ids.values())
-        self.report(f"queued {', '.join(self.mine)}")
+        if resume is not None:
+            self.c.cleanup()  # an earlier orchestrator that died leaves claims to requeue
+            for task in self.c.tasks.list():
+                if task.id in resume and task.status == "failed":
+                    self.c.tasks.retry(task.id, by="orchestrator")
+            self.mine = list(resume)
+            self.report(f"resuming {', '.join(self.mine)}")
+        else:
+            ids = plan_parse.queue(
+                self.c, tasks, created_by="operator", max_attempts=self.max_attempts
+            )
+            self.mine = list(ids.values())
+            self.report(f"queued {', '.join(self.mine)}")
+        self._record(goal, self.mine)
         slots = [
             Slot(
                 self.c.instances.register(
@@ -175,6 +249,8 @@ class Orchestrator:
             for slot in slots:
                 if slot.thread is None and not self._assign(slot):
                     break
+            if all(s.thread is None for s in slots) and self.over is not None:
+                return  # past a cap: the open tasks stay for a later `ctui run` of this goal
             if all(s.thread is None for s in slots) and not self._open(("available", "claimed")):
                 self._cancel_stuck()
                 return
@@ -184,6 +260,8 @@ class Orchestrator:
         return [t for t in self.c.tasks.list() if t.id in self.mine and t.status in statuses]
 
     def _assign(self, slot: Slot) -> bool:
+        if self._held() or self._blocked():
+            return False
         for task in sorted(self._open(("available",)), key=lambda t: (t.priority, t.id)):
             try:
                 task = self.c.tasks.claim(slot.worker, task.id)
@@ -214,6 +292,7 @@ class Orchestrator:
                         "hints": task.hints or ["(none)"],
                     },
                     start=True,
+                    run_group=self.run_id,
                 )
             except CtuiError as exc:
                 self.c.tasks.fail(
@@ -230,6 +309,16 @@ class Orchestrator:
     def _check(self, slot: Slot) -> None:
         assert slot.thread is not None and slot.task_id is not None
         t = self.c.threads.get(slot.thread)
+        if t.status == "paused":
+            if t.resume_at is not None and self.c.now() >= t.resume_at:
+                try:
+                    self.c.threads.resume(t.name)
+                    slot.started = time.monotonic()
+                    self.report(f"{slot.task_id}: resumed {t.name} after its usage limit")
+                except CtuiError as exc:
+                    self._fail(slot, f"could not resume after the usage limit: {exc.message}")
+                    slot.task_id = slot.thread = None
+            return
         if t.is_active:
             if self.timeout is not None and time.monotonic() - slot.started > self.timeout:
                 self._stop(slot, f"timed out after {self.timeout:g}s")
@@ -305,7 +394,7 @@ class Orchestrator:
                 pass
 
     def _outcome(self) -> Outcome:
-        out = Outcome(self.run_id)
+        out = Outcome(self.run_id, over_budget=str(self.over) if self.over else None)
         now = self.c.now()
         for task in self.c.tasks.list():
             if task.id not in self.mine:
@@ -333,6 +422,24 @@ class Orchestrator:
         except NotFound:
             pass
         return out
+
+
+def unfinished(c: Coordinator, goal: str) -> list[str] | None:
+    """The open tasks of the latest earlier `ctui run` of `goal` (None: nothing to continue)."""
+    import json
+
+    row = c.store.conn.execute(
+        "SELECT tasks FROM orchestrator_runs WHERE goal = ? AND tasks != '[]' "
+        "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (goal,),
+    ).fetchone()
+    if row is None:
+        return None
+    ids = json.loads(row["tasks"])
+    open_ids = [
+        t.id for t in c.tasks.list() if t.id in ids and t.status not in ("done", "cancelled")
+    ]
+    return open_ids or None
 
 
 def load_tasks_file(path: str) -> list[plan_parse.Planned]:

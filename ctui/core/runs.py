@@ -7,7 +7,8 @@ the operator stopped stays stopped, with the agent's exit code recorded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sqlite3
+from typing import TYPE_CHECKING, Any
 
 from ctui.core.agents import RunStats
 
@@ -65,8 +66,15 @@ def base_counters(c: Coordinator, name: str) -> tuple[int, float, int, int]:
 
 
 def record_stats(
-    c: Coordinator, name: str, run_id: int, stats: RunStats, base: tuple[int, float, int, int]
+    c: Coordinator,
+    name: str,
+    run_id: int,
+    stats: RunStats,
+    base: tuple[int, float, int, int],
+    usd: float | None = None,
 ) -> None:
+    """Save the run's figures so far (`usd`: the live cost, when it differs from the stats')."""
+    cost = stats.cost_usd if usd is None else usd
     with c.store.write() as conn:
         conn.execute(
             "UPDATE threads SET session_id = COALESCE(?, session_id), turns = ?, cost_usd = ?, "
@@ -74,7 +82,7 @@ def record_stats(
             (
                 stats.session_id,
                 base[0] + stats.turns,
-                base[1] + stats.cost_usd,
+                base[1] + cost,
                 base[2] + stats.tokens_in,
                 base[3] + stats.tokens_out,
                 c.now(),
@@ -82,6 +90,93 @@ def record_stats(
                 run_id,
             ),
         )
+        conn.execute(
+            "UPDATE runs SET session_id = COALESCE(?, session_id), cost_usd = ?, tokens = ? "
+            "WHERE thread = ? AND run = ?",
+            (stats.session_id, cost, stats.tokens_in + stats.tokens_out, name, run_id),
+        )
+
+
+def open_run(
+    c: Coordinator, conn: sqlite3.Connection, name: str, run_id: int, resumes: str | None
+) -> None:
+    """Add the `runs` row of a run just claimed (inside the claiming transaction)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO runs(thread, run, kind, resumes, status, started_at) "
+        "VALUES (?, ?, ?, ?, 'running', ?)",
+        (name, run_id, "resume" if resumes else "start", resumes, c.now()),
+    )
+
+
+def close_run(
+    c: Coordinator,
+    conn: sqlite3.Connection,
+    name: str,
+    run_id: int,
+    status: str,
+    exit_code: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Note how a run ended in its `runs` row (a row already closed keeps its ending)."""
+    conn.execute(
+        "UPDATE runs SET status = ?, exit_code = COALESCE(?, exit_code), "
+        "error = COALESCE(?, error), ended_at = ? "
+        "WHERE thread = ? AND run = ? AND status = 'running'",
+        (status, exit_code, error, c.now(), name, run_id),
+    )
+
+
+def resumes(c: Coordinator, name: str, run_id: int) -> str | None:
+    """The session a run continues (None: a fresh session)."""
+    row = c.store.conn.execute(
+        "SELECT resumes FROM runs WHERE thread = ? AND run = ?", (name, run_id)
+    ).fetchone()
+    return row["resumes"] if row else None
+
+
+def listed(c: Coordinator, name: str) -> list[dict[str, Any]]:
+    """A thread's runs, first to last (what `ctui thread status` shows)."""
+    from ctui.core.clock import iso
+
+    rows = c.store.conn.execute(
+        "SELECT * FROM runs WHERE thread = ? ORDER BY run", (name,)
+    ).fetchall()
+    return [
+        {
+            "run": r["run"],
+            "kind": r["kind"],
+            "resumes": r["resumes"],
+            "status": r["status"],
+            "exit_code": r["exit_code"],
+            "error": r["error"],
+            "session_id": r["session_id"],
+            "cost_usd": round(r["cost_usd"], 6),
+            "tokens": r["tokens"],
+            "started_at": iso(r["started_at"]),
+            "ended_at": iso(r["ended_at"]),
+        }
+        for r in rows
+    ]
+
+
+def end_early(c: Coordinator, name: str, run_id: int, status: str, error: str, data: Any) -> bool:
+    """Mark a live run ended by ctui itself (`budget_exceeded`) before its agent is signalled.
+
+    Like `ctui thread stop`, the status is written first, so the run's own
+    ending keeps it; returns False when the run was no longer live.
+    """
+    now = c.now()
+    with c.store.write() as conn:
+        cur = conn.execute(
+            "UPDATE threads SET status = ?, error = ?, updated_at = ? "
+            "WHERE name = ? AND run_id = ? AND status IN ('running', 'waiting')",
+            (status, error, now, name, run_id),
+        )
+        if not cur.rowcount:
+            return False
+        close_run(c, conn, name, run_id, status, None, error)
+        c.log(conn, f"thread.{status}", subject=name, data={"run": run_id, **data})
+        return True
 
 
 def set_active(c: Coordinator, name: str, run_id: int, status: str) -> None:
@@ -97,9 +192,18 @@ def set_active(c: Coordinator, name: str, run_id: int, status: str) -> None:
 
 
 def finish(
-    c: Coordinator, name: str, run_id: int, status: str, exit_code: int | None, error: str | None
+    c: Coordinator,
+    name: str,
+    run_id: int,
+    status: str,
+    exit_code: int | None,
+    error: str | None,
+    resume_at: float | None = None,
 ) -> None:
-    """Record the end of a run (status kept as `stopped` if the operator stopped it)."""
+    """Record the end of a run (status kept as `stopped` if the operator stopped it).
+
+    `paused` (a usage limit) carries `resume_at`, when the orchestrator resumes it.
+    """
     now = c.now()
     with c.store.write() as conn:
         row = conn.execute("SELECT status, run_id FROM threads WHERE name = ?", (name,)).fetchone()
@@ -108,21 +212,23 @@ def finish(
         stopped = row["status"] not in ("running", "waiting")
         conn.execute(
             "UPDATE threads SET status = ?, exit_code = ?, error = COALESCE(?, error), "
-            "ended_at = ?, updated_at = ? WHERE name = ? AND run_id = ?",
+            "resume_at = ?, ended_at = ?, updated_at = ? WHERE name = ? AND run_id = ?",
             (
                 row["status"] if stopped else status,
                 exit_code,
                 None if stopped else error,
+                None if stopped else resume_at,
                 now,
                 now,
                 name,
                 run_id,
             ),
         )
+        close_run(c, conn, name, run_id, row["status"] if stopped else status, exit_code, error)
         if not stopped:
-            c.log(
-                conn,
-                f"thread.{status}",
-                subject=name,
-                data={"run": run_id, "exit_code": exit_code, "error": error},
-            )
+            data: dict[str, Any] = {"run": run_id, "exit_code": exit_code, "error": error}
+            if resume_at is not None:
+                from ctui.core.clock import iso
+
+                data["resume_at"] = iso(resume_at)
+            c.log(conn, f"thread.{status}", subject=name, data=data)

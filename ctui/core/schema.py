@@ -215,6 +215,40 @@ CREATE TABLE merge_runner (
 INSERT INTO merge_runner(id) VALUES (1);
 """
 
-MIGRATIONS: list[str] = [CORE + WORK, MERGE_QUEUE]
+RUNS = """
+ALTER TABLE threads ADD COLUMN resume_at REAL;
+ALTER TABLE threads ADD COLUMN port_base INTEGER;
+ALTER TABLE threads ADD COLUMN budget TEXT;
+ALTER TABLE threads ADD COLUMN run_group TEXT;
+CREATE UNIQUE INDEX threads_live_ports ON threads(port_base)
+    WHERE port_base IS NOT NULL AND status IN ('running', 'waiting');
+CREATE INDEX threads_group ON threads(run_group);
+CREATE TABLE runs (
+    thread TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    resumes TEXT,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    error TEXT,
+    session_id TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    tokens INTEGER NOT NULL DEFAULT 0,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    PRIMARY KEY (thread, run)
+);
+CREATE INDEX runs_started ON runs(started_at);
+CREATE TABLE orchestrator_runs (
+    id TEXT PRIMARY KEY,
+    goal TEXT NOT NULL,
+    tasks TEXT NOT NULL DEFAULT '[]',
+    budget TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX orchestrator_runs_goal ON orchestrator_runs(goal);
+"""
+
+MIGRATIONS: list[str] = [CORE + WORK, MERGE_QUEUE, RUNS]
 
 VERSION = len(MIGRATIONS)

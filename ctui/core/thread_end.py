@@ -53,6 +53,10 @@ def stop(c: Coordinator, name: str, *, grace: float | None = None, by: str = "op
             actor=by,
             data={"run": t.run_id, "was": t.status},
         )
+        if t.status in ("running", "waiting"):
+            from ctui.core.runs import close_run
+
+            close_run(c, conn, name, t.run_id, "stopped", None, f"stopped by {by}")
     from ctui.core import procs
 
     if t.mode == "interactive":
@@ -127,6 +131,9 @@ def reap(c: Coordinator, conn: sqlite3.Connection) -> list[str]:
             "WHERE name = ? AND run_id = ?",
             (why, now, now, t.name, t.run_id),
         )
+        from ctui.core.runs import close_run
+
+        close_run(c, conn, t.name, t.run_id, "failed", None, why)
         end_instance(c, conn, t.instance_id, "supervisor died")
         c.log(conn, "thread.failed", subject=t.name, data={"run": t.run_id, "error": why})
         failed.append(t.name)

@@ -21,13 +21,17 @@ STATUSES = (
     "running",
     "waiting",
     "blocked",
+    "paused",
     "completed",
     "failed",
     "stopped",
+    "budget_exceeded",
     "merged",
 )
 ACTIVE = ("running", "waiting")
-FINISHED = ("completed", "failed", "stopped", "merged")
+FINISHED = ("completed", "failed", "stopped", "budget_exceeded", "merged")
+RESUMABLE = ("paused", "completed", "failed", "stopped", "budget_exceeded")
+"""A thread in one of these may continue its session as a new run (`Threads.resume`)."""
 LAUNCH_GRACE_S = 60.0
 
 
@@ -77,6 +81,10 @@ class Thread(Record):
         "updated_at",
         "started_at",
         "ended_at",
+        "resume_at",
+        "port_base",
+        "budget",
+        "run_group",
     )
     __slots__ = FIELDS
     name: str
@@ -110,6 +118,10 @@ class Thread(Record):
     updated_at: float
     started_at: float | None
     ended_at: float | None
+    resume_at: float | None
+    port_base: int | None
+    budget: str | None
+    run_group: str | None
 
     def __init__(
         self,
@@ -144,6 +156,10 @@ class Thread(Record):
         updated_at: float,
         started_at: float | None,
         ended_at: float | None,
+        resume_at: float | None = None,
+        port_base: int | None = None,
+        budget: str | None = None,
+        run_group: str | None = None,
     ) -> None:
         self.name = name
         self.mode = mode
@@ -176,6 +192,10 @@ class Thread(Record):
         self.updated_at = updated_at
         self.started_at = started_at
         self.ended_at = ended_at
+        self.resume_at = resume_at
+        self.port_base = port_base
+        self.budget = budget
+        self.run_group = run_group
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Thread:
@@ -226,4 +246,8 @@ class Thread(Record):
             "updated_at": iso(self.updated_at),
             "started_at": iso(self.started_at),
             "ended_at": iso(self.ended_at),
+            "resume_at": iso(self.resume_at),
+            "port_base": self.port_base,
+            "budget": json.loads(self.budget) if self.budget else None,
+            "run_group": self.run_group,
         }

@@ -23,6 +23,7 @@ from ctui.core.thread_model import (
     ACTIVE,
     FINISHED,
     NAME_RE,
+    RESUMABLE,
     STATUSES,
     Thread,
     check_name,
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
     from ctui.core.coordinator import Coordinator
     from ctui.core.worktrees import Worktrees
+
+CONTINUE = "continue"
+"""The prompt that resumes a session when none is given."""
 
 __all__ = ["ACTIVE", "FINISHED", "NAME_RE", "STATUSES", "Thread", "Threads", "check_name"]
 
@@ -66,6 +70,8 @@ class Threads:
         task_id: str | None = None,
         cwd: Path | None = None,
         start: bool = False,
+        budget: dict[str, float] | None = None,
+        run_group: str | None = None,
     ) -> Thread:
         """Make a ready thread: validate, render the prompt, create the worktree.
 
@@ -103,6 +109,8 @@ class Threads:
             "base": base,
             "log_path": str(self.log_path(name)),
             "task_id": task_id,
+            "budget": json.dumps(budget) if budget else None,
+            "run_group": run_group,
             "created_at": now,
             "updated_at": now,
         }
@@ -184,16 +192,24 @@ class Threads:
             run_id = self._claim(conn, Thread.from_row(self._require(conn, name)), again=again)
         return self._launch(name, run_id, prompt)
 
-    def _claim(self, conn: sqlite3.Connection, t: Thread, *, again: bool) -> int:
-        """Compare-and-set the thread to `running` with the next run id (inside `conn`)."""
+    def _claim(
+        self, conn: sqlite3.Connection, t: Thread, *, again: bool, resumes: str | None = None
+    ) -> int:
+        """Compare-and-set the thread to `running` with the next run id (inside `conn`).
+
+        The run gets a `runs` row (`resumes`: the session it continues) and a
+        block of ports no other live thread holds (`CTUI_PORT_BASE`); both are
+        chosen inside the caller's write transaction, so racing starts cannot
+        share a block.
+        """
         name = t.name
         if t.status in ACTIVE:
             raise Conflict(f"thread {name!r} is already {t.status} (run {t.run_id})")
-        allowed = ("ready", "blocked", *FINISHED) if again else ("ready",)
+        allowed = ("ready", "blocked", *RESUMABLE) if again else ("ready",)
         if t.status not in allowed:
             hint = (
                 f": `ctui thread start {name} --again` runs it anyway"
-                if t.status in (*FINISHED, "blocked")
+                if t.status in (*RESUMABLE, "blocked")
                 else ""
             )
             raise Conflict(f"thread {name!r} is {t.status}, not ready{hint}")
@@ -204,14 +220,74 @@ class Threads:
         cur = conn.execute(
             "UPDATE threads SET status = 'running', run_id = ?, started_at = ?, "
             "ended_at = NULL, exit_code = NULL, error = NULL, supervisor_pid = NULL, "
-            "supervisor_start = NULL, agent_pid = NULL, host = ?, updated_at = ? "
-            "WHERE name = ? AND run_id = ?",
-            (run_id, now, HOST, now, name, t.run_id),
+            "supervisor_start = NULL, agent_pid = NULL, host = ?, resume_at = NULL, "
+            "port_base = ?, updated_at = ? WHERE name = ? AND run_id = ?",
+            (run_id, now, HOST, self._free_ports(conn, name), now, name, t.run_id),
         )
         if cur.rowcount != 1:
             raise Conflict(f"thread {name!r} changed while starting: try again")
-        self._c.log(conn, "thread.started", subject=name, data={"run": run_id, "agent": t.agent})
+        from ctui.core.runs import open_run
+
+        open_run(self._c, conn, name, run_id, resumes)
+        data = {"run": run_id, "agent": t.agent, **({"resumes": resumes} if resumes else {})}
+        self._c.log(conn, "thread.started", subject=name, data=data)
         return run_id
+
+    def _free_ports(self, conn: sqlite3.Connection, name: str) -> int:
+        """The lowest port block that no other live thread holds (`[thread] port_start/block`)."""
+        start, block = self._c.config.port_start, self._c.config.port_block
+        used = {
+            r["port_base"]
+            for r in conn.execute(
+                "SELECT port_base FROM threads WHERE status IN ('running', 'waiting') "
+                "AND port_base IS NOT NULL AND name != ?",
+                (name,),
+            )
+        }
+        base = start
+        while any(u < base + block and base < u + block for u in used):
+            base += block
+        if base + block - 1 > 65535:
+            raise Conflict(f"no free port block of {block} from {start}: too many live threads")
+        return base
+
+    def resume(
+        self, name: str, prompt: str | None = None, *, budget: dict[str, float] | None = None
+    ) -> Thread:
+        """Continue the thread's agent session as a new run (`claude -p --resume SESSION`).
+
+        For a thread paused on a usage limit, failed (its supervisor died),
+        stopped, completed or over budget. `prompt` is the message that
+        continues the session (default: "continue"); the merge queue and the
+        control room use it to send a follow-up. `budget` replaces the thread's
+        own caps first (a thread over its cap needs a higher one to go on).
+        """
+        with self._c.store.write() as conn:
+            t = Thread.from_row(self._require(conn, name))
+            if t.status in ACTIVE:
+                raise Conflict(f"thread {name!r} is already {t.status} (run {t.run_id})")
+            if t.status not in RESUMABLE:
+                raise Conflict(
+                    f"thread {name!r} is {t.status}: only a paused or ended thread resumes "
+                    f"(`ctui thread start {name}` starts a ready one)"
+                )
+            if t.agent != "claude" or t.mode == "interactive":
+                raise UsageError(
+                    f"thread {name!r} runs {t.agent} ({t.mode}): only automatic and semi-auto "
+                    f"claude threads resume a session; `ctui thread start {name} --again` reruns it"
+                )
+            if not t.session_id:
+                raise Conflict(
+                    f"thread {name!r} has no session to resume (its agent never said one): "
+                    f"`ctui thread start {name} --again` runs it afresh"
+                )
+            if budget is not None:
+                conn.execute(
+                    "UPDATE threads SET budget = ? WHERE name = ?", (json.dumps(budget), name)
+                )
+            run_id = self._claim(conn, t, again=True, resumes=t.session_id)
+        text = prompt if prompt is not None and prompt.strip() else CONTINUE
+        return self._launch(name, run_id, text)
 
     def _launch(self, name: str, run_id: int, prompt: str | None = None) -> Thread:
         """Start the supervisor of a claimed run and record its pid."""

@@ -15,6 +15,14 @@ script it:
     FAKE_DONE                print the completion token (FAKE_AGENT_TOKEN or the default)
     FAKE_PLAN=path           answer with the contents of `path` (a leader's task plan)
     FAKE_COMMIT              commit everything in the working folder (`git add -A`)
+    FAKE_SPEND=N:T           N more assistant messages of T input tokens each, 50 ms apart
+                             (cost that grows while the run goes on)
+    FAKE_LIMIT[=EPOCH]       end on a usage limit: "Claude AI usage limit reached|EPOCH", or
+                             without EPOCH an API 429; FAKE_LIMIT_MESSAGE replaces the text
+    FAKE_ENV=NAME            answer with the value of the environment variable NAME
+
+`--resume SESSION` continues that session id (printed in the init line), as
+Claude Code does.
 """
 
 from __future__ import annotations
@@ -124,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     prompt = args[args.index("-p") + 1] if "-p" in args else (args[-1] if args else "")
     signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
-    session = str(uuid.uuid4())
+    resumed = args[args.index("--resume") + 1] if "--resume" in args else None
+    session = resumed or str(uuid.uuid4())
     emit(
         {
             "type": "system",
@@ -142,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Working on: {prompt.strip().splitlines()[0] if prompt.strip() else '(no prompt)'}",
     )
     turns, answer, failed = 1, "done", False
+    spent = 0
+    if resumed:
+        assistant(session, f"resumed session {resumed}")
     for name, value in directives(prompt):
         if name == "WRITE" and ":" in value:
             path, text = value.split(":", 1)
@@ -159,6 +171,16 @@ def main(argv: list[str] | None = None) -> int:
             return 3
         elif name == "FAIL":
             failed = True
+        elif name == "SPEND" and ":" in value:
+            steps, tokens = (int(v) for v in value.split(":", 1))
+            for step in range(steps):
+                spend(session, step, tokens)
+                spent += tokens
+                time.sleep(0.05)
+        elif name == "LIMIT":
+            return limit(session, value, turns)
+        elif name == "ENV":
+            answer = f"{value}={os.environ.get(value, '')}"
         elif name == "PLAN":
             answer = Path(value).read_text()
         elif name == "COMMIT":
@@ -181,12 +203,50 @@ def main(argv: list[str] | None = None) -> int:
             "num_turns": turns,
             "result": "it failed" if failed else answer,
             "session_id": session,
-            "total_cost_usd": round(0.0125 * turns, 4),
-            "usage": {"input_tokens": 120 * turns, "output_tokens": 40 * turns},
+            "total_cost_usd": round(0.0125 * turns + spent * 3 / 1e6, 4),
+            "usage": {"input_tokens": 120 * turns + spent, "output_tokens": 40 * turns},
         }
     )
     hook("SessionEnd", session, {"reason": "other"})
     return 1 if failed else 0
+
+
+def spend(session: str, step: int, tokens: int) -> None:
+    """One assistant message that used `tokens` input tokens (priced by ctui as it streams)."""
+    emit(
+        {
+            "type": "assistant",
+            "session_id": session,
+            "message": {
+                "id": f"msg_spend_{step}",
+                "role": "assistant",
+                "content": [{"type": "text", "text": f"step {step + 1}"}],
+                "usage": {"input_tokens": tokens, "output_tokens": 0},
+            },
+        }
+    )
+
+
+def limit(session: str, epoch: str, turns: int) -> int:
+    """End the way Claude Code does when the account is out of usage (exit 1)."""
+    text = os.environ.get("FAKE_LIMIT_MESSAGE") or (
+        f"Claude AI usage limit reached|{epoch}" if epoch else "API Error: 429 rate_limit_error"
+    )
+    emit(
+        {
+            "type": "result",
+            "subtype": "success",
+            "is_error": True,
+            "duration_ms": 12,
+            "num_turns": turns,
+            "result": text,
+            "session_id": session,
+            "total_cost_usd": 0.0,
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+            **({} if epoch else {"api_error_status": 429}),
+        }
+    )
+    return 1
 
 
 def _flag(args: list[str]) -> str:

@@ -159,6 +159,7 @@ class ControlRoom(Live, Actions, App[None]):
             "counts": f"{live} live · {snap.totals.get('leases', 0)} leases · "
             f"{snap.totals.get('decisions', 0)} decisions",
             "waiting": waiting,
+            "spend": snap.spend,
         }
 
     def _shown_error(self, title: str, exc: Exception) -> None:

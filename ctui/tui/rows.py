@@ -58,6 +58,8 @@ STATE_STYLES = {
     "ready": "cyan",
     "waiting": "yellow",
     "blocked": "yellow",
+    "paused": "bold yellow",
+    "budget_exceeded": "bold red",
     "claimed": "bold green",
     "available": "cyan",
     "pending": "dim",

@@ -42,6 +42,8 @@ class Snapshot:
     records: dict[str, list[Record]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
     took: float = 0.0
+    spend: dict[str, Any] | None = None
+    """Today's spend against the day's caps (`budget.summary()["day"]`); None through a remote."""
 
 
 def record(item: Any, now: float | None = None) -> Record:
@@ -144,5 +146,9 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
         events.reverse()
         snap.records["activity"] = events
         snap.totals["activity"] = int(events[0]["id"]) if events else 0
+    if store is not None:
+        from ctui.core import budget
+
+        snap.spend = budget.summary(coord)["day"]
     snap.took = time.perf_counter() - started
     return snap

@@ -52,6 +52,13 @@ class StatusBar(Vertical):
                 line.append(f" (server {server}: ctui tui --remote)", style="cyan")
         if info.get("counts"):
             line.append(f"  {info['counts']}", style="dim")
+        spend = info.get("spend")
+        if spend and (spend.get("usd") or spend.get("usd_cap") or spend.get("tokens_cap")):
+            from ctui.core.budget import headline
+
+            share = spend.get("share") or 0
+            style = "bold red" if share >= 1 else "bold yellow" if share >= 0.8 else "green"
+            line.append(f"  {headline({'day': spend})}", style=style)
         waiting = info.get("waiting") or []
         if waiting:
             who = ", ".join(waiting[:3]) + (f" +{len(waiting) - 3}" if len(waiting) > 3 else "")
