@@ -198,7 +198,11 @@ def start(ctx: Ctx) -> int:
     deadline = time.monotonic() + START_WAIT_S
     while time.monotonic() < deadline:
         info = read_json(store / API_FILE)
-        if info is not None and info.get("pid") == proc.pid:
+        if (
+            info is not None
+            and info.get("pid") == proc.pid
+            and _get(info["url"] + "/api/health") is not None
+        ):
             ctx.emit(info, f"ctui server running at {info['url']} (pid {proc.pid}; log {log_path})")
             return 0
         if proc.poll() is not None:
