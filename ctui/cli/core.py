@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections import Counter, deque
+from pathlib import Path
 
 from ctui.cli.common import Ctx, leaf, positive, table
 from ctui.core.clock import ago, iso
@@ -17,7 +18,12 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    leaf(sub, "init", init, "create .ctui/ for this repository (idempotent)")
+    p = leaf(sub, "init", init, "create .ctui/ for this repository (idempotent)")
+    p.add_argument(
+        "--here",
+        action="store_true",
+        help="make the store in this folder (needed outside a git repository)",
+    )
     p = leaf(
         sub,
         "status",
@@ -76,6 +82,20 @@ def _cursor(text: str) -> int:
 
 
 def init(ctx: Ctx) -> int:
+    if getattr(ctx.args, "here", False):
+        from ctui.core.errors import UsageError
+        from ctui.core.paths import find_git
+
+        if ctx.dir:
+            raise UsageError("--here and --dir both name the store's folder: give one")
+        here = Path.cwd().resolve()
+        layout = find_git(here)
+        if layout is not None and layout.main_root != here:
+            raise UsageError(
+                f"{here} is inside the git repository {layout.main_root}, whose store is "
+                f"{layout.main_root / '.ctui'}: run `ctui init` without --here"
+            )
+        ctx.dir = str(here / ".ctui")
     c = ctx.coord
     ctx.emit(
         {"store": str(c.store.path), "root": str(c.root)}, f"ctui store ready at {c.store.path}"

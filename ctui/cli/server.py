@@ -183,6 +183,9 @@ def start(ctx: Ctx) -> int:
     if a.max_concurrent:
         argv += ["--max-concurrent", str(a.max_concurrent)]
     env = {**os.environ, **({"CT_API_TOKEN": token} if token else {})}
+    from ctui.core.paths import refuse_accidental_store
+
+    refuse_accidental_store(store, ctx.dir)
     (store / "logs").mkdir(parents=True, exist_ok=True)
     log_path = store / "logs" / "api.log"
     with open(log_path, "ab") as log:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ctui.core import events as events_mod
 from ctui.core.clock import Clock, system_clock
 from ctui.core.config import Config
-from ctui.core.paths import RepoPaths, resolve_store_dir
+from ctui.core.paths import RepoPaths, refuse_accidental_store, resolve_store_dir
 from ctui.core.store import DB_NAME, Store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -68,6 +68,8 @@ class Coordinator:
         if store_dir is None and (start_path / DB_NAME).exists():
             store_dir = start_path
         folder = resolve_store_dir(store_dir, start_path)
+        if create:
+            refuse_accidental_store(folder, store_dir, start_path)
         store = Store.open(folder, create=create, **({"timeout": timeout} if timeout else {}))
         return cls(store, clock=clock)
 

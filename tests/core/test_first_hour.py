@@ -1,0 +1,84 @@
+"""A new user's first hour: no store by accident, config read strictly, plain words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ctui.core import Coordinator
+from ctui.core.errors import UsageError
+from tests.conftest import Cli, git
+from tests.core.test_cli import one_line_error
+
+
+@pytest.fixture
+def plain(tmp_path: Path) -> Cli:
+    """A folder in no git repository, with no store above it (a home folder, say)."""
+    folder = tmp_path / "home" / "me"
+    folder.mkdir(parents=True)
+    return Cli(folder)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["init"],
+        ["lock", "acquire", "foo.txt"],
+        ["task", "add", "x"],
+        ["instance", "register"],
+        ["api", "start", "--no-auth", "--port", "0"],
+    ],
+)
+def test_outside_a_repository_nothing_makes_a_store(plain: Cli, command: list[str]) -> None:
+    err = one_line_error(plain(*command), 2)
+    assert "not inside a git repository" in err and "ctui init --here" in err and "--dir" in err
+    assert not (plain.cwd / ".ctui").exists()
+    assert not list(plain.cwd.parent.rglob(".ctui"))
+
+
+def test_init_here_makes_a_store_that_commands_below_find(plain: Cli) -> None:
+    made = plain("init", "--here")
+    assert made.returncode == 0, made.stderr
+    assert (plain.cwd / ".ctui" / "ctui.db").exists()
+    (plain.cwd / "deep").mkdir()
+    below = Cli(plain.cwd / "deep")
+    got = below.json("lock", "acquire", "notes.txt")
+    assert got["path"] == "deep/notes.txt"  # type: ignore[index]
+    assert not (plain.cwd / "deep" / ".ctui").exists()
+    assert below.json("status")["store"] == str(plain.cwd / ".ctui")  # type: ignore[index]
+
+
+def test_an_explicit_dir_or_env_is_a_choice(plain: Cli, tmp_path: Path) -> None:
+    chosen = tmp_path / "chosen"
+    assert plain("status", "--dir", str(chosen)).returncode == 0
+    assert (chosen / "ctui.db").exists()
+    other = tmp_path / "env-store"
+    assert plain("status", env={"CTUI_DIR": str(other)}).returncode == 0
+    assert (other / "ctui.db").exists()
+    err = one_line_error(plain("init", "--here", "--dir", str(chosen)), 2)
+    assert "--here" in err
+
+
+def test_inside_a_repository_the_store_is_made_on_demand(cli: Cli, repo: Path) -> None:
+    (repo / "src" / "deeper").mkdir()
+    below = Cli(repo / "src" / "deeper")
+    assert below("lock", "acquire", "x.py").returncode == 0
+    assert (repo / ".ctui" / "ctui.db").exists()
+    err = one_line_error(below("init", "--here"), 2)
+    assert str(repo / ".ctui") in err and "without --here" in err
+    assert not (repo / "src" / "deeper" / ".ctui").exists()
+    assert cli("init", "--here").returncode == 0  # at the root, --here is the same store
+
+
+def test_the_python_api_refuses_too(tmp_path: Path) -> None:
+    folder = tmp_path / "loose"
+    folder.mkdir()
+    with pytest.raises(UsageError, match="init --here"):
+        Coordinator.open(folder)
+    assert not (folder / ".ctui").exists()
+    git(folder, "init", "-q")
+    c = Coordinator.open(folder)
+    assert c.store.path == (folder / ".ctui").resolve()
+    c.close()
