@@ -82,3 +82,25 @@ def test_the_python_api_refuses_too(tmp_path: Path) -> None:
     c = Coordinator.open(folder)
     assert c.store.path == (folder / ".ctui").resolve()
     c.close()
+
+
+@pytest.mark.parametrize("command", [["status"], ["init"], ["task", "list"], ["events"]])
+def test_a_bad_setting_is_refused_by_any_command_that_opens_the_store(
+    cli: Cli, repo: Path, command: list[str]
+) -> None:
+    cli("init")
+    config = repo / ".ctui" / "config.toml"
+    config.write_text("[threads]\nmax_concurrent = 0\n")
+    err = one_line_error(cli(*command), 2)
+    assert str(config) in err and "[threads] max_concurrent" in err
+
+
+def test_an_unknown_setting_is_one_warning_and_the_command_still_runs(cli: Cli, repo: Path) -> None:
+    cli("init")
+    config = repo / ".ctui" / "config.toml"
+    config.write_text("[threads]\nmax_concurent = 2\n")
+    proc = cli("task", "add", "x")  # reads the config in several places
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "warning" in lines[0] and str(config) in lines[0]
+    assert "[threads] max_concurent (did you mean 'max_concurrent'?)" in lines[0]
