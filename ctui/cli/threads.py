@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
 from ctui.core.clock import ago
+from ctui.core.errors import CtuiError
 
 STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
 
@@ -160,7 +162,11 @@ def start(ctx: Ctx) -> int:
     return _after_start(ctx, t)
 
 
+LAUNCH_WATCH_S = 20.0
+
+
 def _after_start(ctx: Ctx, t: Any) -> int:
+    t = _watch_launch(ctx, t)
     if not getattr(ctx.args, "wait", False):
         ctx.emit(t.to_dict(), t.name)
         return 0
@@ -169,6 +175,32 @@ def _after_start(ctx: Ctx, t: Any) -> int:
     if t.status == "completed":
         return 0
     return t.exit_code if t.exit_code else 1
+
+
+def _watch_launch(ctx: Ctx, t: Any) -> Any:
+    """Wait until the agent process exists (or the run ended); a failed launch is an error.
+
+    The supervisor starts detached, so `spawn` would otherwise print the name
+    and exit 0 while the run fails a moment later (no such binary, no tmux).
+    A run that ends before its agent started is a launch failure: one line on
+    stderr, exit 1. An agent that started and then failed is the run's business
+    (`--wait` reports it).
+    """
+    deadline = time.monotonic() + LAUNCH_WATCH_S
+    while t.status in ("running", "waiting") and t.agent_pid is None:
+        if time.monotonic() >= deadline:
+            print(
+                f"ctui: {t.name}: the agent has not started after {LAUNCH_WATCH_S:.0f}s; "
+                f"`ctui thread status {t.name}` shows how it goes",
+                file=sys.stderr,
+            )
+            return t
+        time.sleep(0.05)
+        t = ctx.coord.threads.get(t.name)
+    if t.status == "failed" and t.agent_pid is None:
+        message = f"{t.name}: the launch failed: {t.error or 'see its log'}"
+        raise CtuiError(message, thread=t.to_dict())
+    return t
 
 
 def _summary(t: Any) -> str:
