@@ -118,7 +118,8 @@ def status(ctx: Ctx) -> int:
     now = c.now()
     out = [_where(ctx, c, data), ""]
     out.append(f"INSTANCES ({len(data['instances'])} live)")
-    held = Counter(lease["holder"] for lease in data["locks"])
+    leases = data.get("leases", data.get("locks", []))  # an older server says only "locks"
+    held = Counter(lease["holder"] for lease in leases)
     out.append(
         table(
             ["ID", "STATE", "BEAT", "ROLE", "BRANCH", "TASK", "LEASES"],
@@ -138,7 +139,7 @@ def status(ctx: Ctx) -> int:
     )
     out.append("")
     out.append(f"LEASES ({len(data['locks'])} held)")
-    shown = data["locks"] if verbose else data["locks"][:15]
+    shown = leases if verbose else leases[:15]
     out.append(
         table(
             ["PATH", "HOLDER", "EXPIRES", "TOKEN", "INTENT"],
@@ -154,7 +155,7 @@ def status(ctx: Ctx) -> int:
             ],
         )
     )
-    if len(shown) < len(data["locks"]):
+    if len(shown) < len(leases):
         out.append(f"... and {len(data['locks']) - len(shown)} more (ctui lock list)")
     for part in ("threads", "tasks"):
         if data[part]:

@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "loop",
         loop,
-        "run a thread's agent, then the test gate, until done (option C's loop)",
+        "run a thread's agent, then the test gate, until done",
         epilog="Set [gate] commands and completion_token in .ctui/config.toml. "
         "Exit 0 when the agent printed the token and the gate passed, 1 at the limit.",
     )

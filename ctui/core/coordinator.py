@@ -169,7 +169,11 @@ class Coordinator:
         return Worktrees(self)
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything `ctui status` shows, as plain data (also `/api/status` and the TUI)."""
+        """Everything `ctui status` shows, as plain data (also `/api/status` and the TUI).
+
+        Every output calls them leases; `locks` repeats the list for scripts
+        written against the first contract.
+        """
         now = self.now()
         with self.store.read():
             instances = [i.to_dict(now) for i in self.instances.list()]
@@ -181,7 +185,8 @@ class Coordinator:
         return {
             "store": str(self.store.path),
             "instances": instances,
-            "locks": locks,
+            "leases": locks,
+            "locks": locks,  # the same list under its old name (DESIGN 11), kept for scripts
             "threads": threads,
             "tasks": tasks,
             "decisions": decisions,

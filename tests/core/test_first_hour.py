@@ -104,3 +104,11 @@ def test_an_unknown_setting_is_one_warning_and_the_command_still_runs(cli: Cli, 
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "warning" in lines[0] and str(config) in lines[0]
     assert "[threads] max_concurent (did you mean 'max_concurrent'?)" in lines[0]
+
+
+def test_status_json_names_leases_leases_and_keeps_locks_for_scripts(cli: Cli) -> None:
+    cli("lock", "acquire", "README.md", "--intent", "tidy")
+    snap = cli.json("status")
+    assert [x["path"] for x in snap["leases"]] == ["README.md"]  # type: ignore[index]
+    assert snap["locks"] == snap["leases"]  # type: ignore[index]
+    assert "LEASES (1 held)" in cli("status").stdout
