@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, json_arg, leaf, positive, table
+from ctui.core.fmt import duration, money
 
 
 class _Examples(argparse.RawDescriptionHelpFormatter, Formatter):
@@ -142,8 +143,8 @@ def _rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
             t["status"],
             t["attempts"],
             (t["threads"] or ["-"])[-1],
-            f"{t['runtime']}s",
-            f"${t['cost_usd']:.4f}",
+            duration(t["runtime"]) if t["runtime"] is not None else "-",
+            money(t["cost_usd"]),
             _short(t["description"]),
         ]
         for t in tasks
@@ -153,7 +154,7 @@ def _rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
 def _summary(data: dict[str, Any]) -> str:
     head = ["TASK", "STATUS", "ATTEMPTS", "THREAD", "RUNTIME", "COST", "DESCRIPTION"]
     done = sum(1 for t in data["tasks"] if t["status"] == "done")
-    return f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}\n" + table(
+    return f"{data['run']}: {done}/{len(data['tasks'])} done, {money(data['cost_usd'])}\n" + table(
         head, _rows(data["tasks"])
     )
 
@@ -163,7 +164,7 @@ def _rich_summary(outcome: Any) -> None:
     from rich.table import Table
 
     done = sum(1 for t in outcome.tasks if t["status"] == "done")
-    tab = Table(title=f"{outcome.run}: {done}/{len(outcome.tasks)} done, ${outcome.cost_usd:.4f}")
+    tab = Table(title=f"{outcome.run}: {done}/{len(outcome.tasks)} done, {money(outcome.cost_usd)}")
     for head in ("task", "status", "attempts", "thread", "runtime", "cost", "description"):
         tab.add_column(head)
     for row in _rows(outcome.tasks):

@@ -11,6 +11,7 @@ from typing import Any
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
 from ctui.core.clock import ago
 from ctui.core.errors import CtuiError
+from ctui.core.fmt import duration, money
 
 STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
 
@@ -205,7 +206,7 @@ def _watch_launch(ctx: Ctx, t: Any) -> Any:
 
 def _summary(t: Any) -> str:
     line = f"{t.name}  {t.status}  exit {t.exit_code if t.exit_code is not None else '-'}"
-    line += f"  {t.turns} turns  ${t.cost_usd:.4f}  {t.tokens_in + t.tokens_out} tokens"
+    line += f"  {t.turns} turns  {money(t.cost_usd)}  {t.tokens_in + t.tokens_out} tokens"
     return line + (f"\n{t.error}" if t.error and t.status != "completed" else "")
 
 
@@ -249,7 +250,7 @@ def list_cmd(ctx: Ctx) -> int:
                     t.mode,
                     t.agent,
                     ago(t.runtime(now)) if t.started_at else "-",
-                    f"${t.cost_usd:.4f}",
+                    money(t.cost_usd),
                     t.turns,
                     t.branch or "-",
                 ]
@@ -301,7 +302,9 @@ DETAIL_KEYS = [
 
 
 def _details(d: dict[str, Any]) -> str:
-    d = {**d, "prompt": _first_line(d.get("prompt"))}
+    d = {**d, "prompt": _first_line(d.get("prompt")), "cost_usd": money(d.get("cost_usd"))}
+    if isinstance(d.get("runtime"), int | float):
+        d["runtime"] = duration(d["runtime"])
     keys = DETAIL_KEYS
     lines = [f"{k:<15} {d[k]}" for k in keys if d.get(k) not in (None, "")]
     for it in d.get("gate") or []:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ctui.core import plan_parse
 from ctui.core.agents import RunStats, check_profile
 from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
+from ctui.core.fmt import money
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -227,7 +228,7 @@ class Orchestrator:
                 slot.worker,
                 result=_short(answer_text(self.c.threads.logs(t.name, tail=0))),
             )
-            self.report(f"{slot.task_id} done ({t.name}, ${t.cost_usd:.4f})")
+            self.report(f"{slot.task_id} done ({t.name}, {money(t.cost_usd)})")
         else:
             self._fail(slot, t.error or f"the thread {t.status}")
         slot.task_id = slot.thread = None

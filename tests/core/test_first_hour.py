@@ -112,3 +112,55 @@ def test_status_json_names_leases_leases_and_keeps_locks_for_scripts(cli: Cli) -
     assert [x["path"] for x in snap["leases"]] == ["README.md"]  # type: ignore[index]
     assert snap["locks"] == snap["leases"]  # type: ignore[index]
     assert "LEASES (1 held)" in cli("status").stdout
+
+
+def test_one_money_and_one_duration_format() -> None:
+    from ctui.core.fmt import duration, money
+
+    assert [money(x) for x in (0, 0.025, 0.99994, 1, 12.5, 1234.567, None)] == [
+        "$0.0000",
+        "$0.0250",
+        "$0.9999",
+        "$1.00",
+        "$12.50",
+        "$1,234.57",
+        "-",
+    ]
+    assert [duration(x) for x in (7.7, 192, 7500)] == ["7s", "3m12s", "2h05m"]
+
+
+def test_thread_outputs_share_the_formats(cli: Cli, tmp_path: Path) -> None:
+    """`thread status`, `thread list` and the TUI's row say one cost and one runtime."""
+    import json
+    import sys
+
+    from ctui.core.fmt import money
+    from ctui.tui.rows import thread_row
+
+    script = tmp_path / "agent.py"
+    result = {"type": "result", "subtype": "success", "total_cost_usd": 0.025, "num_turns": 1}
+    script.write_text(f"import json; print(json.dumps({result!r}))\n")
+    command = f"{sys.executable} {script} {{prompt}}"
+    proc = cli(
+        "spawn",
+        "t",
+        "--agent",
+        "command",
+        "--command",
+        command,
+        "-p",
+        "x",
+        "--no-worktree",
+        "--wait",
+    )
+    assert proc.returncode == 0, proc.stderr
+    row = cli.json("thread", "status", "t")
+    shown = cli("thread", "status", "t").stdout
+    listed = cli("thread", "list").stdout
+    cells = [c.text for c in thread_row(row, 0)]  # type: ignore[arg-type]
+    cost = money(row["cost_usd"])  # type: ignore[index]
+    assert cost == "$0.0250" and cost in shown and cost in listed and cost in cells
+    runtime_line = next(x for x in shown.splitlines() if x.startswith("runtime"))
+    assert runtime_line.split()[1].endswith("s") and "." not in runtime_line
+    assert json.dumps(row)  # the document keeps plain numbers
+    assert isinstance(row["cost_usd"], float)  # type: ignore[index]
