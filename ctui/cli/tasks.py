@@ -332,18 +332,22 @@ def leader_status(ctx: Ctx) -> int:
 
 def discover_add(ctx: Ctx) -> int:
     d = ctx.coord.discoveries.add(ctx.args.text, instance=ctx.actor, tags=ctx.args.tag)
-    ctx.emit(d.to_dict(), str(d.id))
+    from ctui.core.discoveries import label
+
+    ctx.emit(d.to_dict(), label(d.id))
     return 0
 
 
 def _discoveries(ctx: Ctx, found: list[Any]) -> int:
+    from ctui.core.discoveries import label
+
     ctx.emit(
         [d.to_dict() for d in found],
         lambda: table(
             ["ID", "AT", "BY", "TAGS", "TEXT"],
             [
                 [
-                    d.id,
+                    label(d.id),
                     iso(d.created_at),
                     d.instance or "-",
                     ",".join(d.tags) or "-",
