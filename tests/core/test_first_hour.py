@@ -164,3 +164,25 @@ def test_thread_outputs_share_the_formats(cli: Cli, tmp_path: Path) -> None:
     assert runtime_line.split()[1].endswith("s") and "." not in runtime_line
     assert json.dumps(row)  # the document keeps plain numbers
     assert isinstance(row["cost_usd"], float)  # type: ignore[index]
+
+
+def test_acting_as_an_unknown_instance_says_how_to_register_it(cli: Cli) -> None:
+    err = one_line_error(cli("--as", "ghost", "lock", "acquire", "README.md"), 4)
+    assert "ctui instance register --id ghost" in err
+    assert cli("instance", "register", "--id", "ghost").returncode == 0  # the command it names
+    assert cli("--as", "ghost", "lock", "acquire", "README.md").returncode == 0
+
+
+def test_thread_create_takes_its_prompt_from_a_template(cli: Cli, repo: Path) -> None:
+    (repo / ".ctui" / "templates").mkdir(parents=True)
+    (repo / ".ctui" / "templates" / "tidy.md").write_text("Tidy the README.\n")
+    for name, extra in (
+        ("own", ["--template", "tidy"]),
+        ("builtin", ["-t", "fixer", "--context", '{"problem": "login 500s"}']),
+    ):
+        made = cli("thread", "create", name, *extra, "--no-worktree", "--json")
+        assert made.returncode == 0, made.stderr
+    assert "Tidy the README." in cli.json("thread", "status", "own")["prompt"]  # type: ignore[index]
+    assert "login 500s" in cli.json("thread", "status", "builtin")["prompt"]  # type: ignore[index]
+    err = one_line_error(cli("thread", "create", "bare", "--no-worktree"), 2)
+    assert "--prompt TEXT or --template FILE" in err
