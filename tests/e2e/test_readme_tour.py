@@ -106,8 +106,10 @@ _fail() { echo "TOUR FAILED at README.md:$1: $2" >&2; exit 97; }
 _check() { [ "$1" = "$2" ] || _fail "$3" "exited $1, the README documents $2"; }
 _interrupt() {
     local pid=$1 line=$2 out=$3 i=0 rc
-    while [ ! -s "$out" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-    sleep 1
+    while [ ! -s "$out" ] && kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    kill -0 "$pid" 2>/dev/null && sleep 1
     if ! kill -0 "$pid" 2>/dev/null; then
         wait "$pid"; rc=$?; cat "$out" >&2
         _fail "$line" "ended by itself (exit $rc) but is documented to run until ctrl+c"
@@ -171,6 +173,41 @@ def test_convention_parses_expected_codes_and_skips_setup() -> None:
         ("ctui c --d", 0, True),
     ]
     assert steps[0].line == 5
+
+
+@pytest.mark.parametrize(
+    ("block", "verdict"),
+    [
+        (
+            "true\nsh -c 'exit 4'   # exit 4: nothing to do\n"
+            "sh -c 'echo up; exec sleep 30'  # runs until ctrl+c\n",
+            None,
+        ),
+        (
+            "true\nfalse           # the README says nothing: 0 is expected\n",
+            "README.md:3: exited 1",
+        ),
+        ("sh -c 'exit 4'   # exit 10: held\n", "README.md:2: exited 4, the README documents 10"),
+        ("true   # runs until ctrl+c\n", "README.md:2: ended by itself"),
+    ],
+)
+def test_a_command_that_breaks_its_documented_exit_breaks_the_tour(
+    tmp_path: Path, block: str, verdict: str | None
+) -> None:
+    body = script(tour(f"```sh\n{block}```\n"), free_port())
+    proc = subprocess.run(
+        ["bash", "-c", body],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if verdict is None:
+        assert proc.returncode == 0 and "TOUR DONE" in proc.stderr, proc.stderr
+    else:
+        assert proc.returncode == 97 and verdict in proc.stderr, proc.stderr
+        assert "TOUR DONE" not in proc.stderr
 
 
 def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
