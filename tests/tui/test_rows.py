@@ -61,7 +61,7 @@ def test_stream_json_lines_become_short_summaries() -> None:
         '{"type":"result","subtype":"success","num_turns":3,"total_cost_usd":0.5,'
         '"usage":{"input_tokens":10,"output_tokens":5}}'
     )
-    assert pretty(result)[0].plain == "✓ success: 3 turns, $0.500, 15 tokens"
+    assert pretty(result)[0].plain == "✓ success: 3 turns, $0.5000, 15 tokens"
     assert pretty("plain text")[0].plain == "plain text"
     assert pretty("{not json")[0].plain == "{not json"
 
