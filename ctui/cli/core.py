@@ -138,7 +138,7 @@ def status(ctx: Ctx) -> int:
         )
     )
     out.append("")
-    out.append(f"LEASES ({len(data['locks'])} held)")
+    out.append(f"LEASES ({len(leases)} held)")
     shown = leases if verbose else leases[:15]
     out.append(
         table(
