@@ -79,16 +79,16 @@ def install(ctx: Ctx) -> int:
 
         command = f"CTUI_DIR={shlex.quote(str(Path(ctx.dir).resolve()))} {command}"
     doc = settings.load(path)
+    store = None
+    if a.scope != "user":  # first: outside a repository this refuses before any file changes
+        from ctui.core import Coordinator
+
+        store = str(Coordinator.open(project, store_dir=ctx.dir).store.path)
     before = json_text(doc)
     settings.merge(doc, command)
     changed = json_text(doc) != before
     if changed:
         settings.save(path, doc)
-    store = None
-    if a.scope != "user":
-        from ctui.core import Coordinator
-
-        store = str(Coordinator.open(project, store_dir=ctx.dir).store.path)
     ctx.emit(
         {
             "settings": str(path),

@@ -29,12 +29,14 @@ def plain(tmp_path: Path) -> Cli:
         ["task", "add", "x"],
         ["instance", "register"],
         ["api", "start", "--no-auth", "--port", "0"],
+        ["hooks", "install"],
+        ["mcp", "install"],
     ],
 )
 def test_outside_a_repository_nothing_makes_a_store(plain: Cli, command: list[str]) -> None:
     err = one_line_error(plain(*command), 2)
     assert "not inside a git repository" in err and "ctui init --here" in err and "--dir" in err
-    assert not (plain.cwd / ".ctui").exists()
+    assert sorted(p.name for p in plain.cwd.iterdir()) == []  # no store, no settings, nothing
     assert not list(plain.cwd.parent.rglob(".ctui"))
 
 
