@@ -219,6 +219,7 @@ def start(ctx: Ctx) -> int:
 
 def status(ctx: Ctx) -> int:
     from ctui.api.settings import API_FILE, read_json, resolve_token
+    from ctui.core.fmt import duration
     from ctui.core.paths import resolve_store_dir
 
     store = resolve_store_dir(ctx.dir)
@@ -234,7 +235,7 @@ def status(ctx: Ctx) -> int:
         data["orchestrator"] = loop
     up = time.time() - float(info.get("started_at", time.time()))
     text = [
-        f"ctui server at {info['url']}  pid {info['pid']}  up {int(up)}s  "
+        f"ctui server at {info['url']}  pid {info['pid']}  up {duration(up)}  "
         f"{'healthy' if health else 'NOT ANSWERING'}  auth {'on' if info.get('auth') else 'off'}  "
         f"{info.get('workers', 1)} worker process(es)"
     ]
