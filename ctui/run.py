@@ -103,6 +103,11 @@ class Supervisor:
             self.say(message)
             runs.finish(self.c, t.name, self.run_id, "failed", None, message)
             return 127
+        if t.mode == "interactive" and agents.find_binary("tmux") is None:
+            message = "interactive mode runs the agent in tmux, which is not on PATH: install it"
+            self.say(message)
+            runs.finish(self.c, t.name, self.run_id, "failed", None, message)
+            return 127
         error: str | None
         inst = self.c.instances.register(
             instance_id=f"{t.name}.r{self.run_id}",

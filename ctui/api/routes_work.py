@@ -60,7 +60,7 @@ def add_task(c: C, body: TaskIn) -> JSON:
 @router.post(
     "/tasks/import",
     status_code=201,
-    summary="import option A's tasks.json read by the client: all of it or nothing "
+    summary="import a .coordination/tasks.json task list read by the client: all or nothing "
     "(201 with the new ids; 200 when every task was already there)",
 )
 def import_tasks(c: C, body: TasksImportIn) -> JSON:

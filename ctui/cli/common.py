@@ -177,6 +177,7 @@ class Ctx:
         except ValueError:
             raise UsageError(f"CTUI_BUSY_TIMEOUT={timeout!r} is not a number of seconds") from None
         coord = Coordinator.open(store_dir=self.dir, timeout=seconds)
+        _ = coord.config  # read and checked now: a bad setting is named before anything runs
         handler = getattr(self.args, "handler", None)
         if coord.store.created and getattr(handler, "__name__", "") != "init" and _tty():
             print(f"ctui: created a new store at {coord.store.path}", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections import Counter, deque
+from pathlib import Path
 
 from ctui.cli.common import Ctx, leaf, positive, table
 from ctui.core.clock import ago, iso
@@ -17,7 +18,12 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    leaf(sub, "init", init, "create .ctui/ for this repository (idempotent)")
+    p = leaf(sub, "init", init, "create .ctui/ for this repository (idempotent)")
+    p.add_argument(
+        "--here",
+        action="store_true",
+        help="make the store in this folder (needed outside a git repository)",
+    )
     p = leaf(
         sub,
         "status",
@@ -76,6 +82,20 @@ def _cursor(text: str) -> int:
 
 
 def init(ctx: Ctx) -> int:
+    if getattr(ctx.args, "here", False):
+        from ctui.core.errors import UsageError
+        from ctui.core.paths import find_git
+
+        if ctx.dir:
+            raise UsageError("--here and --dir both name the store's folder: give one")
+        here = Path.cwd().resolve()
+        layout = find_git(here)
+        if layout is not None and layout.main_root != here:
+            raise UsageError(
+                f"{here} is inside the git repository {layout.main_root}, whose store is "
+                f"{layout.main_root / '.ctui'}: run `ctui init` without --here"
+            )
+        ctx.dir = str(here / ".ctui")
     c = ctx.coord
     ctx.emit(
         {"store": str(c.store.path), "root": str(c.root)}, f"ctui store ready at {c.store.path}"
@@ -103,7 +123,8 @@ def status(ctx: Ctx) -> int:
         out.append(f"spend  {headline(data['budget'])}")
     out.append("")
     out.append(f"INSTANCES ({len(data['instances'])} live)")
-    held = Counter(lease["holder"] for lease in data["locks"])
+    leases = data.get("leases", data.get("locks", []))  # an older server says only "locks"
+    held = Counter(lease["holder"] for lease in leases)
     out.append(
         table(
             ["ID", "STATE", "BEAT", "ROLE", "BRANCH", "TASK", "LEASES"],
@@ -122,8 +143,8 @@ def status(ctx: Ctx) -> int:
         )
     )
     out.append("")
-    out.append(f"LEASES ({len(data['locks'])} held)")
-    shown = data["locks"] if verbose else data["locks"][:15]
+    out.append(f"LEASES ({len(leases)} held)")
+    shown = leases if verbose else leases[:15]
     out.append(
         table(
             ["PATH", "HOLDER", "EXPIRES", "TOKEN", "INTENT"],
@@ -139,7 +160,7 @@ def status(ctx: Ctx) -> int:
             ],
         )
     )
-    if len(shown) < len(data["locks"]):
+    if len(shown) < len(leases):
         out.append(f"... and {len(data['locks']) - len(shown)} more (ctui lock list)")
     for part in ("threads", "tasks"):
         if data[part]:

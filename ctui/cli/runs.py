@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, json_arg, leaf, positive, table
+from ctui.core.fmt import duration, money
 
 
 class _Examples(argparse.RawDescriptionHelpFormatter, Formatter):
@@ -79,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "loop",
         loop,
-        "run a thread's agent, then the test gate, until done (option C's loop)",
+        "run a thread's agent, then the test gate, until done",
         epilog="Set [gate] commands and completion_token in .ctui/config.toml. "
         "Exit 0 when the agent printed the token and the gate passed, 1 at the limit.",
     )
@@ -182,8 +183,8 @@ def _rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
             t["status"],
             t["attempts"],
             (t["threads"] or ["-"])[-1],
-            f"{t['runtime']}s",
-            f"${t['cost_usd']:.4f}",
+            duration(t["runtime"]) if t["runtime"] is not None else "-",
+            money(t["cost_usd"]),
             _short(t["description"]),
         ]
         for t in tasks
@@ -195,7 +196,7 @@ def _summary(data: dict[str, Any]) -> str:
     done = sum(1 for t in data["tasks"] if t["status"] == "done")
     over = f" (stopped: {data['over_budget']})" if data.get("over_budget") else ""
     return (
-        f"{data['run']}: {done}/{len(data['tasks'])} done, ${data['cost_usd']:.4f}{over}\n"
+        f"{data['run']}: {done}/{len(data['tasks'])} done, {money(data['cost_usd'])}{over}\n"
         + table(head, _rows(data["tasks"]))
         + _merged(data.get("merged"))
     )
@@ -206,7 +207,7 @@ def _rich_summary(outcome: Any) -> None:
     from rich.table import Table
 
     done = sum(1 for t in outcome.tasks if t["status"] == "done")
-    tab = Table(title=f"{outcome.run}: {done}/{len(outcome.tasks)} done, ${outcome.cost_usd:.4f}")
+    tab = Table(title=f"{outcome.run}: {done}/{len(outcome.tasks)} done, {money(outcome.cost_usd)}")
     for head in ("task", "status", "attempts", "thread", "runtime", "cost", "description"):
         tab.add_column(head)
     for row in _rows(outcome.tasks):

@@ -183,6 +183,9 @@ def start(ctx: Ctx) -> int:
     if a.max_concurrent:
         argv += ["--max-concurrent", str(a.max_concurrent)]
     env = {**os.environ, **({"CT_API_TOKEN": token} if token else {})}
+    from ctui.core.paths import refuse_accidental_store
+
+    refuse_accidental_store(store, ctx.dir)
     (store / "logs").mkdir(parents=True, exist_ok=True)
     log_path = store / "logs" / "api.log"
     with open(log_path, "ab") as log:
@@ -198,7 +201,11 @@ def start(ctx: Ctx) -> int:
     deadline = time.monotonic() + START_WAIT_S
     while time.monotonic() < deadline:
         info = read_json(store / API_FILE)
-        if info is not None and info.get("pid") == proc.pid:
+        if (
+            info is not None
+            and info.get("pid") == proc.pid
+            and _get(info["url"] + "/api/health") is not None
+        ):
             ctx.emit(info, f"ctui server running at {info['url']} (pid {proc.pid}; log {log_path})")
             return 0
         if proc.poll() is not None:
@@ -212,6 +219,7 @@ def start(ctx: Ctx) -> int:
 
 def status(ctx: Ctx) -> int:
     from ctui.api.settings import API_FILE, read_json, resolve_token
+    from ctui.core.fmt import duration
     from ctui.core.paths import resolve_store_dir
 
     store = resolve_store_dir(ctx.dir)
@@ -227,7 +235,7 @@ def status(ctx: Ctx) -> int:
         data["orchestrator"] = loop
     up = time.time() - float(info.get("started_at", time.time()))
     text = [
-        f"ctui server at {info['url']}  pid {info['pid']}  up {int(up)}s  "
+        f"ctui server at {info['url']}  pid {info['pid']}  up {duration(up)}  "
         f"{'healthy' if health else 'NOT ANSWERING'}  auth {'on' if info.get('auth') else 'off'}  "
         f"{info.get('workers', 1)} worker process(es)"
     ]

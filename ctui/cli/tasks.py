@@ -1,4 +1,4 @@
-"""`ctui task ...`, `ctui plan ...`, `ctui discover ...` and option A's `leader` / `worker` words.
+"""`ctui task ...`, `ctui plan ...`, `ctui discover ...` and the `leader` / `worker` shorthands.
 
 Every command acts as `ctx.actor` (`--as ID`, `CTUI_INSTANCE_ID`, else the
 operator). `task claim` exits 4 when nothing is available, so a worker loop
@@ -75,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command(
         "import",
         import_cmd,
-        "import option A's .coordination/tasks.json, all or nothing "
+        "import a .coordination/tasks.json task list (the multi-agent coordination system's), "
+        "all or nothing "
         "(connected: read here, applied by the server)",
     )
     p.add_argument("file", type=Path, help="the tasks.json file; twice is harmless")
@@ -101,14 +102,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text", nargs="+", help="words to find (all of them)")
     p.add_argument("--limit", type=positive(int), default=20, help="at most N (default 20)")
 
-    g = Group(sub, "leader", "option A's leader words: init a plan, add tasks, see progress")
+    g = Group(sub, "leader", "shorthands for a leading agent: set the plan, see progress")
     p = g.command("init", plan_init, "same as `ctui plan init`")
     p.add_argument("goal", help="what every agent works toward, in a sentence")
     p.add_argument(
         "--plan-file", type=Path, metavar="F", help="a file holding the master plan (- for stdin)"
     )
     g.command("status", leader_status, "the plan and a summary of the queue")
-    g = Group(sub, "worker", "option A's worker words, acting as --as / CTUI_INSTANCE_ID")
+    g = Group(
+        sub, "worker", "shorthands for a worker: claim, complete, fail, as --as / CTUI_INSTANCE_ID"
+    )
     _claim_parser(
         g.command("claim", worker_claim, "same as `ctui task claim`", epilog=CLAIM_EPILOG)
     )
@@ -215,7 +218,7 @@ def claim(ctx: Ctx) -> int:
 
 
 def worker_claim(ctx: Ctx) -> int:
-    """`task claim`, with a hint for option A's habit of naming the worker here."""
+    """`task claim`, with a hint for the habit of naming the worker here (`worker claim NAME`)."""
     from ctui.core.errors import NotFound
 
     try:
@@ -329,18 +332,22 @@ def leader_status(ctx: Ctx) -> int:
 
 def discover_add(ctx: Ctx) -> int:
     d = ctx.coord.discoveries.add(ctx.args.text, instance=ctx.actor, tags=ctx.args.tag)
-    ctx.emit(d.to_dict(), str(d.id))
+    from ctui.core.discoveries import label
+
+    ctx.emit(d.to_dict(), label(d.id))
     return 0
 
 
 def _discoveries(ctx: Ctx, found: list[Any]) -> int:
+    from ctui.core.discoveries import label
+
     ctx.emit(
         [d.to_dict() for d in found],
         lambda: table(
             ["ID", "AT", "BY", "TAGS", "TEXT"],
             [
                 [
-                    d.id,
+                    label(d.id),
                     iso(d.created_at),
                     d.instance or "-",
                     ",".join(d.tags) or "-",

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
 from ctui.core.clock import ago
+from ctui.core.errors import CtuiError
+from ctui.core.fmt import duration, money
 from ctui.core.thread_model import STATUSES
 
 SPAWN_EXAMPLES = """examples:
@@ -202,7 +205,11 @@ def resume(ctx: Ctx) -> int:
     return _after_start(ctx, t)
 
 
+LAUNCH_WATCH_S = 20.0
+
+
 def _after_start(ctx: Ctx, t: Any) -> int:
+    t = _watch_launch(ctx, t)
     if not getattr(ctx.args, "wait", False):
         ctx.emit(t.to_dict(), t.name)
         return 0
@@ -213,9 +220,35 @@ def _after_start(ctx: Ctx, t: Any) -> int:
     return t.exit_code if t.exit_code else 1
 
 
+def _watch_launch(ctx: Ctx, t: Any) -> Any:
+    """Wait until the agent process exists (or the run ended); a failed launch is an error.
+
+    The supervisor starts detached, so `spawn` would otherwise print the name
+    and exit 0 while the run fails a moment later (no such binary, no tmux).
+    A run that ends before its agent started is a launch failure: one line on
+    stderr, exit 1. An agent that started and then failed is the run's business
+    (`--wait` reports it).
+    """
+    deadline = time.monotonic() + LAUNCH_WATCH_S
+    while t.status in ("running", "waiting") and t.agent_pid is None:
+        if time.monotonic() >= deadline:
+            print(
+                f"ctui: {t.name}: the agent has not started after {LAUNCH_WATCH_S:.0f}s; "
+                f"`ctui thread status {t.name}` shows how it goes",
+                file=sys.stderr,
+            )
+            return t
+        time.sleep(0.05)
+        t = ctx.coord.threads.get(t.name)
+    if t.status == "failed" and t.agent_pid is None:
+        message = f"{t.name}: the launch failed: {t.error or 'see its log'}"
+        raise CtuiError(message, thread=t.to_dict())
+    return t
+
+
 def _summary(t: Any) -> str:
     line = f"{t.name}  {t.status}  exit {t.exit_code if t.exit_code is not None else '-'}"
-    line += f"  {t.turns} turns  ${t.cost_usd:.4f}  {t.tokens_in + t.tokens_out} tokens"
+    line += f"  {t.turns} turns  {money(t.cost_usd)}  {t.tokens_in + t.tokens_out} tokens"
     return line + (f"\n{t.error}" if t.error and t.status != "completed" else "")
 
 
@@ -274,14 +307,14 @@ def list_cmd(ctx: Ctx) -> int:
 
 
 def _cost(t: Any) -> str:
-    """`$0.1234`, with the thread's own cap when it has one (`$0.1234/$2.00`)."""
+    """The cost, with the thread's own cap when it has one (`$0.1234/$2.00`)."""
     caps = getattr(t, "budget", None)  # a remote thread has it as a dict, or not at all
     if isinstance(caps, str):
         import json
 
         caps = json.loads(caps)
     cap = (caps or {}).get("usd")
-    return f"${t.cost_usd:.4f}" + (f"/${cap:.2f}" if cap else "")
+    return money(t.cost_usd) + (f"/{money(cap)}" if cap else "")
 
 
 def status(ctx: Ctx) -> int:
@@ -330,7 +363,9 @@ DETAIL_KEYS = [
 
 
 def _details(d: dict[str, Any]) -> str:
-    d = {**d, "prompt": _first_line(d.get("prompt"))}
+    d = {**d, "prompt": _first_line(d.get("prompt")), "cost_usd": money(d.get("cost_usd"))}
+    if isinstance(d.get("runtime"), int | float):
+        d["runtime"] = duration(d["runtime"])
     keys = DETAIL_KEYS
     lines = [f"{k:<15} {d[k]}" for k in keys if d.get(k) not in (None, "")]
     for it in d.get("gate") or []:
@@ -344,7 +379,7 @@ def _details(d: dict[str, Any]) -> str:
         how = f"resumes {r['resumes']}" if r["resumes"] else "new session"
         end = f", exit {r['exit_code']}" if r["exit_code"] is not None else ""
         lines.append(
-            f"run #{r['run']:<10} {r['status']}{end}  {how}  ${r['cost_usd']:.4f}  "
+            f"run #{r['run']:<10} {r['status']}{end}  {how}  {money(r['cost_usd'])}  "
             f"{r['tokens']} tokens  {r['started_at']}" + (f"  {r['error']}" if r["error"] else "")
         )
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import json
 import os
 
 from ctui.core.errors import UsageError
+from ctui.core.fmt import money
 from ctui.core.record import Record
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -196,7 +197,7 @@ def pretty(line: str) -> str | None:
         usage = msg.get("usage") or {}
         return (
             f"── {msg.get('subtype', 'result')}: {msg.get('num_turns', 0)} turns, "
-            f"${float(msg.get('total_cost_usd') or 0):.4f}, "
+            f"{money(float(msg.get('total_cost_usd') or 0))}, "
             f"{_int(usage.get('input_tokens'))} in / {_int(usage.get('output_tokens'))} out tokens"
         )
     return text

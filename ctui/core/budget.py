@@ -80,7 +80,9 @@ class Crossing(Record):
 
 
 def _fmt(unit: str, value: float) -> str:
-    return f"${value:.4f}" if unit == "usd" else f"{int(value):,} tokens"
+    from ctui.core.fmt import money
+
+    return money(value) if unit == "usd" else f"{int(value):,} tokens"
 
 
 def parse_caps(usd: float | None, tokens: int | None) -> dict[str, float] | None:
@@ -239,11 +241,13 @@ def summary(c: Coordinator) -> dict[str, Any]:
 
 
 def headline(doc: dict[str, Any]) -> str:
-    """`today $0.42 / $50.00` (a cap shown only when set), for status lines and the TUI."""
+    """`today $0.4200 / $50.00` (a cap shown only when set), for status lines and the TUI."""
+    from ctui.core.fmt import money
+
     day = doc.get("day") or {}
-    text = f"today ${day.get('usd', 0):.2f}"
+    text = f"today {money(day.get('usd', 0))}"
     if day.get("usd_cap"):
-        text += f" / ${day['usd_cap']:.2f}"
+        text += f" / {money(day['usd_cap'])}"
     if day.get("tokens_cap"):
         text += f", {int(day.get('tokens', 0)):,} / {int(day['tokens_cap']):,} tokens"
     return text

@@ -37,12 +37,17 @@ port_block = 10      # ports per live thread
 DATABASE_URL = "postgresql://localhost/app_{thread}"
 ```
 
-A section or key not listed here is an error: a typo must not be a setting
-silently ignored.
+Every value is checked when the file is read (its type, and numbers above 0
+and finite), so `[threads] max_concurrent = 0` is refused by the first command
+that reads the config, naming the file and the key. A section or key not
+listed here is warned about (once per process, on stderr, with the closest
+known name): a typo must not be a setting silently ignored, and a config written
+for a newer ctui must not stop an older one.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ctui.core.errors import UsageError
@@ -74,6 +79,8 @@ class Config(Record):
         "stop_grace",
         "gate_commands",
         "completion_token",
+        "gate_timeout",
+        "api_token",
         "raw",
         "budget",
         "port_start",
@@ -90,6 +97,8 @@ class Config(Record):
     max_concurrent: int = 4
     stop_grace: float = 5.0
     completion_token: str = "<promise>DONE</promise>"
+    gate_timeout: float = 900.0
+    api_token: str | None = None
 
     def __init__(
         self,
@@ -109,6 +118,8 @@ class Config(Record):
         port_block: int = 10,
         limit_wait: float = 900.0,
         thread_env: dict[str, str] | None = None,
+        gate_timeout: float = 900.0,
+        api_token: str | None = None,
     ) -> None:
         self.instance_ttl = instance_ttl
         self.lease_ttl = lease_ttl
@@ -120,6 +131,8 @@ class Config(Record):
         self.stop_grace = stop_grace
         self.gate_commands: list[str] = [] if gate_commands is None else gate_commands
         self.completion_token = completion_token
+        self.gate_timeout = gate_timeout
+        self.api_token = api_token
         self.raw: dict[str, Any] = {} if raw is None else raw
         self.budget: dict[str, float] = {} if budget is None else budget
         """The caps that are set (`day_usd`, ...) and `warn_at`; a cap not set is absent."""
@@ -158,8 +171,16 @@ class Config(Record):
                 raise UsageError(
                     f"{path}: [{section}] {key} must be {KINDS.get(kind, kind.__name__)}"
                 )
-            if isinstance(value, int | float) and not value > 0:
-                raise UsageError(f"{path}: [{section}] {key} must be above 0 (got {value})")
+            if isinstance(value, int | float) and not 0 < value < float("inf"):
+                raise UsageError(
+                    f"{path}: [{section}] {key} must be a finite number above 0 (got {value})"
+                )
+            if isinstance(value, str) and not value.strip():
+                raise UsageError(f"{path}: [{section}] {key} must not be empty")
+            if isinstance(value, list) and not all(
+                isinstance(item, str) and item.strip() for item in value
+            ):
+                raise UsageError(f"{path}: [{section}] {key} must be a list of non-empty strings")
             return value
 
         config = cls(
@@ -173,6 +194,8 @@ class Config(Record):
             stop_grace=get("threads", "stop_grace", float, cls.stop_grace),
             gate_commands=list(get("gate", "commands", list, [])),
             completion_token=get("gate", "completion_token", str, cls.completion_token),
+            gate_timeout=get("gate", "timeout", float, cls.gate_timeout),
+            api_token=get("api", "token", str, "-") if "token" in raw.get("api", {}) else None,
             raw=raw,
             budget=_budget(raw.get("budget", {}), path),
             port_start=get("thread", "port_start", int, 20000),
@@ -235,22 +258,35 @@ def _env(table: Any, path: Path | str) -> dict[str, str]:
     return dict(table)
 
 
+_WARNED: set[str] = set()
+
+
 def _check_names(raw: dict[str, Any], path: Path | str) -> None:
-    """A misspelt section or key is an error, not a setting silently ignored."""
+    """A misspelt section or key is warned about, never silently ignored."""
     for section, table in raw.items():
         if section not in KNOWN:
-            raise UsageError(
-                f"{path}: unknown section [{section}]{_did_you_mean(section, KNOWN)}; "
-                f"known: {', '.join(KNOWN)}"
+            warn(
+                f"{path}: unknown section [{section}]{_did_you_mean(section, KNOWN)}, "
+                f"ignored; known: {', '.join(KNOWN)}"
             )
+            continue
         if not isinstance(table, dict):
             raise UsageError(f"{path}: [{section}] must be a table of settings")
         for key in table:
             if key not in KNOWN[section]:
-                raise UsageError(
+                warn(
                     f"{path}: unknown setting [{section}] {key}"
-                    f"{_did_you_mean(key, KNOWN[section])}; known: {', '.join(KNOWN[section])}"
+                    f"{_did_you_mean(key, KNOWN[section])}, ignored; "
+                    f"known: {', '.join(KNOWN[section])}"
                 )
+
+
+def warn(message: str) -> None:
+    """One line on stderr, once per process: a config is read by many parts of one command."""
+    if message in _WARNED:
+        return
+    _WARNED.add(message)
+    print(f"ctui: warning: {message}", file=sys.stderr)
 
 
 def _did_you_mean(word: str, choices: Any) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ctui.core import events as events_mod
 from ctui.core.clock import Clock, system_clock
 from ctui.core.config import Config
-from ctui.core.paths import RepoPaths, resolve_store_dir
+from ctui.core.paths import RepoPaths, refuse_accidental_store, resolve_store_dir
 from ctui.core.store import DB_NAME, Store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -69,6 +69,8 @@ class Coordinator:
         if store_dir is None and (start_path / DB_NAME).exists():
             store_dir = start_path
         folder = resolve_store_dir(store_dir, start_path)
+        if create:
+            refuse_accidental_store(folder, store_dir, start_path)
         store = Store.open(folder, create=create, **({"timeout": timeout} if timeout else {}))
         return cls(store, clock=clock)
 
@@ -189,7 +191,11 @@ class Coordinator:
         return MergeQueue(ctx)
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything `ctui status` shows, as plain data (also `/api/status` and the TUI)."""
+        """Everything `ctui status` shows, as plain data (also `/api/status` and the TUI).
+
+        Every output calls them leases; `locks` repeats the list for scripts
+        written against the first contract.
+        """
         now = self.now()
         with self.store.read():
             instances = [i.to_dict(now) for i in self.instances.list()]
@@ -203,7 +209,8 @@ class Coordinator:
         return {
             "store": str(self.store.path),
             "instances": instances,
-            "locks": locks,
+            "leases": locks,
+            "locks": locks,  # the same list under its old name (DESIGN 11), kept for scripts
             "threads": threads,
             "tasks": tasks,
             "decisions": decisions,

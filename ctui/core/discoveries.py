@@ -28,6 +28,11 @@ TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,39}$")
 MAX_TEXT = 10_000
 
 
+def label(discovery_id: int) -> str:
+    """The readable form of a discovery's number, as outputs show it: `disc-0001`."""
+    return f"disc-{discovery_id:04d}"
+
+
 class Discovery(Record):
     """One shared finding."""
 
@@ -113,7 +118,7 @@ class Discoveries:
             self._c.log(
                 conn,
                 "discovery.added",
-                subject=str(found_id),
+                subject=label(found_id),
                 actor=instance,
                 data={"text": text.strip()[:200], "tags": clean},
             )

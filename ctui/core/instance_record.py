@@ -140,8 +140,9 @@ def get(conn: sqlite3.Connection, instance_id: str) -> Instance:
     row = conn.execute("SELECT * FROM instances WHERE id = ?", (instance_id,)).fetchone()
     if row is None:
         raise NotFound(
-            f"no instance {instance_id!r}: register it first (`ctui instance register`) "
-            "or see `ctui instance list --all`"
+            f"no instance {instance_id!r}: register it first with `ctui instance register "
+            f"--id {instance_id}` (or act as the operator: no --as, no CTUI_INSTANCE_ID); "
+            "`ctui instance list --all` shows the known ones"
         )
     return Instance.from_row(row)
 

@@ -91,7 +91,7 @@ def loop(
         raise CtuiError(f"thread {name!r} is {t.status}: stop it or wait before looping")
     token = c.config.completion_token
     commands = c.config.gate_commands
-    timeout = gate_timeout or float(c.config.raw.get("gate", {}).get("timeout", 900))
+    timeout = gate_timeout or c.config.gate_timeout
     if not commands:
         say("no [gate] commands in config.toml: the completion token alone ends the loop")
     if t.status == "ready":

@@ -30,6 +30,7 @@ from ctui.core import budget as budget_mod
 from ctui.core import limits, plan_parse
 from ctui.core.agents import RunStats, check_profile
 from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
+from ctui.core.fmt import money
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
@@ -330,7 +331,7 @@ class Orchestrator:
                 slot.worker,
                 result=_short(answer_text(self.c.threads.logs(t.name, tail=0))),
             )
-            self.report(f"{slot.task_id} done ({t.name}, ${t.cost_usd:.4f})")
+            self.report(f"{slot.task_id} done ({t.name}, {money(t.cost_usd)})")
             if self.merge:
                 self._enqueue(t.name)
         else:

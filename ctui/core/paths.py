@@ -119,7 +119,8 @@ def resolve_store_dir(
     """The store folder: `--dir`, else `CTUI_DIR`, else `.ctui` in the main worktree.
 
     Outside a git repository the nearest ancestor holding a `.ctui` wins, and
-    failing that the starting folder gets one.
+    failing that the starting folder's (which `refuse_accidental_store` keeps
+    from being created unless someone chose it).
     """
     chosen = explicit or os.environ.get(ENV_DIR)
     if chosen:
@@ -132,6 +133,28 @@ def resolve_store_dir(
         if (folder / STORE_NAME).is_dir():
             return folder / STORE_NAME
     return here / STORE_NAME
+
+
+NO_REPOSITORY = (
+    "{here} is not inside a git repository and no .ctui/ store is above it: "
+    "`ctui init --here` makes a store in this folder, or pass --dir PATH (env CTUI_DIR)"
+)
+
+
+def refuse_accidental_store(
+    folder: Path, explicit: str | os.PathLike[str] | None = None, start: Path | None = None
+) -> None:
+    """Refuse to create `folder` when nobody chose it: outside a git repository.
+
+    Inside a repository a store is made on demand (every worktree shares it);
+    outside one, a command run in the wrong folder (a home folder) must not
+    leave a `.ctui/` there. `--dir`, `CTUI_DIR` and an existing store are choices.
+    """
+    if explicit or os.environ.get(ENV_DIR) or folder.is_dir():
+        return
+    here = (start or Path.cwd()).resolve()
+    if find_git(here) is None:
+        raise UsageError(NO_REPOSITORY.format(here=here))
 
 
 class RepoPaths:

@@ -13,6 +13,8 @@ from typing import Any
 
 from rich.text import Text
 
+from ctui.core.fmt import money
+
 
 def _usage(data: dict[str, Any]) -> int:
     usage = data.get("usage") or {}
@@ -61,7 +63,7 @@ def pretty(line: str) -> list[Text]:
         cost = data.get("total_cost_usd")
         summary = (
             f"{'✓' if ok else '✗'} {data.get('subtype')}: {data.get('num_turns', '?')} turns, "
-            f"${cost or 0:.3f}, {_usage(data):,} tokens"
+            f"{money(cost or 0)}, {_usage(data):,} tokens"
         )
         return [Text(summary, style="bold green" if ok else "bold red")]
     return [Text(line, style="dim")]

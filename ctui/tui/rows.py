@@ -17,6 +17,7 @@ from typing import Any
 from rich.text import Text
 
 from ctui.core.clock import ago
+from ctui.core.fmt import money
 
 Record = dict[str, Any]
 
@@ -166,7 +167,7 @@ def thread_row(r: Record, now: float) -> list[Cell]:
         text(r.get("mode"), 12),
         text(r.get("agent"), 10),
         runtime,
-        number(r.get("cost_usd"), "${:.2f}"),
+        Cell(money(r.get("cost_usd")), r.get("cost_usd") or 0.0),
         number(tokens, "{:,}"),
     ]
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Server, connected, one_line
-from tests.conftest import CTUI, Cli
+from tests.conftest import CTUI, Cli, git
 from tests.support import dump
 
 pytestmark = pytest.mark.slow
@@ -94,6 +94,7 @@ def test_a_bad_task_file_says_what_a_local_import_says_and_changes_nothing(
     assert remote.returncode == 2, remote.stderr
     local_dir = tmp_path / "local"
     local_dir.mkdir()
+    git(local_dir, "init", "-q")  # a repository: outside one, any command asks for `init --here`
     shutil.copy(path, local_dir / "tasks.json")
     local = Cli(local_dir)("task", "import", "tasks.json")
     assert local.returncode == 2
@@ -212,6 +213,7 @@ def test_a_bad_decision_log_says_what_a_local_import_says_and_changes_nothing(
     remote = client_dir("decisions", "import", "log.json")
     local_dir = tmp_path / "local"
     local_dir.mkdir()
+    git(local_dir, "init", "-q")
     (local_dir / "log.json").write_text(content)
     local = Cli(local_dir)("decisions", "import", "log.json")
     assert remote.returncode == local.returncode == 2

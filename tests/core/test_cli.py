@@ -180,7 +180,8 @@ def test_events_are_pruned_to_the_configured_count(cli: Cli, repo: Path) -> None
     assert [e.id for e in remaining] == list(range(421, 451))
     c.close()
     (repo / ".ctui" / "config.toml").write_text("[events]\nkeep = -1\n")
-    assert "keep must be above 0" in one_line_error(cli("lock", "acquire", "README.md"), 2)
+    err = one_line_error(cli("lock", "acquire", "README.md"), 2)
+    assert "keep must be a finite number above 0" in err
 
 
 def _bad_inputs(repo: Path) -> list[tuple[list[str], int, str]]:

@@ -65,7 +65,7 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
         "release-after-edit",
         500,
     )
-    assert config.raw["gate"] == {"timeout": 60}
+    assert config.raw["gate"] == {"timeout": 60} and config.gate_timeout == 60.0
 
 
 @pytest.mark.parametrize(
@@ -73,21 +73,38 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
     [
         ("[leases\n", "not valid TOML"),
         ("[leases]\nttl = 'long'\n", "must be a number"),
-        ("[leases]\nttl = 0\n", "must be above 0"),
+        ("[leases]\nttl = 0\n", "must be a finite number above 0"),
         ("[events]\nkeep = true\n", "must be a whole number"),
         ("[leases]\nrelease = 'never'\n", "release must be"),
-        ("[lease]\nttl = 60\n", r"unknown section \[lease\] \(did you mean 'leases'\?\)"),
-        (
-            "[leases]\nrelase = 'hold'\n",
-            r"unknown setting \[leases\] relase \(did you mean 'release'",
-        ),
         ("leases = 3\n", "must be a table"),
+        ("[threads]\nmax_concurrent = 0\n", r"\[threads\] max_concurrent must be .*above 0"),
+        ("[gate]\ntimeout = inf\n", r"\[gate\] timeout must be a finite number"),
+        ("[gate]\ntimeout = nan\n", r"\[gate\] timeout must be a finite number"),
+        ("[gate]\ncommands = ['pytest', 3]\n", r"\[gate\] commands must be a list of non-empty"),
+        ("[gate]\ncompletion_token = ' '\n", r"\[gate\] completion_token must not be empty"),
+        ("[api]\ntoken = 42\n", r"\[api\] token must be a string"),
+        ("[tasks]\nmax_attempts = 2.5\n", r"\[tasks\] max_attempts must be a whole number"),
     ],
 )
 def test_bad_config_is_a_usage_error(tmp_path: Path, text: str, match: str) -> None:
     (tmp_path / "config.toml").write_text(text)
     with pytest.raises(errors.UsageError, match=match):
         Config.load(tmp_path)
+
+
+def test_unknown_names_are_warned_about_once_with_the_closest_known(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.toml").write_text("[lease]\nttl = 60\n[leases]\nrelase = 'hold'\n")
+    config = Config.load(tmp_path)
+    Config.load(tmp_path)
+    assert config.lease_ttl == 300.0  # the misspelt section is not read as [leases]
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    section, key = lines
+    assert str(tmp_path / "config.toml") in section and str(tmp_path / "config.toml") in key
+    assert "unknown section [lease] (did you mean 'leases'?)" in section
+    assert "unknown setting [leases] relase (did you mean 'release'?)" in key
 
 
 def test_a_configured_lease_ttl_is_the_default(repo: Path, clock: FakeClock) -> None:

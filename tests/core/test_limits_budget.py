@@ -99,6 +99,6 @@ def test_budget_config_and_flags() -> None:
 
 
 def test_headline() -> None:
-    assert budget.headline({"day": {"usd": 0.5, "usd_cap": None}}) == "today $0.50"
+    assert budget.headline({"day": {"usd": 0.5, "usd_cap": None}}) == "today $0.5000"
     doc = {"day": {"usd": 1, "usd_cap": 5, "tokens": 1200, "tokens_cap": 10000}}
     assert budget.headline(doc) == "today $1.00 / $5.00, 1,200 / 10,000 tokens"

@@ -116,7 +116,26 @@ def test_doctor_reports_ok_and_times_a_call(repo: Path) -> None:
     report = json.loads(proc.stdout)
     assert report["problems"] == []
     assert report["store"].endswith(".ctui")
-    assert report["commands"][0]["exit_code"] == 0 and report["commands"][0]["ms"] > 0
+    timed = report["commands"][0]
+    assert timed["exit_code"] == 0 and timed["ms"] > 0 and timed["cold_ms"] > 0
+    assert timed["warm_calls"] == 5  # `ms` is their median; the cold first call is apart
+    text = Cli(repo)("hooks", "doctor").stdout
+    assert "median of 5 warm calls" in text and "the first, cold call took" in text
+
+
+def test_doctor_stops_at_the_first_failing_call(repo: Path) -> None:
+    path = _settings(repo)
+    path.parent.mkdir()
+    counter = repo / "calls"
+    hook = f"echo x >> {counter}; exit 3"
+    doc = {"hooks": {"PreToolUse": [{"matcher": "Edit", "hooks": [{"type": "command"}]}]}}
+    doc["hooks"]["PreToolUse"][0]["hooks"][0]["command"] = f"sh -c '{hook}' ctui hook"
+    path.write_text(json.dumps(doc))
+    report = json.loads(Cli(repo)("hooks", "doctor", "--json").stdout)
+    timed = report["commands"][0]
+    assert timed["exit_code"] == 3 and timed["ms"] is None and timed["cold_ms"] > 0
+    assert counter.read_text().count("x") == 1
+    assert any("exit 3" in p for p in report["problems"])
 
 
 def test_doctor_finds_problems(repo: Path) -> None:

@@ -130,13 +130,13 @@ def test_import_and_plan_file(cli: Cli, repo: Path) -> None:
 
 
 def test_discover_commands(cli: Cli) -> None:
-    assert (
-        cli("discover", "add", "Redis must run for auth tests", "--tag", "testing").stdout == "1\n"
-    )
+    added = cli("discover", "add", "Redis must run for auth tests", "--tag", "testing")
+    assert added.stdout == "disc-0001\n"  # readable, like task-0001; --json keeps the number
     cli("discover", "add", "dates.py parses ISO weeks", "--tag", "utils")
     assert [d["id"] for d in cli.json("discover", "list", "--tag", "testing")] == [1]
     found = cli("discover", "search", "redis")
     assert found.returncode == 0 and "Redis must run" in found.stdout
+    assert found.stdout.splitlines()[1].startswith("disc-0001 ")
     assert cli("discover", "search", "nothing-like-this").returncode == 4
     assert (
         json.loads(cli("discover", "list", "--json").stdout)[0]["text"]

@@ -51,8 +51,8 @@ def test_failure_and_crash_give_the_agents_exit_status(cli: Cli) -> None:
 def test_missing_agent_binary_fails_the_thread_clearly(cli: Cli, tmp_path: Path) -> None:
     env = {"CTUI_CLAUDE_BIN": str(tmp_path / "no-such-claude")}
     proc = cli("spawn", "nobin", "--no-worktree", "--prompt", "hi", "--wait", "--json", env=env)
-    assert proc.returncode == 1
-    t = json.loads(proc.stdout)
+    assert proc.returncode == 1 and "the launch failed" in proc.stderr
+    t = json.loads(proc.stdout)["thread"]  # a failed launch is an error document with the thread
     assert t["status"] == "failed" and "not found" in t["error"] and "CTUI_CLAUDE_BIN" in t["error"]
 
 

@@ -25,7 +25,11 @@ def test_rows_take_core_fields_or_api_documents() -> None:
     api = {"path": "src/a.py", "holder": "x", "expires_at": "1970-01-01T00:02:10Z", "token": 7}
     assert [c.text for c in lease_row(core, 100.0)] == [c.text for c in lease_row(api, 100.0)]
     thread = {"name": "t", "status": "running", "started_at": 40.0, "cost_usd": 0.5, "tokens": 1234}
-    assert [c.text for c in thread_row(thread, 100.0)][4:] == ["1m00s", "$0.50", "1,234"]
+    assert [c.text for c in thread_row(thread, 100.0)][4:] == [
+        "1m00s",
+        "$0.5000",
+        "1,234",
+    ]  # ctui.core.fmt.money
 
 
 def test_event_rows_flag_forced_and_stale() -> None:
@@ -57,7 +61,7 @@ def test_stream_json_lines_become_short_summaries() -> None:
         '{"type":"result","subtype":"success","num_turns":3,"total_cost_usd":0.5,'
         '"usage":{"input_tokens":10,"output_tokens":5}}'
     )
-    assert pretty(result)[0].plain == "✓ success: 3 turns, $0.500, 15 tokens"
+    assert pretty(result)[0].plain == "✓ success: 3 turns, $0.5000, 15 tokens"
     assert pretty("plain text")[0].plain == "plain text"
     assert pretty("{not json")[0].plain == "{not json"
 

@@ -18,7 +18,7 @@ async def test_the_top_line_shows_spend_against_the_day_cap(repo: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await loaded(pilot)
             top = app.query_one("#top")
-            await until(pilot, lambda: "today $0.00 / $5.00" in str(top.content))
+            await until(pilot, lambda: "today $0.0000 / $5.00" in str(top.content))
             assert "0 / 90,000 tokens" in str(top.content)
     finally:
         c.close()

@@ -22,6 +22,7 @@ from textual.widgets import Footer, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from ctui.core.clock import ago, iso
+from ctui.core.fmt import money
 from ctui.tui.logview import pretty
 from ctui.tui.snapshot import record
 
@@ -74,7 +75,7 @@ def fields_table(rec: dict[str, Any]) -> Table:
         if key.endswith("_at") and isinstance(value, int | float):
             shown = iso(value) or "-"
         elif key == "cost_usd" and isinstance(value, int | float):
-            shown = f"${value:.4f}"
+            shown = money(value)
         elif key == "runtime" and isinstance(value, int | float):
             shown = ago(value)
         elif isinstance(value, dict | list | tuple):
