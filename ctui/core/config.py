@@ -261,6 +261,10 @@ def _env(table: Any, path: Path | str) -> dict[str, str]:
 _WARNED: set[str] = set()
 
 
+STRICT = ("budget",)
+"""Sections whose unknown keys are errors, not warnings: a misspelt cap must not mean no cap."""
+
+
 def _check_names(raw: dict[str, Any], path: Path | str) -> None:
     """A misspelt section or key is warned about, never silently ignored."""
     for section, table in raw.items():
@@ -274,6 +278,11 @@ def _check_names(raw: dict[str, Any], path: Path | str) -> None:
             raise UsageError(f"{path}: [{section}] must be a table of settings")
         for key in table:
             if key not in KNOWN[section]:
+                if section in STRICT:
+                    raise UsageError(
+                        f"{path}: unknown setting [{section}] {key}"
+                        f"{_did_you_mean(key, KNOWN[section])} (a misspelt cap would be no cap)"
+                    )
                 warn(
                     f"{path}: unknown setting [{section}] {key}"
                     f"{_did_you_mean(key, KNOWN[section])}, ignored; "
