@@ -20,6 +20,9 @@ completion_token = "<promise>DONE</promise>"
 timeout = 900        # seconds one gate command may run
 [api]
 token = "..."        # the server's bearer token (CT_API_TOKEN wins)
+[hooks]
+on_timeout = "deny"  # or "fail-open": what the edit-time lease check does when the
+                     # store cannot answer in time (deny: the agent retries in a moment)
 ```
 
 A section or key not listed here is an error: a typo must not be a setting
@@ -59,6 +62,7 @@ class Config(Record):
         "stop_grace",
         "gate_commands",
         "completion_token",
+        "hook_on_timeout",
         "raw",
     )
     instance_ttl: float = 300.0
@@ -70,6 +74,7 @@ class Config(Record):
     max_concurrent: int = 4
     stop_grace: float = 5.0
     completion_token: str = "<promise>DONE</promise>"
+    hook_on_timeout: str = "deny"
 
     def __init__(
         self,
@@ -144,6 +149,9 @@ class Config(Record):
             completion_token=get("gate", "completion_token", str, cls.completion_token),
             raw=raw,
         )
+        config.hook_on_timeout = get("hooks", "on_timeout", str, cls.hook_on_timeout)
+        if config.hook_on_timeout not in ("deny", "fail-open"):
+            raise UsageError(f"{path}: [hooks] on_timeout must be 'deny' or 'fail-open'")
         if config.release_policy not in ("hold", "release-after-edit"):
             raise UsageError(f"{path}: [leases] release must be 'hold' or 'release-after-edit'")
         return config
@@ -157,6 +165,7 @@ KNOWN = {
     "threads": ("max_concurrent", "stop_grace"),
     "gate": ("commands", "completion_token", "timeout"),
     "api": ("token",),
+    "hooks": ("on_timeout",),
 }
 
 
