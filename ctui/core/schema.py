@@ -182,6 +182,11 @@ CREATE TABLE threads (
 CREATE INDEX threads_status ON threads(status);
 """
 
-MIGRATIONS: list[str] = [CORE + WORK]
+# Imports look tasks up by their source id: indexed, so an import is linear in its size.
+TASK_SOURCE = """
+CREATE INDEX IF NOT EXISTS tasks_source ON tasks(json_extract(context, '$.source.id'));
+"""
+
+MIGRATIONS: list[str] = [CORE + WORK, TASK_SOURCE]
 
 VERSION = len(MIGRATIONS)
