@@ -309,7 +309,7 @@ class Decisions:
         import time
 
         from ctui.core.decision_import import parse_log
-        from ctui.core.plan import BATCH_MAX, BATCH_S
+        from ctui.core.plan import BATCH_MAX, BATCH_PAUSE_S, BATCH_S
 
         parsed = parse_log(items, author)
         imported, skipped = [], []
@@ -322,6 +322,7 @@ class Decisions:
                         break
                     done += 1
                     self._import_one(conn, fields, author, imported, skipped)
+            time.sleep(BATCH_PAUSE_S)
         return {"imported": imported, "skipped": skipped}
 
     def _import_one(
@@ -345,8 +346,7 @@ class Decisions:
                 (supersedes, decision.id),
             )
             conn.execute(
-                "UPDATE decisions SET status = 'superseded' "
-                "WHERE id = ? AND status = 'accepted'",
+                "UPDATE decisions SET status = 'superseded' WHERE id = ? AND status = 'accepted'",
                 (supersedes,),
             )
         imported.append(decision.id)

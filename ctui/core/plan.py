@@ -54,6 +54,7 @@ class Plan:
 
 BATCH_S = 0.05  # the longest one import batch holds the store's write lock
 BATCH_MAX = 1000
+BATCH_PAUSE_S = 0.01  # between batches, so writers polling for the lock win the gap
 
 
 def get(conn: sqlite3.Connection) -> Plan | None:
@@ -222,7 +223,9 @@ def import_document(
     so a bad file changes nothing. The writes then go in batches, each its own
     transaction of at most `BATCH_S` (or `BATCH_MAX` tasks): other writers,
     above all an agent's edit-time lease check, get the store between batches
-    instead of waiting behind the whole import. Should a later batch fail
+    instead of waiting behind the whole import (the importer pauses between
+    batches: a writer that re-takes the lock at once would starve the ones
+    polling for it). Should a later batch fail
     (a dependency cancelled meanwhile), earlier batches stay and importing the
     file again completes it.
     """
@@ -279,6 +282,7 @@ def import_document(
                 )
                 plan_set = _import_plan(coord, conn, doc.get("master_plan"), by)
                 break
+        time.sleep(BATCH_PAUSE_S)
     return {"imported": imported, "skipped": skipped, "plan": plan_set}
 
 

@@ -52,9 +52,7 @@ def test_lease_checks_are_answered_during_a_10000_task_import(
     def edits(session: str, prefix: str) -> None:
         number = 0
         while importer.poll() is None or number < 3:
-            answer = hook(
-                "PreToolUse-Write", session=session, file=repo / f"{prefix}{number}.txt"
-            )
+            answer = hook("PreToolUse-Write", session=session, file=repo / f"{prefix}{number}.txt")
             answers.append((answer, importer.poll() is None))
             number += 1
 
@@ -77,6 +75,16 @@ def test_lease_checks_are_answered_during_a_10000_task_import(
     db = repo / ".ctui" / "ctui.db"
     assert rows(db, "SELECT COUNT(*) FROM tasks") == [(TASKS,)]
     assert rows(db, "SELECT COUNT(*) FROM leases") == [(len(answers),)]
+    # The proof that the import let others in: lease grants committed between its tasks
+    # (one long transaction would leave the task events contiguous).
+    first, last = rows(db, "SELECT MIN(id), MAX(id) FROM events WHERE kind = 'task.added'")[0]
+    between = rows(
+        db,
+        "SELECT COUNT(*) FROM events WHERE kind = 'lease.acquired' AND id > ? AND id < ?",
+        first,
+        last,
+    )
+    assert between[0][0] >= 1
 
 
 def test_importing_twice_skips_every_task(repo: Path, tmp_path: Path) -> None:
