@@ -312,7 +312,8 @@ class Decisions:
         from ctui.core.plan import BATCH_MAX, BATCH_PAUSE_S, BATCH_S
 
         parsed = parse_log(items, author)
-        imported, skipped = [], []
+        imported: builtins.list[str] = []
+        skipped: builtins.list[str] = []
         done = 0
         while done < len(parsed):
             with self._c.store.write() as conn:
