@@ -98,3 +98,32 @@ def test_cli_in_the_sessions_shell_acts_as_the_session(hook: Hook, repo: Path) -
         timeout=60,
     )
     assert other.returncode == 10, other.stderr
+
+
+@pytest.mark.timeout(120)
+async def test_acquire_lock_waits_for_the_holder_without_blocking_the_server(
+    hook: Hook, repo: Path
+) -> None:
+    """The MCP way to queue that the deny reason offers: `acquire_lock` with `wait`."""
+    assert hook.start(SESSION_A).code == 0
+    assert hook("PreToolUse-Write", file=repo / "src" / "app.py").allowed
+    with anyio.fail_after(90):
+        async with AsyncExitStack() as stack:
+            client = await _server(stack, repo, SESSION_B)
+            got: dict[str, Any] = {}
+
+            async def queue() -> None:
+                got.update(await _call(client, "acquire_lock", path="src/app.py", wait=60))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(queue)
+                await anyio.sleep(0.5)
+                assert not got, "granted while another session held the file"
+                status = await _call(client, "get_status")  # the server still answers
+                assert status["you"] == "claude-9b8e7d6c"
+                await anyio.to_thread.run_sync(lambda: hook("SessionEnd"))
+            assert got["holder"] == "claude-9b8e7d6c"
+            result = await client.call_tool("acquire_lock", {"path": "x", "wait": 10_000})
+            assert result.is_error and "wait" in str(result.content)
+    mine = hook("PreToolUse-Write", session=SESSION_B, file=repo / "src" / "app.py")
+    assert mine.allowed, mine
