@@ -211,8 +211,8 @@ def held_reason(refusal: LeaseHeld, me: str, now: float, target: str) -> str:
     return (
         f"ctui refused this edit on purpose (a lease, not an error): {what}. "
         f"Work on another file first, or queue for this one with the Bash command `{command}` "
-        f"(or the MCP tool acquire_lock with that path and wait={WAIT_S}), then retry the edit once it "
-        f"succeeds. You are {me}."
+        f"(or the MCP tool acquire_lock with that path and wait={WAIT_S}), then retry the "
+        f"edit once it succeeds. You are {me}."
     )
 
 
