@@ -59,7 +59,10 @@ def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
             return lease_check(payload, path, tool)
         c = open_store(payload)
         cwd = Path(payload["cwd"])
-        if c.leases.key(escape(path), cwd) is None or _not_one_file(c, path, cwd):
+        try:
+            if c.leases.key(escape(path), cwd) is None or _not_one_file(c, path, cwd):
+                return None
+        except UsageError:  # the lease check refused it already
             return None
         return after_edit(Session(payload, c), escape(path))
     if tool == "Bash" and event == "PostToolUse":
@@ -74,9 +77,12 @@ def lease_check(payload: dict[str, Any], path: str, tool: str) -> dict[str, Any]
         c = open_store(payload)
     except StoreError as exc:
         return _unanswered(cwd, exc)
-    if c.leases.key(escape(path), cwd) is None:
-        return None
-    refusal = _not_one_file(c, path, cwd)
+    try:
+        if c.leases.key(escape(path), cwd) is None:
+            return None
+        refusal = _not_one_file(c, path, cwd)
+    except UsageError as exc:  # the repository root, a path the system refuses
+        refusal = exc.message
     if refusal:
         return deny(f"ctui refused this edit on purpose: {refusal}")
     try:

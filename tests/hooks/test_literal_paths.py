@@ -92,13 +92,13 @@ def test_an_explicit_glob_still_covers_the_literal_file(started: Hook, repo: Pat
     assert denied.denied and "through app/*/page.tsx" in denied.reason, denied
 
 
-@pytest.mark.parametrize("target", ["src", "src/", "**", "src/*.py", "new?/x.py"])
+@pytest.mark.parametrize("target", ["src", "src/", ".", "**", "src/*.py", "new?/x.py"])
 def test_folders_and_patterns_are_refused_unchanged(started: Hook, repo: Path, target: str) -> None:
     before = snapshot(_db(repo))
     answer = started("PreToolUse-Write", file=f"{repo}/{target}")
     assert answer.denied, answer
     assert answer.reason.startswith("ctui refused this edit on purpose")
-    assert "folder" in answer.reason or "`*` or `?`" in answer.reason
+    assert any(w in answer.reason for w in ("folder", "`*` or `?`", "repository root"))
     assert snapshot(_db(repo)) == before
     assert started("PostToolUse-Write", file=f"{repo}/{target}").allowed
     assert snapshot(_db(repo)) == before
