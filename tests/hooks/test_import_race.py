@@ -100,3 +100,45 @@ def test_importing_twice_skips_every_task(repo: Path, tmp_path: Path) -> None:
     result = json.loads(again.stdout)
     assert result["imported"] == {} and len(result["skipped"]) == TASKS
     assert rows(repo / ".ctui" / "ctui.db", "SELECT COUNT(*) FROM tasks") == [(TASKS,)]
+
+
+def test_decision_import_lets_lease_grants_in_between(
+    hook: Hook, repo: Path, tmp_path: Path
+) -> None:
+    """Decision imports go in the same short batches as task imports."""
+    count = 3_000
+    log = tmp_path / "decision-log.json"
+    log.write_text(
+        json.dumps(
+            [
+                {"title": f"decision {i}", "category": "general", "description": f"why {i}"}
+                for i in range(count)
+            ]
+        )
+    )
+    hook.start(SESSION_A)
+    importer = subprocess.Popen(
+        [CTUI, "decisions", "import", str(log)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    answers = []
+    number = 0
+    while importer.poll() is None or number < 3:
+        answers.append(hook("PreToolUse-Write", file=repo / f"d{number}.txt"))
+        number += 1
+    _, err = importer.communicate(timeout=600)
+    assert importer.returncode == 0, err
+    assert all(answer.allowed for answer in answers), [a for a in answers if not a.allowed]
+    db = repo / ".ctui" / "ctui.db"
+    assert rows(db, "SELECT COUNT(*) FROM decisions") == [(count,)]
+    first, last = rows(db, "SELECT MIN(id), MAX(id) FROM events WHERE kind = 'decision.logged'")[0]
+    between = rows(
+        db,
+        "SELECT COUNT(*) FROM events WHERE kind = 'lease.acquired' AND id > ? AND id < ?",
+        first,
+        last,
+    )
+    assert between[0][0] >= 1
