@@ -106,7 +106,7 @@ def test_decision_import_lets_lease_grants_in_between(
     hook: Hook, repo: Path, tmp_path: Path
 ) -> None:
     """Decision imports go in the same short batches as task imports."""
-    count = 3_000
+    count = 10_000
     log = tmp_path / "decision-log.json"
     log.write_text(
         json.dumps(
