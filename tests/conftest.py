@@ -38,6 +38,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "N8N_API_TOKEN",
         "CT_API_URL",
         "CLAUDE_PROJECT_DIR",
+        "CLAUDE_CODE_SESSION_ID",
+        "CLAUDE_SESSION_ID",
     ):
         monkeypatch.delenv(name, raising=False)
     for key, value in GIT_ENV.items():

@@ -162,7 +162,20 @@ class Ctx:
 
     @property
     def actor(self) -> str:
-        return getattr(self.args, "actor", None) or os.environ.get("CTUI_INSTANCE_ID") or "operator"
+        explicit = getattr(self.args, "actor", None) or os.environ.get("CTUI_INSTANCE_ID")
+        return explicit or self._session_actor or "operator"
+
+    @cached_property
+    def _session_actor(self) -> str | None:
+        """Run from a Claude Code session's shell: that session's instance, as its hooks see it."""
+        session = os.environ.get("CLAUDE_CODE_SESSION_ID")
+        if not session:
+            return None
+        try:
+            inst = self.coord.instances.find_session(session)
+        except Exception:  # a remote store, or none yet: act as the operator
+            return None
+        return inst.id if inst is not None and inst.state != "ended" else None
 
     @cached_property
     def coord(self) -> Any:

@@ -1,5 +1,11 @@
 """`ctui hooks install | uninstall | doctor`: ctui's hook in Claude Code's settings.
 
+At project scope the command written is portable (see `ctui.hooks.settings`):
+commit `.claude/settings.json`, because a worktree made by hand (`git worktree
+add`) runs Claude with the settings committed on its branch and nothing else;
+threads ctui spawns get the hooks either way. `doctor` lists every worktree
+of the repository and whether Claude Code would run ctui's hooks there.
+
 With `--dir`, the command sets `CTUI_DIR` so the hook finds that store.
 Installing at project or local scope also creates the store: putting the hook
 into a repository is the moment its owner opts in (the hook itself never
@@ -56,8 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--script",
                 action="store_true",
-                help="write the `ctui` console script plus ` hook` (portable across machines "
-                "with ctui on PATH, but slower on every edit)",
+                help="write the `ctui` console script plus ` hook` (slower on every edit)",
+            )
+            p.add_argument(
+                "--fast",
+                action="store_true",
+                help="write this machine's Python and ctui folder (absolute paths: never commit "
+                "it; the default for --scope local and user)",
             )
 
 
@@ -73,11 +84,18 @@ def install(ctx: Ctx) -> int:
 
     a = ctx.args
     project, path = _paths(ctx, a.scope)
-    command = a.hook_command or (settings.script_command() if a.script else settings.fast_command())
+    if a.hook_command:
+        command = a.hook_command
+    elif a.script:
+        command = settings.script_command()
+    elif a.fast or a.scope != "project":
+        command = settings.fast_command()
+    else:
+        command = settings.portable_command()
     if ctx.dir:
         import shlex
 
-        command = f"CTUI_DIR={shlex.quote(str(Path(ctx.dir).resolve()))} {command}"
+        command = f"export CTUI_DIR={shlex.quote(str(Path(ctx.dir).resolve()))}; {command}"
     doc = settings.load(path)
     store = None
     if a.scope != "user":  # first: outside a repository this refuses before any file changes
@@ -89,24 +107,93 @@ def install(ctx: Ctx) -> int:
     changed = json_text(doc) != before
     if changed:
         settings.save(path, doc)
+    committed = _committed(project, path) if a.scope == "project" else None
+    advice = _advice(a.scope, project, path, committed, command)
     ctx.emit(
         {
             "settings": str(path),
             "scope": a.scope,
             "command": command,
+            "portable": command == settings.portable_command(),
             "changed": changed,
+            "committed": committed,
             "events": list(settings.EVENTS),
             "store": store,
+            "next": advice,
         },
         f"{'installed' if changed else 'already installed'}: ctui hook in {path}"
-        + f"\n  command: {command}"
+        + f"\n  command: {_describe(command)}"
         + (
             f"\n  store: {store}"
             if store
             else "\n  run `ctui init` in each repository to take part"
-        ),
+        )
+        + "".join(f"\n  {line}" for line in advice),
     )
     return 0
+
+
+def _describe(command: str) -> str:
+    from ctui.hooks import settings
+
+    if command == settings.portable_command():
+        return (
+            "portable (runs ctui from the project's .venv, the main worktree's .venv, a ctui "
+            "on PATH or python3; a silent no-op where ctui is not installed)"
+        )
+    return command
+
+
+def _committed(project: Path, path: Path) -> bool:
+    """Whether `path` is tracked and unchanged against HEAD in the worktree at `project`."""
+    import subprocess
+
+    rel = str(path.relative_to(project))
+    try:
+        tracked = subprocess.run(
+            ["git", "-C", str(project), "ls-files", "--error-unmatch", "--", rel],
+            capture_output=True,
+            timeout=30,
+        )
+        same = subprocess.run(
+            ["git", "-C", str(project), "diff", "--quiet", "HEAD", "--", rel],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return tracked.returncode == 0 and same.returncode == 0
+
+
+def _advice(
+    scope: str, project: Path, path: Path, committed: bool | None, command: str
+) -> list[str]:
+    """What the user should do next, so every worktree runs the hooks."""
+    from ctui.hooks import settings
+
+    if scope == "user":
+        return ["every folder Claude Code opens on this machine now runs ctui's hook"]
+    if scope == "local":
+        return [
+            f"{path.name} is not committed: it covers this worktree ({project}) only; "
+            "other worktrees need their own `ctui hooks install --scope local`, or commit the "
+            "shared settings (`ctui hooks install`)"
+        ]
+    lines = []
+    if command != settings.portable_command():
+        lines.append(
+            "this command holds paths of this machine: do not commit it for others "
+            "(run `ctui hooks install` without --command/--script/--fast for the portable one)"
+        )
+    if not committed:
+        rel = path.relative_to(project)
+        lines.append(
+            f"next: commit it (`git add {rel} && git commit -m 'ctui hooks'`): a worktree made "
+            "by hand (`git worktree add`) runs Claude only with the settings committed on its "
+            "branch, so until then sessions there edit without leases. Threads ctui spawns "
+            "get the hooks either way. `ctui hooks doctor` lists which worktrees are covered."
+        )
+    return lines
 
 
 def uninstall(ctx: Ctx) -> int:
@@ -135,7 +222,7 @@ def doctor(ctx: Ctx) -> int:
 
     scopes = [ctx.args.scope] if ctx.args.scope else list(settings.SCOPES)
     project = settings.project_root(Path.cwd())
-    report: dict[str, Any] = {"settings": [], "store": None, "problems": []}
+    report: dict[str, Any] = {"settings": [], "store": None, "problems": [], "worktrees": []}
     commands: set[str] = set()
     for scope in scopes:
         path = settings.settings_path(scope, project)
@@ -156,8 +243,97 @@ def doctor(ctx: Ctx) -> int:
         report["problems"].append("no ctui hook installed here: run `ctui hooks install`")
     report["store"] = _check_store(ctx, report["problems"])
     report["commands"] = [_check_command(c, project, report["problems"]) for c in sorted(commands)]
+    report["worktrees"] = _worktrees(ctx, project, report["problems"])
     ctx.emit(report, lambda: _doctor_text(report))
     return 1 if report["problems"] else 0
+
+
+def _worktrees(ctx: Ctx, project: Path, problems: list[str]) -> list[dict[str, Any]]:
+    """Every worktree of the repository and what (if anything) gives it ctui's hooks.
+
+    Covered: ctui's hooks in its `.claude/settings.json` (what its branch has
+    checked out, so committed there) or its `.claude/settings.local.json`, or
+    in the user's settings (every folder), or a worktree ctui made for a
+    thread (its agent gets the hooks through `claude --settings`).
+    """
+    import subprocess
+
+    from ctui.hooks import settings
+
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(project), "worktree", "list", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if out.returncode != 0:
+        return []
+    user = _has_hooks(settings.settings_path("user", project))
+    threads = _thread_worktrees(ctx)
+    found = []
+    for block in out.stdout.split("\n\n"):
+        fields = {}
+        for line in block.splitlines():
+            name, _, value = line.partition(" ")
+            fields[name] = value
+        if "worktree" not in fields or "bare" in fields:
+            continue
+        root = Path(fields["worktree"])
+        branch = fields.get("branch", "").removeprefix("refs/heads/") or "(detached)"
+        by = []
+        if _has_hooks(root / ".claude" / "settings.json"):
+            by.append("settings.json")
+        if _has_hooks(root / ".claude" / "settings.local.json"):
+            by.append("settings.local.json")
+        if user:
+            by.append("user settings")
+        if str(root.resolve()) in threads:
+            by.append(f"ctui thread {threads[str(root.resolve())]} (--settings)")
+        found.append({"path": str(root), "branch": branch, "covered": bool(by), "by": by})
+        if not by:
+            problems.append(
+                f"worktree {root} (branch {branch}) runs Claude without ctui's hooks: commit "
+                ".claude/settings.json on that branch (or merge it in), or run `ctui hooks "
+                "install --scope local` there"
+            )
+    return found
+
+
+def _has_hooks(path: Path) -> bool:
+    from ctui.core.errors import CtuiError
+    from ctui.hooks import settings
+
+    try:
+        return bool(path.is_file() and settings.installed(settings.load(path)))
+    except (CtuiError, OSError):
+        return False
+
+
+def _thread_worktrees(ctx: Ctx) -> dict[str, str]:
+    """Worktree folder -> thread name, for threads ctui created (their agents get --settings)."""
+    from ctui.core import Coordinator
+    from ctui.core.errors import CtuiError
+
+    try:
+        c = Coordinator.open(Path.cwd(), store_dir=ctx.dir, create=False, timeout=3.0)
+    except CtuiError:
+        return {}
+    try:
+        rows = c.store.conn.execute(
+            "SELECT name, worktree FROM threads WHERE worktree IS NOT NULL"
+        ).fetchall()
+    finally:
+        c.close()
+    found = {}
+    for name, worktree in rows:
+        try:
+            found[str(Path(worktree).resolve())] = name
+        except OSError:
+            continue
+    return found
 
 
 def _check_store(ctx: Ctx, problems: list[str]) -> str | None:
@@ -175,33 +351,55 @@ def _check_store(ctx: Ctx, problems: list[str]) -> str | None:
 
 
 def _check_command(command: str, project: Path, problems: list[str]) -> dict[str, Any]:
-    """Does the program exist, and do harmless calls (an edit outside the repo) exit 0?
+    """Does the command reach ctui, and do harmless calls (an edit outside the repo) exit 0?
 
-    The first call is timed apart as `cold_ms` (files not yet in the page cache,
+    Run as Claude Code runs it (`sh -c`, `CLAUDE_PROJECT_DIR` set). A payload
+    ctui refuses proves ctui answered: the portable command is a silent no-op
+    where it finds no ctui, so silence there means "does not resolve". That
+    first call is timed apart as `cold_ms` (files not yet in the page cache,
     bytecode maybe compiled): the figure an edit pays is the median of the warm
     calls after it, `ms`.
     """
     import json
-    import shlex
-    import shutil
+    import os
     import statistics
     import subprocess
     import time
 
-    argv = shlex.split(command)
-    program = argv[0] if argv else ""
-    resolved = (
-        program if Path(program).is_absolute() and Path(program).exists() else shutil.which(program)
-    )
     result: dict[str, Any] = {
         "command": command,
-        "resolves": bool(resolved),
+        "resolves": False,
         "exit_code": None,
         "ms": None,
     }
-    if not resolved:
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
+
+    def call(payload: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run(
+                ["sh", "-c", command],
+                input=payload,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                cwd=project,
+                env=env,
+            )
+        except subprocess.TimeoutExpired:
+            problems.append(f"hook command took over 30 s: {command}")
+            return None
+
+    start = time.perf_counter()
+    probe = call('{"hook_event_name": "ctui-doctor"}')
+    if probe is None:
+        return result
+    result["cold_ms"] = round((time.perf_counter() - start) * 1000, 1)
+    result["resolves"] = "ctui hook:" in probe.stderr
+    if not result["resolves"]:
         problems.append(
-            f"hook command does not resolve: {program!r} not found: run `ctui hooks install` again"
+            "hook command does not reach ctui here (no Python with ctui found; "
+            f"{(probe.stderr.strip() or 'no output')[:200]}): install ctui into the project's "
+            ".venv or on PATH, or run `ctui hooks install` again"
         )
         return result
     payload = {
@@ -212,19 +410,10 @@ def _check_command(command: str, project: Path, problems: list[str]) -> dict[str
         "tool_input": {"file_path": "/ctui-doctor-outside-the-repository/x"},
     }
     times = []
-    for _ in range(1 + WARM_CALLS):
+    for _ in range(WARM_CALLS):
         start = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                ["sh", "-c", command],
-                input=json.dumps(payload),
-                capture_output=True,
-                text=True,
-                timeout=30,
-                cwd=project,
-            )
-        except subprocess.TimeoutExpired:
-            problems.append(f"hook command took over 30 s: {command}")
+        proc = call(json.dumps(payload))
+        if proc is None:
             return result
         times.append((time.perf_counter() - start) * 1000)
         result["exit_code"] = proc.returncode
@@ -233,11 +422,8 @@ def _check_command(command: str, project: Path, problems: list[str]) -> dict[str
                 f"hook call failed (exit {proc.returncode}): {proc.stderr.strip()[:300]}"
             )
             break
-    result["cold_ms"] = round(times[0], 1)
-    warm = times[1:]
-    if warm:
-        result["ms"] = round(statistics.median(warm), 1)
-        result["warm_calls"] = len(warm)
+    result["ms"] = round(statistics.median(times), 1)
+    result["warm_calls"] = len(times)
     return result
 
 
@@ -252,11 +438,12 @@ def _doctor_text(report: dict[str, Any]) -> str:
                 f"exit {c['exit_code']}; {c['ms']} ms a call (median of {c['warm_calls']} warm "
                 f"calls; the first, cold call took {c['cold_ms']} ms)"
             )
-        elif c.get("cold_ms") is not None:
-            state = f"exit {c['exit_code']} in {c['cold_ms']} ms"
         else:
             state = "does not run"
-        lines.append(f"command  {c['command']}\n         {state}")
+        lines.append(f"command  {_describe(c['command'])}\n         {state}")
+    for w in report["worktrees"]:
+        state = "covered by " + ", ".join(w["by"]) if w["covered"] else "NOT COVERED"
+        lines.append(f"worktree {w['path']} [{w['branch']}]: {state}")
     lines.extend(f"problem: {p}" for p in report["problems"])
     if not report["problems"]:
         lines.append("ok")

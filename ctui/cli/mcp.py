@@ -1,6 +1,14 @@
 """`ctui mcp` (serve the MCP tools on stdio, or HTTP with `--http`) and `ctui mcp install`.
 
 The MCP SDK is imported only inside `serve`, so every other command starts fast.
+
+`mcp install` writes a server command that finds ctui the way the hook does
+(`ctui.hooks.settings.FIND_PYTHON`: the project's `.venv`, the main worktree's,
+a `ctui` on PATH, `python3`), so `.mcp.json` can be committed. Claude Code asks
+before each MCP tool call unless a permission rule allows it, and in
+`acceptEdits` or `-p` runs nobody is there to answer: the rule `mcp__ctui` in
+`permissions.allow` of `.claude/settings.json` lets the agent call ctui's tools;
+`--allow-tools` writes it.
 """
 
 from __future__ import annotations
@@ -45,7 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--command",
         dest="server_command",
         metavar="PATH",
-        help="the ctui executable to run (default: `ctui` if it is on PATH, else this one)",
+        help="the ctui executable to run (default: a portable command that finds ctui in the "
+        "project's .venv, the main worktree's .venv or on PATH)",
+    )
+    q.add_argument(
+        "--allow-tools",
+        action="store_true",
+        help="also allow the agent to call ctui's tools without asking: adds mcp__NAME to "
+        "permissions.allow in .claude/settings.json (needed in acceptEdits and -p runs)",
     )
 
 
@@ -61,17 +76,13 @@ def serve(ctx: Ctx) -> int:
     return 0
 
 
-def _command(explicit: str | None) -> str:
-    """`ctui` when the one on PATH is this one, else this executable's absolute path."""
-    import shutil
-
+def server_entry(explicit: str | None = None) -> dict[str, Any]:
+    """The `mcpServers` entry: the given executable, else the portable command."""
     if explicit:
-        return explicit
-    here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
-    if here is None or here.name != "ctui":
-        return "ctui"
-    on_path = shutil.which("ctui")
-    return "ctui" if on_path and Path(on_path).resolve() == here else str(here)
+        return {"command": explicit, "args": ["mcp"]}
+    from ctui.hooks.settings import FIND_PYTHON
+
+    return {"command": "sh", "args": ["-c", f'{FIND_PYTHON}exec "$p" -I -m ctui mcp']}
 
 
 def install(ctx: Ctx) -> int:
@@ -92,15 +103,59 @@ def install(ctx: Ctx) -> int:
         )
     name = ctx.args.name
     old: dict[str, Any] = servers[name] if isinstance(servers.get(name), dict) else {}
-    servers[name] = {**old, "command": _command(ctx.args.server_command), "args": ["mcp"]}
+    servers[name] = {**old, **server_entry(ctx.args.server_command)}
     changed = servers[name] != old
+    rule = f"mcp__{name}"
+    settings_file = c.root / ".claude" / "settings.json"
+    allowed = _allow(settings_file, rule) if ctx.args.allow_tools else _allowed(settings_file, rule)
     if changed:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         os.replace(tmp, path)
     state = "added to" if changed else "already in"
+    note = (
+        f"tools allowed: {rule} is in permissions.allow of {settings_file}"
+        if allowed
+        else f"to let the agent call ctui's tools without asking (needed in acceptEdits and "
+        f'-p runs), add "{rule}" to permissions.allow in {settings_file}: '
+        f"`ctui mcp install --allow-tools` does it"
+    )
     ctx.emit(
-        {"path": str(path), "name": name, "server": servers[name], "changed": changed},
-        f"ctui MCP server {state} {path} as {name!r}",
+        {
+            "path": str(path),
+            "name": name,
+            "server": servers[name],
+            "changed": changed,
+            "permission_rule": rule,
+            "tools_allowed": allowed,
+        },
+        f"ctui MCP server {state} {path} as {name!r}\n  {note}\n"
+        f"  commit {path.name} (and .claude/settings.json) so every worktree gets it",
     )
     return 0
+
+
+def _allowed(settings_file: Path, rule: str) -> bool:
+    from ctui.core.errors import CtuiError
+    from ctui.hooks import settings
+
+    try:
+        allow = settings.load(settings_file).get("permissions", {}).get("allow", [])
+    except (CtuiError, AttributeError):
+        return False
+    return isinstance(allow, list) and rule in allow
+
+
+def _allow(settings_file: Path, rule: str) -> bool:
+    """Add `rule` to `permissions.allow` (other settings kept); a malformed file is refused."""
+    from ctui.hooks import settings
+
+    doc = settings.load(settings_file)
+    permissions = doc.setdefault("permissions", {})
+    allow = permissions.setdefault("allow", []) if isinstance(permissions, dict) else None
+    if not isinstance(allow, list):
+        raise UsageError(f'{settings_file}: "permissions.allow" is not a list: fix it, then retry')
+    if rule not in allow:
+        allow.append(rule)
+        settings.save(settings_file, doc)
+    return True

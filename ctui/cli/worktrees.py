@@ -24,7 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Exit codes: 0 none found, 12 conflicts found. While `ctui remote connect`ed "
         "it scans the server's repository; --local scans this one.",
     )
-    p = leaf(sub, "attach", attach, "attach to an interactive thread's tmux session")
+    p = leaf(
+        sub,
+        "attach",
+        attach,
+        "attach to an interactive thread's tmux session (inside tmux: switch to it)",
+    )
     p.add_argument("name", help="an interactive thread's name (`ctui thread list`)")
 
 
@@ -100,5 +105,6 @@ def attach(ctx: Ctx) -> int:
         )
     if not tmux.alive(t.name):
         raise NotFound(f"thread {t.name!r} has no tmux session (it is {t.status})")
-    os.execvp("tmux", ["tmux", "attach-session", "-t", tmux.session(t.name)])
+    argv = tmux.attach_argv(t.name)  # inside tmux: switch-client, never a nested attach
+    os.execvp(argv[0], argv)
     return 0

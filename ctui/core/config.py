@@ -35,6 +35,9 @@ port_start = 20000   # CTUI_PORT_BASE blocks start here
 port_block = 10      # ports per live thread
 [thread.env]         # extra variables for every agent ({thread}, {port_base}, {worktree} filled)
 DATABASE_URL = "postgresql://localhost/app_{thread}"
+[hooks]
+on_timeout = "deny"  # or "fail-open": what the edit-time lease check does when the
+                     # store cannot answer in time (deny: the agent retries in a moment)
 ```
 
 Every value is checked when the file is read (its type, and numbers above 0
@@ -81,6 +84,7 @@ class Config(Record):
         "completion_token",
         "gate_timeout",
         "api_token",
+        "hook_on_timeout",
         "raw",
         "budget",
         "port_start",
@@ -99,6 +103,7 @@ class Config(Record):
     completion_token: str = "<promise>DONE</promise>"
     gate_timeout: float = 900.0
     api_token: str | None = None
+    hook_on_timeout: str = "deny"
 
     def __init__(
         self,
@@ -205,6 +210,9 @@ class Config(Record):
         )
         if config.port_start + config.port_block > 65535:
             raise UsageError(f"{path}: [thread] port_start + port_block must stay below 65536")
+        config.hook_on_timeout = get("hooks", "on_timeout", str, cls.hook_on_timeout)
+        if config.hook_on_timeout not in ("deny", "fail-open"):
+            raise UsageError(f"{path}: [hooks] on_timeout must be 'deny' or 'fail-open'")
         if config.release_policy not in ("hold", "release-after-edit"):
             raise UsageError(f"{path}: [leases] release must be 'hold' or 'release-after-edit'")
         return config
@@ -229,6 +237,7 @@ KNOWN = {
         "warn_at",
     ),
     "thread": ("port_start", "port_block", "env"),
+    "hooks": ("on_timeout",),
 }
 
 

@@ -286,7 +286,7 @@ class Decisions:
         return int(self._c.store.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
 
     def import_file(self, path: Path, *, author: str = "operator") -> dict[str, Any]:
-        """Import a SkillForge `decision-log.json`, all of it or nothing.
+        """Import a SkillForge `decision-log.json` (checked whole, written in short batches).
 
         Ids are kept (a decision already present is skipped, so importing twice
         is harmless); the original maker becomes the author; `author` (the
@@ -299,31 +299,58 @@ class Decisions:
     def import_items(
         self, items: builtins.list[Any], *, author: str = "operator"
     ) -> dict[str, Any]:
-        """Import the decision objects of a log (a remote CLI sends these), all or nothing."""
+        """Import the decision objects of a log (a remote CLI sends these).
+
+        Every item is checked before the first write, so a bad log changes
+        nothing. The writes go in batches of at most `plan.BATCH_S` each, so
+        an agent's lease check never waits behind a long import; if a batch
+        fails, the ones before it stay and importing again completes the log.
+        """
+        import time
+
         from ctui.core.decision_import import parse_log
+        from ctui.core.plan import BATCH_MAX, BATCH_PAUSE_S, BATCH_S
 
         parsed = parse_log(items, author)
-        imported, skipped = [], []
-        with self._c.store.write() as conn:
-            for fields in parsed:
-                existing = fields.get("decision_id")
-                if (existing and self._exists(existing)) or self._imported(conn, fields):
-                    skipped.append(existing or fields["title"])
-                    continue
-                supersedes = fields.pop("supersedes", None)
-                decision = self.add(**fields, logged_by=author)
-                if supersedes and self._exists(supersedes):
-                    conn.execute(
-                        "UPDATE decisions SET supersedes = ? WHERE id = ?",
-                        (supersedes, decision.id),
-                    )
-                    conn.execute(
-                        "UPDATE decisions SET status = 'superseded' "
-                        "WHERE id = ? AND status = 'accepted'",
-                        (supersedes,),
-                    )
-                imported.append(decision.id)
+        imported: builtins.list[str] = []
+        skipped: builtins.list[str] = []
+        done = 0
+        while done < len(parsed):
+            with self._c.store.write() as conn:
+                deadline = time.monotonic() + BATCH_S
+                for count, fields in enumerate(parsed[done : done + BATCH_MAX]):
+                    if count and time.monotonic() > deadline:
+                        break
+                    done += 1
+                    self._import_one(conn, fields, author, imported, skipped)
+            time.sleep(BATCH_PAUSE_S)
         return {"imported": imported, "skipped": skipped}
+
+    def _import_one(
+        self,
+        conn: sqlite3.Connection,
+        fields: dict[str, Any],
+        author: str,
+        imported: builtins.list[str],
+        skipped: builtins.list[str],
+    ) -> None:
+        """Add one parsed decision inside the batch, or note it as already there."""
+        existing = fields.get("decision_id")
+        if (existing and self._exists(existing)) or self._imported(conn, fields):
+            skipped.append(existing or fields["title"])
+            return
+        supersedes = fields.pop("supersedes", None)
+        decision = self.add(**fields, logged_by=author)
+        if supersedes and self._exists(supersedes):
+            conn.execute(
+                "UPDATE decisions SET supersedes = ? WHERE id = ?",
+                (supersedes, decision.id),
+            )
+            conn.execute(
+                "UPDATE decisions SET status = 'superseded' WHERE id = ? AND status = 'accepted'",
+                (supersedes,),
+            )
+        imported.append(decision.id)
 
     @staticmethod
     def _imported(conn: sqlite3.Connection, fields: dict[str, Any]) -> bool:

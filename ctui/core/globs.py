@@ -2,6 +2,14 @@
 
 Two globs overlap when one's fixed prefix (the text before its first wildcard)
 starts with the other's: conservative, so a lease is never granted twice.
+
+A class of one character is that character, so a literal file name keeps its
+`[`, `*` and `?` by writing each as `[[]`, `[*]`, `[?]` (`escape`): the key of
+the file `app/[slug]/page.tsx` is `app/[[]slug]/page.tsx`, a plain path, not a
+glob. Keys are kept `canonical` (a one-character class of any other character
+is written as the character), so one file always has one key. The escaping
+maps each character to a token and no token is a prefix of another, so fixed
+prefixes and SQL range scans work on keys as they are stored.
 """
 
 from __future__ import annotations
@@ -12,16 +20,72 @@ from functools import lru_cache
 from ctui.core.errors import UsageError
 
 WILDCARDS = "*?["
+ESCAPES = {ch: f"[{ch}]" for ch in WILDCARDS}
+
+
+def escape(path: str) -> str:
+    """The key text of a literal path: `[`, `*` and `?` each as a one-character class."""
+    if not any(ch in path for ch in WILDCARDS):
+        return path
+    return "".join(ESCAPES.get(ch, ch) for ch in path)
+
+
+def _tokens(key: str) -> list[tuple[str, str | None]]:
+    """(text, the literal character it stands for, or None for a wildcard) for each token."""
+    out: list[tuple[str, str | None]] = []
+    i, n = 0, len(key)
+    while i < n:
+        ch = key[i]
+        if ch in "*?":
+            out.append((ch, None))
+        elif ch == "[":
+            start = i + 2 if key.startswith("[!", i) or key.startswith("[]", i) else i + 1
+            end = key.find("]", start)
+            if end < 0:
+                out.append((key[i:], None))  # malformed: `compile_glob` says so
+                break
+            body = key[i + 1 : end]
+            one = len(body) == 1 and body != "!"
+            out.append((key[i : end + 1], body if one else None))
+            i = end
+        else:
+            out.append((ch, ch))
+        i += 1
+    return out
 
 
 def is_glob(key: str) -> bool:
-    return any(ch in key for ch in WILDCARDS)
+    if not any(ch in key for ch in WILDCARDS):
+        return False
+    return any(char is None for _, char in _tokens(key))
+
+
+def canonical(key: str) -> str:
+    """The key with every one-character class of an ordinary character written plainly."""
+    if "[" not in key:
+        return key
+    return "".join(
+        ESCAPES.get(char, char) if char is not None else text for text, char in _tokens(key)
+    )
+
+
+def unescape(key: str) -> str:
+    """The file name a plain key stands for (`app/[[]slug]/x` -> `app/[slug]/x`)."""
+    if "[" not in key:
+        return key
+    return "".join(char if char is not None else text for text, char in _tokens(key))
 
 
 def fixed_prefix(key: str) -> str:
     """The text before the first wildcard (the whole key for a plain path)."""
-    cut = min((i for i in (key.find(ch) for ch in WILDCARDS) if i >= 0), default=len(key))
-    return key[:cut]
+    if not any(ch in key for ch in WILDCARDS):
+        return key
+    out = []
+    for text, char in _tokens(key):
+        if char is None:
+            break
+        out.append(text)
+    return "".join(out)
 
 
 @lru_cache(maxsize=512)
@@ -52,7 +116,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             body = pattern[i + 1 : end]
             if body.startswith("!"):
                 body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
+            out.append("[" + body.replace("\\", "\\\\").replace("[", "\\[") + "]")
             i = end
         else:
             out.append(re.escape(ch))
@@ -72,4 +136,4 @@ def overlaps(a: str, b: str) -> bool:
         pa, pb = fixed_prefix(a), fixed_prefix(b)
         return pa.startswith(pb) or pb.startswith(pa)
     pattern, path = (a, b) if a_glob else (b, a)
-    return compile_glob(pattern).match(path) is not None
+    return compile_glob(pattern).match(unescape(path)) is not None

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from ctui.core import lease_queue
 from ctui.core.errors import LeaseHeld, UsageError
-from ctui.core.globs import fixed_prefix, is_glob
+from ctui.core.globs import fixed_prefix, is_glob, unescape
 from ctui.core.lease_holders import held_error, holder_gone
 from ctui.core.lease_keys import checked_ttl, overlapping, require_key
+from ctui.core.lease_keys import file as lease_file
 from ctui.core.lease_record import Lease, require_row, row
 from ctui.core.lease_verify import file_sha1
 
@@ -43,7 +44,7 @@ def acquire(
     ttl = checked_ttl(c, ttl)
     if wait is not None and (not math.isfinite(wait) or wait < 0):
         raise UsageError(f"bad wait {wait!r}: a number of seconds, 0 or more")
-    file = None if is_glob(key) else c.paths.file(path, cwd)
+    file = None if is_glob(key) else lease_file(c, path, cwd)
     if not wait:
         result = try_grant(c, key, instance, intent, ttl, waiter=None, file=file)
         if isinstance(result, LeaseHeld):
@@ -122,7 +123,7 @@ def grant(
             data={"holder": mine.holder, "token": mine.token},
         )
     token = c.store.next_counter(conn, "fence")
-    sha1 = None if is_glob(key) else file_sha1(file or c.root / key)
+    sha1 = None if is_glob(key) else file_sha1(file or c.root / unescape(key))
     conn.execute(
         "INSERT INTO leases(path, is_glob, prefix, holder, token, intent, acquired_at, "
         "renewed_at, "

@@ -50,7 +50,7 @@ def held_error(conn: sqlite3.Connection, key: str, lease: Lease, now: float) -> 
     message = (
         f"{what} by {who}{intent} since {iso(lease.acquired_at)}, "
         f"expires in {ago(lease.expires_at - now)}: work on another file, wait with "
-        f"`ctui lock acquire {key} --wait 300`, or ask the operator to force-release it"
+        f"`ctui lock acquire {key} --wait 90`, or ask the operator to force-release it"
     )
     return LeaseHeld(message, path=key, lease=lease, holder=holder)
 

@@ -14,7 +14,15 @@ import sqlite3
 from pathlib import Path
 
 from ctui.core.errors import UsageError
-from ctui.core.globs import compile_glob, fixed_prefix, is_glob, overlaps
+from ctui.core.globs import (
+    canonical,
+    compile_glob,
+    escape,
+    fixed_prefix,
+    is_glob,
+    overlaps,
+    unescape,
+)
 from ctui.core.lease_record import Lease
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -32,13 +40,30 @@ def _is_dir(path: Path) -> bool:
 
 
 def key(c: Coordinator, path: str, cwd: Path | None = None) -> str | None:
-    """The lease key for a path or glob, or None when it is outside the repository."""
-    found = c.paths.key(path, cwd)
-    if found is not None and not is_glob(found) and (path.endswith("/") or _is_dir(c.root / found)):
-        found += "/**"  # a folder's lease covers everything under it
-    if found is not None and is_glob(found):
-        compile_glob(found)
-    return found
+    """The lease key for a path or glob, or None when it is outside the repository.
+
+    `path` is in glob syntax: a literal file name with `[`, `*` or `?` comes
+    escaped (`ctui.core.globs.escape`; the hooks do that for every tool call).
+    A plain path is resolved as the file it names and its key escaped again,
+    so `app/[[]slug]/page.tsx` and the file `app/[slug]/page.tsx` share a key.
+    """
+    pattern = canonical(path)
+    if is_glob(pattern):
+        found = c.paths.key(pattern, cwd)
+        if found is not None:
+            compile_glob(found)
+        return found
+    real = unescape(pattern)
+    found = c.paths.key(real, cwd)
+    if found is None:
+        return None
+    folder = real.endswith("/") or _is_dir(c.root / found)
+    return escape(found) + ("/**" if folder else "")  # a folder's lease covers what is under it
+
+
+def file(c: Coordinator, path: str, cwd: Path | None = None) -> Path:
+    """The real file a plain key's caller names (in whichever worktree it lies)."""
+    return c.paths.file(unescape(canonical(path)), cwd)
 
 
 def require_key(c: Coordinator, path: str, cwd: Path | None = None) -> str:

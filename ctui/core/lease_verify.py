@@ -8,11 +8,13 @@ every edit and must not pay for `hashlib`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ctui.core.errors import Conflict, UsageError
 from ctui.core.globs import is_glob
 from ctui.core.lease_holders import own
+from ctui.core.lease_keys import file as lease_file
 from ctui.core.lease_keys import key as lease_key
 from ctui.core.lease_keys import require_key
 from ctui.core.lease_record import Lease, require_row, row
@@ -23,29 +25,52 @@ if TYPE_CHECKING:
 
 ABSENT = "absent"
 SHA1_CHUNK = 1 << 18
+MAX_HASHED = 16 << 20  # about 20-40 ms of hashing, inside a write transaction
 
 
 def file_sha1(path: Path) -> str | None:
-    """SHA-1 of the file's bytes, `absent` when there is no file, None for a folder.
+    """SHA-1 of a regular file's bytes, `absent` when there is no file, else None.
+
+    Only regular files up to `MAX_HASHED` bytes are read: a folder, a FIFO, a
+    device or a socket is never opened (opening a FIFO blocks until a writer
+    comes, and this runs inside the store's write transaction), and a larger
+    file is not hashed, so a grant costs at most one bounded read. The open is
+    non-blocking and re-checked, in case the name is swapped between the two.
 
     CPython's own SHA-1 (`_sha1`) gives the same digest as `hashlib`'s without
     loading OpenSSL and BLAKE2, a few milliseconds of every hook call's start-up.
     """
+    import stat
+
     try:
         from _sha1 import sha1
     except ImportError:  # a Python built without it: hashlib's (OpenSSL's) SHA-1
         from hashlib import sha1
 
     try:
-        with open(path, "rb") as fh:
-            digest = sha1()
-            while chunk := fh.read(SHA1_CHUNK):
-                digest.update(chunk)
-            return digest.hexdigest()
+        info = os.stat(path)
     except FileNotFoundError:
         return ABSENT
-    except (IsADirectoryError, NotADirectoryError, PermissionError):
+    except OSError:
         return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_HASHED:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return ABSENT
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or opened.st_size > MAX_HASHED:
+            return None
+        digest = sha1()
+        left = MAX_HASHED + 1
+        while left > 0 and (chunk := fh.read(min(SHA1_CHUNK, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+        return None if left <= 0 else digest.hexdigest()
 
 
 def verify(c: Coordinator, path: str, *, instance: str, cwd: Path | None = None) -> Lease:
@@ -55,7 +80,7 @@ def verify(c: Coordinator, path: str, *, instance: str, cwd: Path | None = None)
         raise UsageError(f"verify takes a file, not a glob ({key})")
     with c.store.write() as conn:
         lease = own(c, conn, key, instance)
-        current = file_sha1(c.paths.file(path, cwd))
+        current = file_sha1(lease_file(c, path, cwd))
         changed = lease.sha1 is not None and current != lease.sha1
         if changed:
             data = {"recorded": lease.sha1, "current": current}
@@ -85,6 +110,6 @@ def record_edit(
         now = c.now()
         conn.execute(
             "UPDATE leases SET sha1 = ?, expires_at = ?, renewed_at = ? WHERE path = ?",
-            (file_sha1(c.paths.file(path, cwd)), now + lease.ttl, now, key),
+            (file_sha1(lease_file(c, path, cwd)), now + lease.ttl, now, key),
         )
         return require_row(conn, key)

@@ -52,6 +52,11 @@ class Plan:
         }
 
 
+BATCH_S = 0.05  # the longest one import batch holds the store's write lock
+BATCH_MAX = 1000
+BATCH_PAUSE_S = 0.01  # between batches, so writers polling for the lock win the gap
+
+
 def get(conn: sqlite3.Connection) -> Plan | None:
     rows = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'plan.%'").fetchall())
     if "plan.goal" not in rows:
@@ -204,15 +209,28 @@ def import_tasks(coord: Coordinator, path: Path, *, by: str = OPERATOR) -> dict[
 def import_document(
     coord: Coordinator, doc: dict[str, Any], *, by: str = OPERATOR
 ) -> dict[str, Any]:
-    """Apply an import document from `load_tasks`, in one transaction: all of it or nothing.
+    """Apply an import document from `load_tasks`, in short batches.
 
     Returns `{"imported": {old id: new id}, "skipped": [old ids], "plan": bool}`.
 
     Claims do not carry over (their claimants are not instances here): claimed
     tasks come back available. A `results/<id>.md` beside the file becomes the
     result of a done task, and `master-plan.md` the plan when none is set.
-    Tasks imported before (same source id and description) are skipped.
+    Tasks imported before (same source id and description) are skipped: an
+    indexed lookup per task, so the whole import is linear in its size.
+
+    Every task is checked (fields, dependencies, cycles) before the first write,
+    so a bad file changes nothing. The writes then go in batches, each its own
+    transaction of at most `BATCH_S` (or `BATCH_MAX` tasks): other writers,
+    above all an agent's edit-time lease check, get the store between batches
+    instead of waiting behind the whole import (the importer pauses between
+    batches: a writer that re-takes the lock at once would starve the ones
+    polling for it). Should a later batch fail
+    (a dependency cancelled meanwhile), earlier batches stay and importing the
+    file again completes it.
     """
+    import time
+
     items = doc.get("tasks")
     if not isinstance(items, list):
         raise UsageError('expected a list of tasks under "tasks"')
@@ -221,37 +239,50 @@ def import_document(
     file = str(doc.get("file") or "")
     imported: dict[str, str] = {}
     skipped: list[str] = []
-    with coord.store.write() as conn:
-        known = {r[0] for r in conn.execute("SELECT id FROM tasks")}
-        mapping = {}
-        for t in _order(parsed, known):
-            existing = conn.execute(
-                "SELECT id FROM tasks "
-                "WHERE json_extract(context, '$.source.id') = ? AND description = ?",
-                (t["source_id"], t["description"]),
-            ).fetchone()
-            if existing:
-                mapping[t["source_id"]] = existing[0]
-                skipped.append(t["source_id"])
-                continue
-            result = results.get(t["source_id"]) if t["status"] == "done" else None
-            source = {"id": t["source_id"], "file": file, "claimed_by": t["claimed_by"]}
-            new_id = insert(
-                coord,
-                conn,
-                t["description"],
-                priority=t["priority"],
-                depends_on=[mapping.get(d, d) for d in t["deps"]],
-                files=t["files"],
-                hints=t["hints"],
-                created_by=by,
-                status=t["status"],
-                result=result,
-                source={k: v for k, v in source.items() if v},
-            )
-            mapping[t["source_id"]] = imported[t["source_id"]] = new_id
-        coord.log(conn, "task.imported", actor=by, data={"file": file, "count": len(imported)})
-        plan_set = _import_plan(coord, conn, doc.get("master_plan"), by)
+    known = {r[0] for r in coord.store.conn.execute("SELECT id FROM tasks")}
+    ordered = _order(parsed, known)
+    mapping: dict[str, str] = {}
+    done = 0
+    plan_set = False
+    while True:
+        with coord.store.write() as conn:
+            deadline = time.monotonic() + BATCH_S
+            for count, t in enumerate(ordered[done : done + BATCH_MAX]):
+                if count and time.monotonic() > deadline:
+                    break
+                done += 1
+                existing = conn.execute(
+                    "SELECT id FROM tasks "
+                    "WHERE json_extract(context, '$.source.id') = ? AND description = ?",
+                    (t["source_id"], t["description"]),
+                ).fetchone()
+                if existing:
+                    mapping[t["source_id"]] = existing[0]
+                    skipped.append(t["source_id"])
+                    continue
+                result = results.get(t["source_id"]) if t["status"] == "done" else None
+                source = {"id": t["source_id"], "file": file, "claimed_by": t["claimed_by"]}
+                new_id = insert(
+                    coord,
+                    conn,
+                    t["description"],
+                    priority=t["priority"],
+                    depends_on=[mapping.get(d, d) for d in t["deps"]],
+                    files=t["files"],
+                    hints=t["hints"],
+                    created_by=by,
+                    status=t["status"],
+                    result=result,
+                    source={k: v for k, v in source.items() if v},
+                )
+                mapping[t["source_id"]] = imported[t["source_id"]] = new_id
+            if done == len(ordered):
+                coord.log(
+                    conn, "task.imported", actor=by, data={"file": file, "count": len(imported)}
+                )
+                plan_set = _import_plan(coord, conn, doc.get("master_plan"), by)
+                break
+        time.sleep(BATCH_PAUSE_S)
     return {"imported": imported, "skipped": skipped, "plan": plan_set}
 
 

@@ -3,22 +3,63 @@
 The agent's command starts only after `pipe-pane` is attached (it waits on a
 tmux `wait-for` channel), so the log misses none of its output; its exit code
 is written to a file next to the log, because tmux forgets it with the pane.
+
+`CTUI_TMUX_SOCKET` (a socket path) puts ctui's sessions on that tmux server
+instead of the default one (tests use a private server they start and kill).
+
+`attach_argv` is how the operator gets to a thread's session: outside tmux,
+`attach-session`; inside tmux on the same server, `switch-client` (a nested
+attach is refused: "sessions should be nested with care"); inside a tmux whose
+server is another one, a new window there that runs a client of ctui's server.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+
+SOCKET_ENV = "CTUI_TMUX_SOCKET"
 
 
 def session(name: str) -> str:
     return f"ctui-{name}"
 
 
+def base(env: Mapping[str, str] | None = None) -> list[str]:
+    """`tmux`, plus `-S SOCKET` when `CTUI_TMUX_SOCKET` names ctui's own server."""
+    socket = (os.environ if env is None else env).get(SOCKET_ENV)
+    return ["tmux", "-S", socket] if socket else ["tmux"]
+
+
 def _tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=check, timeout=15)
+    return subprocess.run([*base(), *args], capture_output=True, text=True, check=check, timeout=15)
+
+
+def attach_argv(name: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The command that shows thread `name`'s session to the operator, inside tmux or not."""
+    env = os.environ if env is None else env
+    ours = base(env)
+    sess = session(name)
+    inside = env.get("TMUX", "")
+    if not inside:
+        return [*ours, "attach-session", "-t", sess]
+    theirs = inside.split(",")[0]
+    socket = env.get(SOCKET_ENV)
+    if not socket or _same_file(socket, theirs):
+        return [*ours, "switch-client", "-t", sess]
+    client = "env -u TMUX " + shlex.join([*ours, "attach-session", "-t", sess])
+    return ["tmux", "new-window", "-n", sess, client]
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def available() -> bool:
@@ -32,7 +73,7 @@ def start(
     sess = session(name)
     exit_file.unlink(missing_ok=True)
     script = (
-        f"tmux wait-for {shlex.quote(sess + '-go')}; {shlex.join(argv)}; "
+        f"{shlex.join(base())} wait-for {shlex.quote(sess + '-go')}; {shlex.join(argv)}; "
         f"echo $? > {shlex.quote(str(exit_file))}"
     )
     env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]

@@ -163,12 +163,15 @@ def _news(c: Coordinator, me: Instance) -> str:
 
 def at_start(c: Coordinator, me: Instance) -> str | None:
     """Everything a new session should know before it edits anything."""
+    from ctui.hooks.edits import WAIT_S, ctui_command
+
     now = c.now()
+    ctui = ctui_command()
     header = (
         f"ctui coordinates the agents on this repository; you are instance {me.id}. "
         "Before editing a file another agent leases, your edit is denied: pick other work or "
-        f"wait (`ctui lock acquire FILE --wait 300 --as {me.id}`). Log decisions others should "
-        f"follow with `ctui decisions add --as {me.id}`."
+        f"wait (`{ctui} lock acquire FILE --wait {WAIT_S} --as {me.id}`). Log decisions others "
+        f"should follow with `{ctui} decisions add --as {me.id}`."
     )
     text = _join(
         header,

@@ -12,6 +12,21 @@ through the Write|Edit matcher.
 A subagent may edit under its parent's lease (and the parent under its
 subagent's): the lease stays with its holder. Paths outside the repository
 pass untouched, without a write to the store.
+
+A tool call names one literal file: `[`, `]`, `*` and `?` in its name are
+characters (`app/[slug]/page.tsx` is a file, escaped into its key with
+`ctui.core.globs.escape`), and a call never leases more than that file. The
+lease check refuses, without touching the store, a path that is a folder, that
+is not a regular file (a FIFO, a device, a socket: never opened), or that does
+not exist and holds `*` or `?` (a pattern where one file is meant). Explicit
+globs remain a CLI, API and MCP feature.
+
+The lease check never fails open: when the store cannot answer in time (it
+stayed write-locked past the hook's busy timeout) or at all (corrupt,
+unreadable), PreToolUse denies with a reason that says to retry in a moment.
+`[hooks] on_timeout = "fail-open"` in `.ctui/config.toml` restores the old
+behaviour (exit 1, a non-blocking error) for a repository that prefers it. A
+repository without a store did not opt in: its edits pass in silence.
 """
 
 from __future__ import annotations
@@ -19,7 +34,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ctui.core.errors import LeaseHeld, UsageError
+from ctui.core.errors import LeaseHeld, StoreError, UsageError
+from ctui.core.globs import escape
 from ctui.core.leases import Lease
 from ctui.hooks.session import Session, open_store
 
@@ -30,6 +46,7 @@ if TYPE_CHECKING:
 FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 MAX_TEXT = 9_500
 MAX_LISTED = 20
+WAIT_S = 90  # inside the Bash tool's 2-minute default timeout, with room to start
 
 
 def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -38,16 +55,106 @@ def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
         raise UsageError(f"{event} payload has no tool_name")
     if tool in FILE_TOOLS:
         path = _file_path(payload, tool)
+        if event == "PreToolUse":
+            return lease_check(payload, path, tool)
         c = open_store(payload)
-        if c.leases.key(path, Path(payload["cwd"])) is None:
+        cwd = Path(payload["cwd"])
+        try:
+            if c.leases.key(escape(path), cwd) is None or _not_one_file(c, path, cwd):
+                return None
+        except UsageError:  # the lease check refused it already
             return None
-        session = Session(payload, c)
-        return (
-            before_edit(session, path, tool) if event == "PreToolUse" else after_edit(session, path)
-        )
+        return after_edit(Session(payload, c), escape(path))
     if tool == "Bash" and event == "PostToolUse":
         return after_bash(Session(payload, open_store(payload)))
     return None
+
+
+def lease_check(payload: dict[str, Any], path: str, tool: str) -> dict[str, Any] | None:
+    """PreToolUse on a file: allow, or deny with a reason; never an unanswered allow."""
+    cwd = Path(payload["cwd"])
+    try:
+        c = open_store(payload)
+    except StoreError as exc:
+        return _unanswered(cwd, exc)
+    try:
+        if c.leases.key(escape(path), cwd) is None:
+            return None
+        refusal = _not_one_file(c, path, cwd)
+    except UsageError as exc:  # the repository root, a path the system refuses
+        refusal = exc.message
+    if refusal:
+        return deny(f"ctui refused this edit on purpose: {refusal}")
+    try:
+        return before_edit(Session(payload, c), escape(path), tool)
+    except StoreError as exc:
+        return _unanswered(cwd, exc)
+
+
+def deny(reason: str) -> dict[str, Any]:
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason[:MAX_TEXT],
+        }
+    }
+
+
+def _not_one_file(c: Any, path: str, cwd: Path) -> str | None:
+    """Why `path` is not one regular file a lease can stand for, or None when it is.
+
+    One `stat`, never an `open`: a FIFO is not read and a device not touched.
+    """
+    import stat
+
+    full = c.paths.file(path, cwd)
+    try:
+        mode = os.stat(full).st_mode
+    except FileNotFoundError:
+        if any(ch in (c.paths.key(path, cwd) or "") for ch in "*?"):
+            return (
+                f"{path} does not exist and its name holds `*` or `?`: a tool call edits one "
+                "file, so name that file (ctui leases one file per edit; globs are for "
+                "`ctui lock acquire`)"
+            )
+        return None
+    except OSError as exc:
+        return f"{path} cannot be examined ({exc.strerror}): name a regular file"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a folder, not a file: a tool call edits and leases one file"
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        return f"{path} is {kind}, not a regular file: ctui leases regular files only"
+    return None
+
+
+def _unanswered(cwd: Path, exc: StoreError) -> dict[str, Any] | None:
+    """The store cannot answer: deny (retry soon), unless this repository opted out.
+
+    No store at all means the repository never opted in: the edit passes.
+    """
+    from ctui.core.config import Config
+    from ctui.core.paths import resolve_store_dir
+    from ctui.core.store import DB_NAME
+
+    try:
+        folder = resolve_store_dir(None, cwd)
+    except Exception:
+        folder = None
+    if folder is None or not (folder / DB_NAME).exists():
+        return None
+    try:
+        fail_open = Config.load(folder).hook_on_timeout == "fail-open"
+    except Exception:
+        fail_open = False
+    if fail_open:
+        raise exc
+    return deny(
+        "ctui refused this edit on purpose: it could not check the file's lease in time "
+        f"({exc.message}). Nothing was changed. Retry this edit in a moment; if it keeps "
+        "happening, tell the user (`ctui hooks doctor` checks the store)."
+    )
 
 
 def _file_path(payload: dict[str, Any], tool: str) -> str:
@@ -77,17 +184,58 @@ def before_edit(s: Session, path: str, tool: str) -> dict[str, Any] | None:
                 return None
             except LeaseHeld as third:
                 refusal = third
-    reason = (
-        f"ctui: {refusal.message}. You are {inst.id}: add `--as {inst.id}` to ctui commands "
-        f"(`ctui lock check {refusal.details.get('path', path)}` shows the holder now)."
+    from ctui.core.lease_keys import file as lease_file
+
+    target = escape(str(lease_file(c, path, s.cwd)))
+    return deny(held_reason(refusal, inst.id, c.now(), target))
+
+
+def held_reason(refusal: LeaseHeld, me: str, now: float, target: str) -> str:
+    """A deliberate refusal: who holds the file, for what, since when, and the exact next step.
+
+    `target` is the file as an absolute, escaped path, so the command works from any folder.
+    """
+    import shlex
+
+    from ctui.core.clock import ago, iso
+
+    key = str(refusal.details.get("path") or "")
+    lease: Lease | None = refusal.details.get("lease")  # type: ignore[assignment]
+    holder = refusal.details.get("holder")
+    if lease is None:
+        what = refusal.message.split(":")[0]
+    else:
+        task = getattr(holder, "task", None)
+        what = (
+            f"{key} is leased by {lease.holder}"
+            + (f" (task {task!r})" if task else "")
+            + (f" to {lease.intent}" if lease.intent else "")
+            + (f" through {lease.path}" if lease.path != key else "")
+            + f" since {iso(lease.acquired_at)}, expires in {ago(lease.expires_at - now)}"
+        )
+    command = f"{ctui_command()} lock acquire {shlex.quote(target)} --as {me} --wait {WAIT_S}"
+    return (
+        f"ctui refused this edit on purpose (a lease, not an error): {what}. "
+        f"Work on another file first, or queue for this one with the Bash command `{command}` "
+        f"(or the MCP tool acquire_lock with that path and wait={WAIT_S}), then retry the "
+        f"edit once it succeeds. You are {me}."
     )
-    return {
-        "hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": "deny",
-            "permissionDecisionReason": reason[:MAX_TEXT],
-        }
-    }
+
+
+def ctui_command() -> str:
+    """An absolute command for ctui that works from the agent's shell (this hook's own install)."""
+    import shlex
+    import sys
+
+    script = Path(sys.executable).parent / "ctui"
+    if script.is_file() and os.access(script, os.X_OK):
+        return shlex.quote(str(script))
+    import shutil
+
+    found = shutil.which("ctui")
+    if found:
+        return shlex.quote(os.path.abspath(found))
+    return f"{shlex.quote(sys.executable)} -m ctui"
 
 
 def after_edit(s: Session, path: str) -> dict[str, Any] | None:
@@ -172,7 +320,7 @@ def _changed(root: Path, leases: list[Lease], since: float) -> list[tuple[Lease,
     Plain keys cost one `stat` each; only a glob lease asks git for the
     worktree's changed files.
     """
-    from ctui.core.globs import compile_glob
+    from ctui.core.globs import compile_glob, unescape
     from ctui.core.leases import file_sha1
 
     found: list[tuple[Lease, str]] = []
@@ -184,7 +332,7 @@ def _changed(root: Path, leases: list[Lease], since: float) -> list[tuple[Lease,
             pattern = compile_glob(lease.path)
             candidates.extend((lease, key) for key in dirty if pattern.match(key))
     for lease, key in candidates:
-        full = root / key
+        full = root / unescape(key)
         try:
             if os.stat(full).st_mtime < since:
                 continue

@@ -6,13 +6,26 @@ and keeps every other hook; running it twice gives the same file as once.
 recognised by their command (`ctui.hook` or `... ctui hook`), so an older
 install is replaced, not duplicated.
 
-The command written is the fastest measured way to start the hook (see
-`benchmarks/bench_hooks.py`): this Python with `-I -S`, which skips
-`site` (the hook needs nothing from site-packages) and ignores the working
-folder and `PYTHON*` variables, so a repository's own `json.py` can never
-shadow the standard library. ctui's folder is appended to `sys.path` after
-the standard library. The console script (`.../bin/ctui hook`) costs a full
-`site` start-up plus the CLI package on every edit.
+The command written (`portable_command`) is meant to be committed: it holds
+no path of this machine. A short `sh` script finds a Python that has ctui, in
+order: the project's `.venv` (`$CLAUDE_PROJECT_DIR/.venv`), the main
+worktree's `.venv` (a linked worktree has none of its own), the Python of a
+`ctui` on PATH (pipx and the like), then `python3`. It runs that Python with
+`-I -S`, the fastest start measured (see `benchmarks/bench_hooks.py`): `site`
+is skipped, so the code finds ctui in the venv's site-packages itself (reading
+only ctui's own `.pth` for an editable install) and falls back to a full `site`
+start only when that fails. Where no Python has ctui (a teammate without it,
+CI), the hook exits 0 with no output: a silent no-op, not an error on every
+tool call. `-I` also ignores the working folder and `PYTHON*` variables, so a
+repository's own `json.py` can never shadow the standard library.
+
+`fast_command` (this Python and ctui's folder, absolute) is for settings that
+never leave this machine: threads ctui spawns (`claude --settings`) and
+`--scope local`. `document` builds a whole settings document from either.
+
+The lease check (PreToolUse) carries `"onFailure": "block"`: from Claude Code
+2.1.295 a hook that crashes or times out blocks the edit instead of letting it
+through unleased (older clients ignore the key).
 """
 
 from __future__ import annotations
@@ -40,6 +53,45 @@ EVENTS: dict[str, str | None] = {
     "SessionEnd": None,
 }
 TIMEOUT_S = 10
+BLOCKING = frozenset({"PreToolUse"})  # `"onFailure": "block"`: a failed lease check blocks
+
+
+HOOK_CODE = """import os,sys
+def found():
+ try:
+  import ctui.hook;return 1
+ except ImportError:pass
+ v=os.path.dirname(os.path.dirname(sys.executable))
+ s=os.path.join(v,"lib","python%d.%d"%sys.version_info[:2],"site-packages")
+ if os.path.isfile(os.path.join(v,"pyvenv.cfg")) and os.path.isdir(s):
+  sys.path.append(s)
+  for n in os.listdir(s):
+   if n.endswith(".pth") and "ctui" in n:
+    for l in open(os.path.join(s,n)):
+     l=l.strip()
+     if l.startswith("import "):exec(l)
+     elif l and l[0]!="#":sys.path.append(l)
+  try:
+   import ctui.hook;return 1
+  except ImportError:pass
+ import site;site.main()
+ try:
+  import ctui.hook;return 1
+ except ImportError:return 0
+found() and sys.modules["ctui.hook"].run()"""
+
+FIND_PYTHON = (
+    'd="${CLAUDE_PROJECT_DIR:-.}"; p="$d/.venv/bin/python"; '
+    '[ -x "$p" ] || { g=$(cd "$d" && git rev-parse --path-format=absolute --git-common-dir '
+    '2>/dev/null) && p="${g%/.git}/.venv/bin/python"; }; '
+    '[ -x "$p" ] || { c=$(command -v ctui) && read -r p < "$c" && p="${p#\\#!}"; }; '
+    '[ -x "$p" ] || p=$(command -v python3) || exit 0; '
+)
+
+
+def portable_command() -> str:
+    """The hook command to commit: no path of this machine; a silent no-op without ctui."""
+    return f'{FIND_PYTHON}exec "$p" -I -S -c {shlex.quote(HOOK_CODE)}'
 
 
 def fast_command(python: str | None = None) -> str:
@@ -148,9 +200,21 @@ def merge(doc: dict[str, Any], command: str) -> dict[str, Any]:
     hooks = doc.setdefault("hooks", {})
     for event, matcher in EVENTS.items():
         group: dict[str, Any] = {"matcher": matcher} if matcher else {}
-        group["hooks"] = [{"type": "command", "command": command, "timeout": TIMEOUT_S}]
+        entry: dict[str, Any] = {"type": "command", "command": command, "timeout": TIMEOUT_S}
+        if event in BLOCKING:
+            entry["onFailure"] = "block"
+        group["hooks"] = [entry]
         hooks.setdefault(event, []).append(group)
     return doc
+
+
+def document(command: str | None = None) -> dict[str, Any]:
+    """A settings document with only ctui's hooks (for `claude --settings`).
+
+    Without `command`, the portable one; a thread ctui spawns on this machine
+    can pass `fast_command()`.
+    """
+    return merge({}, command or portable_command())
 
 
 def installed(doc: dict[str, Any]) -> dict[str, list[str]]:

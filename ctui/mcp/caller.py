@@ -1,11 +1,20 @@
 """Who is calling an MCP tool: the instance each call acts as, heartbeated on every call.
 
-In order: the tool's `instance_id` argument, `CTUI_INSTANCE_ID`, else one
-instance registered for this server process (role from `CTUI_ROLE`, session
-from `CLAUDE_SESSION_ID`, cwd from `CLAUDE_PROJECT_DIR`, pid of this process so
-that the reaper frees its claims and leases if the process dies). A named
-instance that is unknown, stale or ended is registered again under its name:
-an agent that was reaped keeps working, without the claims it lost.
+In order: the tool's `instance_id` argument, `CTUI_INSTANCE_ID`, then the
+Claude Code session that started this server, else one instance registered
+for this server process (role from `CTUI_ROLE`, cwd from `CLAUDE_PROJECT_DIR`,
+pid of this process so that the reaper frees its claims and leases if the
+process dies). A named instance that is unknown, stale or ended is registered
+again under its name: an agent that was reaped keeps working, without the
+claims it lost.
+
+One session has one identity across faces: Claude Code passes its session id
+to MCP servers as `CLAUDE_CODE_SESSION_ID`, and the server then acts as the
+very instance the session's hooks act as (`claude-<first 8 of the session id>`,
+found or registered by `ctui.hooks.session.Session`), so a lease taken with
+`acquire_lock` lets the same session's next Write through the hook. That
+instance belongs to the session, not to this server: stopping the server does
+not end it (SessionEnd does).
 """
 
 from __future__ import annotations
@@ -33,10 +42,21 @@ class Caller:
         wanted = instance_id or self._env.get("CTUI_INSTANCE_ID")
         if wanted:
             return self._touch(wanted, own=False)
+        session = self._env.get("CLAUDE_CODE_SESSION_ID") or self._env.get("CLAUDE_SESSION_ID")
+        if session and session.strip():
+            return self._session(session)
         with self._lock:
             if self.own_id is None:
                 self.own_id = self._register(None, own=True)
             return self._touch(self.own_id, own=True)
+
+    def _session(self, session_id: str) -> str:
+        """The session's own instance (as its hooks see it), heartbeated or registered."""
+        from ctui.hooks.session import Session
+
+        cwd = self._env.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+        with self._lock:
+            return Session({"session_id": session_id, "cwd": cwd}, self._c).ensure(None).id
 
     def _touch(self, instance_id: str, *, own: bool) -> str:
         try:

@@ -24,6 +24,7 @@ from ctui.core.errors import CtuiError, NotFound
 from ctui.mcp.caller import Caller
 
 T = TypeVar("T")
+MAX_WAIT_S = 600.0
 
 InstanceId = Annotated[
     str | None,
@@ -215,7 +216,7 @@ def _add_tools(server: MCPServer, c: Coordinator, caller: Caller) -> None:
         return {"discoveries": [d.to_dict() for d in found]}
 
     @tool()
-    def acquire_lock(
+    async def acquire_lock(
         path: Annotated[
             str, Field(description="A repository file or glob (src/*.py, backend/**).")
         ],
@@ -225,13 +226,31 @@ def _add_tools(server: MCPServer, c: Coordinator, caller: Caller) -> None:
         ttl: Annotated[
             float | None, Field(gt=0, description="Seconds until it expires unless renewed.")
         ] = None,
+        wait: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=MAX_WAIT_S,
+                description="If another agent holds it, queue and wait up to this many seconds "
+                "(first come, first served) instead of failing at once.",
+            ),
+        ] = 0,
         instance_id: InstanceId = None,
     ) -> dict[str, Any]:
-        """Take the exclusive lease on a file before editing it (renews if you already hold it)."""
+        """Take the exclusive lease on a file before editing it (renews if you already hold it).
+
+        A file name is glob syntax here: write `[`, `*`, `?` in a literal name as `[[]`,
+        `[*]`, `[?]` (the edit hook's refusal gives the exact path to pass).
+        """
+        import anyio
+
         me = who(instance_id)
-        return run(
-            lambda: c.leases.acquire(path, instance=me, intent=intent, ttl=ttl).to_dict(c.now())
-        )
+
+        def take() -> dict[str, Any]:
+            lease = c.leases.acquire(path, instance=me, intent=intent, ttl=ttl, wait=wait or None)
+            return lease.to_dict(c.now())
+
+        return await anyio.to_thread.run_sync(lambda: run(take))  # waiting blocks no other call
 
     @tool()
     def release_lock(path: str, instance_id: InstanceId = None) -> dict[str, Any]:

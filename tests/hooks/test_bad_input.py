@@ -1,4 +1,8 @@
-"""Errors never block the agent: exit 1, one line on stderr, the store unchanged, never exit 2."""
+"""Errors never block the agent: exit 1, one line on stderr, the store unchanged, never exit 2.
+
+Except the lease check: a PreToolUse whose store exists but cannot answer (locked past the
+hook's busy timeout, corrupt) denies with a "retry in a moment" reason instead of failing open.
+"""
 
 from __future__ import annotations
 
@@ -92,9 +96,12 @@ def test_missing_store_is_not_created(hook: Hook, tmp_path: Path) -> None:
     bare = tmp_path / "plain"
     bare.mkdir()
     git(bare, "init", "-q", "-b", "main")
-    for name in ("SessionStart", "PreToolUse-Edit", "SessionEnd"):
+    for name in ("SessionStart", "SessionEnd"):
         answer = hook(name, cwd=bare, file=bare / "x.py")
         _assert_failed_open(answer, "no ctui store", "ctui init")
+    # A repository that never opted in: its edits pass in silence (the lease check's
+    # blocking failure policy must not turn "no store here" into a blocked edit).
+    assert hook("PreToolUse-Edit", cwd=bare, file=bare / "x.py").allowed
     assert not (bare / ".ctui").exists()
 
 
@@ -105,33 +112,67 @@ def test_corrupt_store(started: Hook, repo: Path) -> None:
     db.write_bytes(b"this is not a database at all" * 100)
     before = db.read_bytes()
     answer = started("PreToolUse-Edit", session="another-session-0001", file=repo / "README.md")
-    _assert_failed_open(answer, "not a usable ctui store")
+    assert answer.denied, answer
+    assert "on purpose" in answer.reason and "not a usable ctui store" in answer.reason
+    assert "Retry this edit in a moment" in answer.reason
+    _assert_failed_open(
+        started("SessionStart", session="another-session-0001"), "not a usable ctui store"
+    )
     assert db.read_bytes() == before
 
 
-def test_locked_database_fails_open_quickly(started: Hook, repo: Path) -> None:
-    """A writer holding the lock past the hook's short busy timeout: exit 1, nothing written."""
-    db = repo / ".ctui" / "ctui.db"
-    before = snapshot(db)
+def _lock(db: Path) -> subprocess.Popen[str]:
+    """Another process that holds the store's write lock until killed."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import sqlite3,sys,time;c=sqlite3.connect(sys.argv[1],isolation_level=None);"
-            "c.execute('BEGIN IMMEDIATE');print('locked',flush=True);time.sleep(30)",
+            "c.execute('BEGIN IMMEDIATE');print('locked',flush=True);time.sleep(60)",
             str(db),
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_locked_store_denies_the_edit(started: Hook, repo: Path) -> None:
+    """A writer holding the lock past the hook's busy timeout: deny, retry soon, nothing written."""
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    holder = _lock(db)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         answer = started("PreToolUse-Edit", session="another-session-0002", file=repo / "README.md")
+        assert answer.denied, answer
+        assert "on purpose" in answer.reason and "locked" in answer.reason
+        assert "Retry this edit in a moment" in answer.reason
+        _assert_failed_open(started("SessionStart", session="another-session-0002"), "locked")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert snapshot(db) == before
+
+
+def test_locked_store_fails_open_when_the_repository_opts_out(started: Hook, repo: Path) -> None:
+    (repo / ".ctui" / "config.toml").write_text('[hooks]\non_timeout = "fail-open"\n')
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    holder = _lock(db)
+    try:
+        answer = started("PreToolUse-Edit", session="another-session-0003", file=repo / "README.md")
         _assert_failed_open(answer, "locked")
     finally:
         holder.kill()
         holder.wait(timeout=10)
     assert snapshot(db) == before
+
+
+def test_bad_on_timeout_setting_is_refused(started: Hook, repo: Path) -> None:
+    (repo / ".ctui" / "config.toml").write_text('[hooks]\non_timeout = "maybe"\n')
+    answer = started("SessionStart", session="another-session-0004")
+    _assert_failed_open(answer, "on_timeout")
 
 
 def test_stdin_left_open_does_not_hang(started: Hook, repo: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 import sys
 import time
@@ -41,19 +40,25 @@ PAYLOADS = (
 
 def _modules_after(hook: Hook, payload: dict[str, object]) -> list[str]:
     """Run the installed command's interpreter and bootstrap, reporting `sys.modules` at the end."""
-    argv = shlex.split(hook.command)
-    assert argv[-1].endswith("from ctui.hook import run;run()"), argv
-    argv[-1] = argv[-1].replace(
-        "from ctui.hook import run;run()",
-        "import ctui.hook as h;h.defer_imports();code=h.main([]);"
-        "sys.stderr.write('\\nMODULES '+' '.join(sorted(sys.modules)))",
+    ending = 'found() and sys.modules["ctui.hook"].run()'
+    assert hook.command.rstrip("'").endswith(ending), hook.command
+    command = hook.command.replace(
+        ending,
+        "found();import ctui.hook as h;h.defer_imports();code=h.main([]);"
+        'sys.stderr.write("\\nMODULES "+" ".join(sorted(sys.modules)))',
     )
     proc = subprocess.run(
-        argv, input=json.dumps(payload).encode(), capture_output=True, timeout=30, cwd=hook.repo
+        ["sh", "-c", command],
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        timeout=30,
+        cwd=hook.repo,
     )
     marker = proc.stderr.decode().rsplit("MODULES ", 1)
     assert len(marker) == 2, proc.stderr
-    return marker[1].split()
+    # An editable install's own finder (`__editable___ctui_*_finder`, from ctui's `.pth`)
+    # is how this Python finds ctui, not something the hook imports.
+    return [m for m in marker[1].split() if not m.startswith("__editable__")]
 
 
 def test_hook_imports_only_stdlib_and_the_core(hook: Hook, repo: Path) -> None:

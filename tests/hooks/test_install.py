@@ -160,7 +160,7 @@ def test_doctor_finds_problems(repo: Path) -> None:
     )
     report = json.loads(cli("hooks", "doctor", "--json").stdout)
     text = " ".join(report["problems"])
-    assert "does not resolve" in text and "SessionStart" in text
+    assert "does not reach ctui" in text and "SessionStart" in text
 
 
 def test_install_with_dir_points_the_hook_at_that_store(repo: Path, tmp_path: Path) -> None:

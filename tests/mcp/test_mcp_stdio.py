@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -81,13 +82,17 @@ def test_mcp_install_writes_and_merges_mcp_json(cli: Cli, repo: Path) -> None:
     target = repo / ".mcp.json"
     target.write_text(json.dumps({"mcpServers": {"other": {"command": "node", "args": ["x.js"]}}}))
     first = cli.json("mcp", "install")
-    assert first["changed"] is True and first["server"]["args"] == ["mcp"]
+    assert first["changed"] is True and first["server"]["command"] == "sh"
+    assert first["server"]["args"][-1].endswith("-I -m ctui mcp")
+    assert first["tools_allowed"] is False and first["permission_rule"] == "mcp__ctui"
     again = cli.json("mcp", "install")
     assert again["changed"] is False
     doc = json.loads(target.read_text())
     assert set(doc["mcpServers"]) == {"other", "ctui"}
     assert doc["mcpServers"]["other"] == {"command": "node", "args": ["x.js"]}
-    assert Path(doc["mcpServers"]["ctui"]["command"]).name == "ctui"
+    assert str(repo) not in target.read_text() and sys.prefix not in target.read_text()
+    explicit = cli.json("mcp", "install", "--command", CTUI)
+    assert explicit["server"] == {"command": CTUI, "args": ["mcp"]}
     target.write_text("[1, 2]")
     bad = cli("mcp", "install")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "mcpServers" in bad.stderr
@@ -107,3 +112,39 @@ def test_the_sdk_loads_only_when_serving() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.timeout(120)
+async def test_installed_server_command_runs_from_the_project_venv(cli: Cli, repo: Path) -> None:
+    """What `mcp install` writes starts the server with ctui off PATH (found in `.venv`)."""
+    (repo / ".venv").symlink_to(sys.prefix)
+    entry = cli.json("mcp", "install")["server"]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": os.environ["HOME"],
+        "CLAUDE_PROJECT_DIR": str(repo),
+    }
+    params = StdioServerParameters(command=entry["command"], args=entry["args"], cwd=repo, env=env)
+    with anyio.fail_after(90):
+        async with AsyncExitStack() as stack:
+            read, write = await stack.enter_async_context(stdio_client(params))
+            session = await stack.enter_async_context(ClientSession(read, write))
+            await session.initialize()
+            names = {tool.name for tool in (await session.list_tools()).tools}
+    assert {"acquire_lock", "claim_task", "get_status"} <= names
+
+
+def test_allow_tools_writes_the_permission_rule(cli: Cli, repo: Path) -> None:
+    settings = repo / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps({"permissions": {"allow": ["Bash(npm test)"]}, "x": 1}))
+    plain = cli("mcp", "install")
+    assert "mcp__ctui" in plain.stdout and "--allow-tools" in plain.stdout
+    result = cli.json("mcp", "install", "--allow-tools")
+    assert result["tools_allowed"] is True
+    assert cli.json("mcp", "install", "--allow-tools")["tools_allowed"] is True
+    doc = json.loads(settings.read_text())
+    assert doc == {"permissions": {"allow": ["Bash(npm test)", "mcp__ctui"]}, "x": 1}
+    settings.write_text('{"permissions": {"allow": "everything"}}')
+    bad = cli("mcp", "install", "--allow-tools")
+    assert bad.returncode == 2 and "permissions.allow" in bad.stderr

@@ -141,14 +141,13 @@ async def test_the_caller_is_one_instance_per_server_heartbeated_on_every_call(
     repo: Path, coord: Coordinator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CTUI_ROLE", "reviewer")
-    monkeypatch.setenv("CLAUDE_SESSION_ID", "sess-42")
     monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(repo))
     async with connect(coord) as client:
         first = (await call(client, "get_status"))["you"]
         inst = coord.instances.get(first)
         assert (inst.role, inst.session_id, inst.cwd, inst.agent) == (
             "reviewer",
-            "sess-42",
+            None,
             str(repo),
             "mcp",
         )
@@ -163,6 +162,19 @@ async def test_the_caller_is_one_instance_per_server_heartbeated_on_every_call(
     ended = coord.instances.get(first)
     assert ended.state == "ended"
     assert coord.tasks.get("task-0001").status == "available"
+
+
+async def test_a_claude_sessions_server_acts_as_the_session(
+    repo: Path, coord: Coordinator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `CLAUDE_CODE_SESSION_ID` the caller is the session's instance, as its hooks name it."""
+    monkeypatch.setenv("CLAUDE_CODE_SESSION_ID", "4f2c9a1e-0b7d-4c3e-9a55-2d1e8f7b6a01")
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(repo))
+    async with connect(coord) as client:
+        me = (await call(client, "get_status"))["you"]
+        assert me == "claude-4f2c9a1e"
+        assert (await call(client, "get_status"))["you"] == me
+    assert coord.instances.get(me).state != "ended"
 
 
 async def test_bad_inputs_are_tool_errors_and_change_nothing(coord: Coordinator) -> None:
