@@ -421,7 +421,7 @@ def _check_command(command: str, project: Path, problems: list[str]) -> dict[str
             problems.append(
                 f"hook call failed (exit {proc.returncode}): {proc.stderr.strip()[:300]}"
             )
-            break
+            return result  # a failing call has no figure worth a median
     result["ms"] = round(statistics.median(times), 1)
     result["warm_calls"] = len(times)
     return result

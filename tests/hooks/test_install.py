@@ -127,14 +127,14 @@ def test_doctor_stops_at_the_first_failing_call(repo: Path) -> None:
     path = _settings(repo)
     path.parent.mkdir()
     counter = repo / "calls"
-    hook = f"echo x >> {counter}; exit 3"
+    hook = f"echo x >> {counter}; echo ctui hook: broken >&2; exit 3"  # reaches "ctui", fails
     doc = {"hooks": {"PreToolUse": [{"matcher": "Edit", "hooks": [{"type": "command"}]}]}}
     doc["hooks"]["PreToolUse"][0]["hooks"][0]["command"] = f"sh -c '{hook}' ctui hook"
     path.write_text(json.dumps(doc))
     report = json.loads(Cli(repo)("hooks", "doctor", "--json").stdout)
     timed = report["commands"][0]
     assert timed["exit_code"] == 3 and timed["ms"] is None and timed["cold_ms"] > 0
-    assert counter.read_text().count("x") == 1
+    assert counter.read_text().count("x") == 2  # the probe that found ctui, then one call
     assert any("exit 3" in p for p in report["problems"])
 
 
