@@ -73,7 +73,8 @@ class Supervisor:
     def run(self) -> int:
         t = self.t
         signal.signal(signal.SIGTERM, self._on_term)
-        argv = agents.argv(t.agent, t.mode, self.prompt, t.command)
+        settings = self._hook_settings() if t.agent == "claude" else None
+        argv = agents.argv(t.agent, t.mode, self.prompt, t.command, settings=settings)
         cwd = Path(t.worktree) if t.worktree else self.c.root
         if not argv or agents.find_binary(argv[0], cwd) is None:
             message = agents.missing_binary_message(t.agent, argv[0] if argv else "")
@@ -100,6 +101,10 @@ class Supervisor:
             "CTUI_INSTANCE_ID": inst.id,
         }
         self.say(f"run {self.run_id}: {t.agent} in {cwd}")
+        if t.agent == "claude" and t.mode != "interactive":
+            note = agents.permission_mode(t.mode)[1]
+            if note:
+                self.say(note)
         try:
             if t.mode == "interactive":
                 code = self._run_tmux(argv, cwd, env)
@@ -110,8 +115,8 @@ class Supervisor:
             self.say(error)
         else:
             error = None if code == 0 else f"the agent exited with {code}"
-            if code == 0 and self.stats.is_error:
-                code, error = 1, "the agent reported an error result"
+            if self.stats.is_error:  # the client's own account beats a bare exit code
+                code, error = code or 1, self.stats.error_text()
         runs.record_stats(self.c, t.name, self.run_id, self.stats, self.base)
         runs.finish(
             self.c, t.name, self.run_id, "completed" if code == 0 else "failed", code, error
@@ -119,6 +124,20 @@ class Supervisor:
         self.say(f"run {self.run_id} ended: exit {code}")
         self.c.instances.unregister(inst.id, reason="run ended")
         return code
+
+    def _hook_settings(self) -> str:
+        """Write ctui's hook settings into the store; the path goes to `claude --settings`."""
+        import json
+
+        from ctui.hooks import settings
+
+        path = self.c.store.path / "claude-settings.json"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(settings.thread_settings(), fh, indent=2)
+        os.replace(tmp, path)
+        return str(path)
 
     def _on_term(self, signum: int, frame: Any) -> None:
         """SIGTERM reaches the agent too (same group); an interactive session is closed here."""

@@ -182,6 +182,14 @@ CREATE TABLE threads (
 CREATE INDEX threads_status ON threads(status);
 """
 
-MIGRATIONS: list[str] = [CORE + WORK]
+# What the client reported (issue 17): the four token figures kept apart (input,
+# output, cache creation, cache read) and the API's error status of a failed run.
+THREAD_USAGE = """
+ALTER TABLE threads ADD COLUMN tokens_cache_creation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN tokens_cache_read INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN api_error_status INTEGER;
+"""
+
+MIGRATIONS: list[str] = [CORE + WORK, THREAD_USAGE]
 
 VERSION = len(MIGRATIONS)
