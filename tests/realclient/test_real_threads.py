@@ -56,7 +56,7 @@ def test_a_spawned_thread_records_what_the_server_and_the_result_line_said(
     result = next(
         json.loads(x)
         for x in raw.splitlines()
-        if x.startswith('{"type":"result"') or '"type":"result"' in x and x.startswith("{")
+        if x.startswith("{") and json.loads(x).get("type") == "result"
     )
     usage = result["usage"]
     served = api.totals()
