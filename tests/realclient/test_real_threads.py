@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli
-from tests.realclient.conftest import RUN_TIMEOUT, claude_bin, client_env, wait_for
+from tests.realclient.conftest import RUN_TIMEOUT, client_env, wait_for
 from tests.realclient.fake_api import Error, FakeAnthropic, Text, ToolUse, Usage
 
 pytestmark = [pytest.mark.realclient, pytest.mark.slow]
-assert claude_bin  # the fixture, imported so the tier's skip reason applies here too
 
 
 def thread_env(api: FakeAnthropic, claude: Path, **extra: str) -> dict[str, str]:
