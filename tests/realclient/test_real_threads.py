@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.conftest import Server
 from tests.conftest import Cli
 from tests.realclient.conftest import RUN_TIMEOUT, client_env, wait_for
 from tests.realclient.fake_api import Error, FakeAnthropic, Text, ToolUse, Usage
@@ -77,6 +79,10 @@ def test_a_spawned_thread_records_what_the_server_and_the_result_line_said(
     assert (repo / ".ctui/worktrees/counted/notes.txt").read_text() == "n\n"
     shown = cli("thread", "status", "counted").stdout
     assert "tokens_cache_read" in shown and "400" in shown
+    log = cli("thread", "logs", "counted", "--tail", "0").stdout
+    if os.geteuid() == 0 and os.environ.get("IS_SANDBOX") != "1":
+        # the default (automatic) mode as root: a mode the client accepts, and why
+        assert "running as root" in log and "acceptEdits" in log
 
 
 def test_a_529_from_the_api_is_the_threads_error(
@@ -93,6 +99,14 @@ def test_a_529_from_the_api_is_the_threads_error(
     listed = cli("thread", "list").stdout
     assert "API error 529" in listed
     log = cli("thread", "logs", "overloaded", "--tail", "0").stdout
+    server = Server(repo)
+    try:
+        with server.client() as http:
+            got = http.get("/api/threads/overloaded").json()
+    finally:
+        server.stop()
+    got = got.get("data", got)
+    assert got["api_error_status"] == 529 and got["error"] == t["error"], got
     assert "success" not in log
     assert "── API error 529 (overloaded): retry 1 of 1" in log
     assert "── error: API error 529" in log
