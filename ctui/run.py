@@ -65,6 +65,9 @@ class Supervisor:
         self.base = runs.base_counters(c, thread.name)
         self.done = threading.Event()
         self.instance_id: str | None = None
+        self._stats_lock = threading.Lock()
+        self._dirty = False
+        self._saved = time.monotonic()
 
     def say(self, text: str) -> None:
         with open(self.log_path, "a") as log:
@@ -139,6 +142,16 @@ class Supervisor:
         os.replace(tmp, path)
         return str(path)
 
+    def _save_stats(self) -> None:
+        """Record the live figures if they changed (from the reader, and from the watcher
+        while the agent is quiet, e.g. waiting on the API: the last lines are not left unsaved)."""
+        with self._stats_lock:
+            if not self._dirty:
+                return
+            self._dirty = False
+            self._saved = time.monotonic()
+            runs.record_stats(self.c, self.t.name, self.run_id, self.stats, self.base)
+
     def _on_term(self, signum: int, frame: Any) -> None:
         """SIGTERM reaches the agent too (same group); an interactive session is closed here."""
         if self.t.mode == "interactive":
@@ -154,17 +167,15 @@ class Supervisor:
             stderr=subprocess.STDOUT,
         )
         self._started(proc.pid, proc.terminate)
-        saved = time.monotonic()
-        dirty = False
         assert proc.stdout is not None
         with open(self.log_path, "ab") as log:
             for raw in iter(proc.stdout.readline, b""):
                 log.write(raw)
                 log.flush()
-                dirty |= self.stats.feed(raw.decode("utf-8", "replace"))
-                if dirty and time.monotonic() - saved > SAVE_EVERY_S:
-                    runs.record_stats(self.c, self.t.name, self.run_id, self.stats, self.base)
-                    saved, dirty = time.monotonic(), False
+                with self._stats_lock:
+                    self._dirty |= self.stats.feed(raw.decode("utf-8", "replace"))
+                if time.monotonic() - self._saved > SAVE_EVERY_S:
+                    self._save_stats()
         code = proc.wait()
         self.done.set()
         return code if code >= 0 else 128 - code
@@ -200,6 +211,8 @@ class Supervisor:
         every = max(1.0, self.c.config.instance_ttl / 4)
         while not self.done.wait(1.0):
             try:
+                if time.monotonic() - self._saved > SAVE_EVERY_S:
+                    self._save_stats()
                 if time.monotonic() - beat >= every:
                     self.c.instances.heartbeat(self.instance_id or "")
                     beat = time.monotonic()

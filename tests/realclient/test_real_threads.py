@@ -121,7 +121,12 @@ def test_a_thread_spawned_right_after_hooks_install_takes_a_lease(
     release = threading.Event()
     target = repo / ".ctui/worktrees/leaser/src/app.py"
     api = fake_api().script(
-        ToolUse("Write", {"file_path": str(target), "content": "print('leased')\n"}),
+        ToolUse(
+            "Write",
+            {"file_path": str(target), "content": "print('leased')\n"},
+            text="editing src/app.py",  # two content blocks: two stream-json lines, one message
+            usage=Usage(50, 7, 200, 300),
+        ),
         Text("done", hold=release),
     )
     proc = cli(
@@ -141,6 +146,15 @@ def test_a_thread_spawned_right_after_hooks_install_takes_a_lease(
     held = {lease["path"]: lease["holder"] for lease in leases}
     assert held.get("src/app.py") == status(cli, "leaser")["instance_id"], leases
     assert target.read_text() == "print('leased')\n"
+    live = wait_for(
+        lambda: (t := status(cli, "leaser"))["tokens_cache_read"] and t, what="live figures"
+    )
+    assert live["turns"] == 1 and live["status"] == "running"
+    assert (live["tokens_in"], live["tokens_cache_creation"], live["tokens_cache_read"]) == (
+        50,
+        200,
+        300,
+    )
     release.set()
     assert finished(cli, "leaser")["status"] == "completed"
 
