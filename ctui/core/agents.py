@@ -308,11 +308,23 @@ def pretty(line: str) -> str | None:
         shown = "\n".join(p for p in parts if p)
         return shown or None
     if kind == "user":
-        return None
+        refused = [refusal(c) for c in _dict(msg.get("message")).get("content") or []]
+        return "\n".join(f"  ↳ refused: {r}" for r in refused if r) or None
     if kind == "system" and msg.get("subtype") == "hook_started":
         return None
     sentence = describe(msg)
     return text if sentence is None else sentence
+
+
+def refusal(item: Any, width: int = 300) -> str | None:
+    """The text of a tool result the client marked as an error (a denied edit), else None."""
+    if not isinstance(item, dict) or item.get("type") != "tool_result" or not item.get("is_error"):
+        return None
+    content = item.get("content")
+    if isinstance(content, list):
+        content = " ".join(str(_dict(c).get("text", "")) for c in content)
+    flat = " ".join(str(content or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def describe(msg: dict[str, Any]) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 
-from ctui.core.agents import USAGE_KEYS, RunStats, describe
+from ctui.core.agents import USAGE_KEYS, RunStats, describe, refusal
 
 
 def _usage(data: dict[str, Any]) -> int:
@@ -34,6 +34,8 @@ def _content(message: dict[str, Any]) -> list[Text]:
             out.append(
                 Text.assemble(("⚙ ", "yellow"), (str(part.get("name")), "bold"), f" {target}")
             )
+        elif kind == "tool_result" and refusal(part):
+            out.append(Text(f"  ↳ refused: {refusal(part)}", style="yellow"))
         elif kind == "tool_result":
             out.append(Text("  ↳ tool result", style="dim"))
     return out

@@ -163,3 +163,33 @@ def cli_git_status(repo: Path) -> str:
     from tests.conftest import git
 
     return git(repo, "status", "--porcelain", "--untracked-files=all")
+
+
+def test_a_denied_edit_reads_as_a_sentence_in_thread_logs(
+    repo: Path, cli: Cli, claude_bin: Path, fake_api: Callable[[], FakeAnthropic]
+) -> None:
+    assert cli("hooks", "install").returncode == 0
+    assert cli("lock", "acquire", "src/app.py").returncode == 0
+    api = fake_api().script(
+        ToolUse(
+            "Write", {"file_path": str(repo / ".ctui/worktrees/denied/src/app.py"), "content": "x"}
+        ),
+        Text("I will wait for the lease"),
+    )
+    proc = cli(
+        "spawn",
+        "denied",
+        "--mode",
+        "semi-auto",
+        "--prompt",
+        "edit",
+        env=thread_env(api, claude_bin),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert finished(cli, "denied")["status"] == "completed"
+    log = cli("thread", "logs", "denied", "--tail", "0").stdout
+    refused = [line for line in log.splitlines() if line.startswith("  ↳ refused: ")]
+    assert len(refused) == 1 and "src/app.py" in refused[0] and "operator" in refused[0], log
+    assert "── hook SessionStart:startup added" in log
+    assert not any(line.startswith("{") for line in log.splitlines()), log
+    assert (repo / ".ctui/worktrees/denied/src/app.py").read_text() == "print('hello')\n"

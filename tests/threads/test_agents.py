@@ -189,6 +189,24 @@ def test_hook_retry_and_rate_limit_events_read_as_sentences() -> None:
     assert shown["rate"] == (
         "── rate limit (five_hour): allowed_warning, resets at 2025-12-01 18:00 UTC"
     )
+    denied = {
+        "type": "user",
+        "message": {
+            "content": [
+                {
+                    "type": "tool_result",
+                    "is_error": True,
+                    "content": "PreToolUse:Write hook error: ctui: a.py is leased by agent-2",
+                },
+                {"type": "tool_result", "content": "File written"},
+            ]
+        },
+    }
+    assert agents.pretty(json.dumps(denied)) == (
+        "  ↳ refused: PreToolUse:Write hook error: ctui: a.py is leased by agent-2"
+    )
+    fine = {"type": "user", "message": {"content": [{"type": "tool_result", "content": "ok"}]}}
+    assert agents.pretty(json.dumps(fine)) is None
     started = {"type": "system", "subtype": "hook_started", "hook_name": "Stop"}
     assert agents.pretty(json.dumps(started)) is None
     assert all(not str(v).startswith("{") for v in shown.values())
