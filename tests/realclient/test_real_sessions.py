@@ -114,7 +114,7 @@ def test_a_session_in_a_hand_made_worktree_waits_for_a_spawned_threads_lease(
 def test_a_slug_folder_is_a_file_name_not_a_glob(
     repo: Path, cli: Cli, claude: Claude, fake_api: Api
 ) -> None:
-    """`app/[slug]/page.tsx` is leased literally: it does not cover `app/s/page.tsx`."""
+    """`app/[slug]/page.tsx` is leased as that one file: it does not cover `app/s/page.tsx`."""
     installed(repo, cli, commit=False)
     hold = threading.Event()
     api_one = fake_api().script(
@@ -123,8 +123,8 @@ def test_a_slug_folder_is_a_file_name_not_a_glob(
     )
     one = claude(repo, api_one)
     api_one.wait_requests(2)
-    held = leases(cli)
-    assert "app/[slug]/page.tsx" in held, held
+    me = f"claude-{s_session(api_one)[:8]}"
+    assert held_keys(cli, me) == [SLUG_KEY], leases(cli)
     assert (repo / "app/[slug]/page.tsx").read_text() == "one\n"
 
     api_two = fake_api().script(
@@ -134,9 +134,28 @@ def test_a_slug_folder_is_a_file_name_not_a_glob(
     claude(repo, api_two).wait()
     other = repo / "app/s/page.tsx"
     assert other.exists() and other.read_text() == "two\n", tool_result(api_two, 1)
-    assert leases(cli).get("app/[slug]/page.tsx") == held["app/[slug]/page.tsx"]
+    assert held_keys(cli, me) == [SLUG_KEY]
     hold.set()
     one.wait()
+
+
+SLUG_KEY = "app/[slug]/page.tsx as one file"
+
+
+def held_keys(cli: Cli, instance: str) -> list[str]:
+    """The leases `instance` holds; a key naming `app/[slug]/page.tsx` literally (the path as
+    a non-glob key, or its escaped glob `app/[[]slug]/page.tsx`) reads as SLUG_KEY."""
+    found = cli.json("lock", "list")
+    assert isinstance(found, list)
+    keys = []
+    for lease in found:
+        if lease["holder"] != instance:
+            continue
+        literal = (lease["path"] == "app/[slug]/page.tsx" and not lease.get("glob")) or lease[
+            "path"
+        ] == "app/[[]slug]/page.tsx"
+        keys.append(SLUG_KEY if literal else f"{lease['path']} (glob: {lease.get('glob')})")
+    return keys
 
 
 def test_a_locked_store_during_pretooluse_denies_the_edit(
