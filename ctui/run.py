@@ -68,6 +68,7 @@ class Supervisor:
         self._stats_lock = threading.Lock()
         self._dirty = False
         self._saved = time.monotonic()
+        self._last_said = ""  # the agent's last line that was not stream-json
 
     def say(self, text: str) -> None:
         with open(self.log_path, "a") as log:
@@ -118,6 +119,8 @@ class Supervisor:
             self.say(error)
         else:
             error = None if code == 0 else f"the agent exited with {code}"
+            if error and self._last_said:  # its last words usually say why
+                error += f": {self._last_said}"
             if self.stats.is_error:  # the client's own account beats a bare exit code
                 code, error = code or 1, self.stats.error_text()
         runs.record_stats(self.c, t.name, self.run_id, self.stats, self.base)
@@ -172,8 +175,12 @@ class Supervisor:
             for raw in iter(proc.stdout.readline, b""):
                 log.write(raw)
                 log.flush()
+                text = raw.decode("utf-8", "replace")
                 with self._stats_lock:
-                    self._dirty |= self.stats.feed(raw.decode("utf-8", "replace"))
+                    self._dirty |= self.stats.feed(text)
+                if text.strip() and not text.lstrip().startswith("{"):
+                    said = " ".join(text.split())
+                    self._last_said = said if len(said) <= 300 else said[:299] + "…"
                 if time.monotonic() - self._saved > SAVE_EVERY_S:
                     self._save_stats()
         code = proc.wait()
