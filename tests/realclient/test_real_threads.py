@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from ctui.core import Coordinator
+from ctui.tui.rows import thread_row
+from ctui.tui.snapshot import load
 from tests.api.conftest import Server
 from tests.conftest import Cli
 from tests.realclient.conftest import RUN_TIMEOUT, client_env, wait_for
@@ -107,6 +110,12 @@ def test_a_529_from_the_api_is_the_threads_error(
         server.stop()
     got = got.get("data", got)
     assert got["api_error_status"] == 529 and got["error"] == t["error"], got
+    c = Coordinator.open(repo)
+    try:
+        row = next(r for r in load(c).records["threads"] if r["name"] == "overloaded")
+    finally:
+        c.close()
+    assert thread_row(row, 0.0)[1].text == "failed 529"  # the control room's threads pane
     assert "success" not in log
     assert "── API error 529 (overloaded): retry 1 of 1" in log
     assert "── error: API error 529" in log
