@@ -1,9 +1,10 @@
 """Agent profiles (how to start an agent) and the reading of its stream-json output.
 
 * `claude`: `claude -p PROMPT --output-format stream-json --verbose
-  --permission-mode M`, the mode following the thread's (automatic runs
-  unattended, semi-auto accepts edits but asks for the rest, interactive asks).
-  An interactive thread runs `claude PROMPT` in a terminal instead.
+  [--settings FILE] --permission-mode M`, the mode following the thread's
+  (automatic runs unattended, semi-auto accepts edits but asks for the rest,
+  interactive asks; as root, see `permission_mode`). An interactive thread
+  runs `claude PROMPT` in a terminal instead.
 * `codex`: `codex exec [--full-auto] PROMPT`.
 * `command`: any argv, with `{prompt}` filled in each argument.
 
