@@ -127,17 +127,6 @@ class Session:
     def session_id(self) -> str:
         return str(next(m["session_id"] for m in self.lines if m.get("session_id")))
 
-    def tool_results(self) -> list[dict[str, Any]]:
-        """The tool results the client sent back to the model, in order."""
-        out = []
-        for m in self.lines:
-            if m.get("type") != "user":
-                continue
-            for part in (m.get("message") or {}).get("content") or []:
-                if isinstance(part, dict) and part.get("type") == "tool_result":
-                    out.append(part)
-        return out
-
 
 @pytest.fixture
 def claude(claude_bin: Path) -> Iterator[Callable[..., Session]]:
