@@ -266,8 +266,8 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def stream(api: FakeAnthropic, step: Step, model: str) -> Iterator[bytes]:
-    """The server-sent events of one message."""
+def stream(api: FakeAnthropic, step: Step, model: str, *, record: bool = True) -> Iterator[bytes]:
+    """The server-sent events of one message (`record`: count it in `api.answered`)."""
     msg_id = api.new_id("msg")
     usage = step.usage
     yield sse(
@@ -336,7 +336,8 @@ def stream(api: FakeAnthropic, step: Step, model: str) -> Iterator[bytes]:
         },
     )
     yield sse("message_stop", {"type": "message_stop"})
-    api._answered(msg_id, usage, usage.output_tokens)
+    if record:
+        api._answered(msg_id, usage, usage.output_tokens)
 
 
 def plain_message(api: FakeAnthropic, model: str, text: str) -> dict[str, Any]:
@@ -425,7 +426,8 @@ def _handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                     },
                 )
                 return
-            model = (body or {}).get("model") or api.model if isinstance(body, dict) else api.model
+            asked = body.get("model") if isinstance(body, dict) else None
+            model = asked if isinstance(asked, str) and asked else api.model
             if not main:
                 if isinstance(body, dict) and body.get("stream"):
                     self._stream(Text("ok", usage=Usage(1, 1)), model, record=False)
@@ -454,13 +456,8 @@ def _handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
             self.send_header("connection", "close")
             self.end_headers()
             self.close_connection = True
-            if not record:
-                before = len(api.answered)
-            for chunk in stream(api, step, model):
+            for chunk in stream(api, step, model, record=record):
                 self.wfile.write(chunk)
                 self.wfile.flush()
-            if not record:
-                with api._lock:
-                    del api.answered[before:]
 
     return Handler
