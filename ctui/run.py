@@ -80,6 +80,7 @@ class Supervisor:
         self.saving = threading.Lock()
         self.dirty = False
         self.saved = time.monotonic()
+        self._last_said = ""  # the agent's last line that was not stream-json
 
     def say(self, text: str) -> None:
         with open(self.log_path, "a") as log:
@@ -89,7 +90,10 @@ class Supervisor:
         t = self.t
         signal.signal(signal.SIGTERM, self._on_term)
         resume = runs.resumes(self.c, t.name, self.run_id)
-        argv = agents.argv(t.agent, t.mode, self.prompt, t.command, resume=resume)
+        settings = self._hook_settings() if t.agent == "claude" else None
+        argv = agents.argv(
+            t.agent, t.mode, self.prompt, t.command, settings=settings, resume=resume
+        )
         cwd = Path(t.worktree) if t.worktree else self.c.root
         over = budget.check(self.c, t.name)
         if over is not None:
@@ -130,6 +134,10 @@ class Supervisor:
         }
         resuming = f", resuming {resume}" if resume else ""
         self.say(f"run {self.run_id}: {t.agent} in {cwd}{resuming}")
+        if t.agent == "claude" and t.mode != "interactive":
+            note = agents.permission_mode(t.mode)[1]
+            if note:
+                self.say(note)
         try:
             if t.mode == "interactive":
                 code = self._run_tmux(argv, cwd, env)
@@ -140,8 +148,11 @@ class Supervisor:
             self.say(error)
         else:
             error = None if code == 0 else f"the agent exited with {code}"
-            if code == 0 and self.stats.is_error:
-                code, error = 1, "the agent reported an error result"
+            if error and self._last_said:  # its last words usually say why
+                error += f": {self._last_said}"
+            if self.stats.is_error:  # the client's own account beats a bare exit code
+                code, error = code or 1, self.stats.error_text()
+        self.dirty = True  # the final figures are saved whatever the timer says
         self._save()
         status, resume_at = "completed" if code == 0 else "failed", None
         if self.exceeded is not None:
@@ -153,6 +164,20 @@ class Supervisor:
         self.say(f"run {self.run_id} ended: exit {code}" + (f" ({error})" if error else ""))
         self.c.instances.unregister(inst.id, reason="run ended")
         return code
+
+    def _hook_settings(self) -> str:
+        """Write ctui's hook settings into the store; the path goes to `claude --settings`."""
+        import json
+
+        from ctui.hooks import settings
+
+        path = self.c.store.path / "claude-settings.json"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(settings.thread_settings(), fh, indent=2)
+        os.replace(tmp, path)
+        return str(path)
 
     def _on_term(self, signum: int, frame: Any) -> None:
         """SIGTERM reaches the agent too (same group); an interactive session is closed here."""
@@ -180,6 +205,9 @@ class Supervisor:
                     self.model = _model(line)
                 with self.saving:
                     self.dirty |= self.stats.feed(line)
+                if line.strip() and not line.lstrip().startswith("{"):
+                    said = " ".join(line.split())
+                    self._last_said = said if len(said) <= 300 else said[:299] + "…"
                 if self.dirty and time.monotonic() - self.saved > SAVE_EVERY_S:
                     self._save()
         code = proc.wait()

@@ -248,8 +248,25 @@ def _watch_launch(ctx: Ctx, t: Any) -> Any:
 
 def _summary(t: Any) -> str:
     line = f"{t.name}  {t.status}  exit {t.exit_code if t.exit_code is not None else '-'}"
-    line += f"  {t.turns} turns  {money(t.cost_usd)}  {t.tokens_in + t.tokens_out} tokens"
+    line += f"  {t.turns} turns  {money(t.cost_usd)}  {_tokens(t)}"
     return line + (f"\n{t.error}" if t.error and t.status != "completed" else "")
+
+
+def _tokens(t: Any) -> str:
+    """The four token figures as one phrase (input, output, cache creation, cache read)."""
+    return (
+        f"tokens {t.tokens_in} in / {t.tokens_out} out / "
+        f"{getattr(t, 'tokens_cache_creation', 0) or 0} cache write / "
+        f"{getattr(t, 'tokens_cache_read', 0) or 0} cache read"
+    )
+
+
+def _error(t: Any, width: int = 48) -> str:
+    """A failed or stopped thread's error, cut to fit a table cell ("-" when none)."""
+    if t.status == "completed" or not t.error:
+        return "-"
+    flat = " ".join(str(t.error).split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def stop(ctx: Ctx) -> int:
@@ -284,7 +301,7 @@ def list_cmd(ctx: Ctx) -> int:
     ctx.emit(
         [t.to_dict(now) for t in found],
         lambda: table(
-            ["NAME", "STATUS", "MODE", "AGENT", "RUNTIME", "COST", "TURNS", "BRANCH"],
+            ["NAME", "STATUS", "MODE", "AGENT", "RUNTIME", "COST", "TURNS", "BRANCH", "ERROR"],
             [
                 [
                     t.name,
@@ -295,6 +312,7 @@ def list_cmd(ctx: Ctx) -> int:
                     _cost(t),
                     t.turns,
                     t.branch or "-",
+                    _error(t),
                 ]
                 for t in found
             ],
@@ -347,6 +365,9 @@ DETAIL_KEYS = [
     "cost_usd",
     "tokens_in",
     "tokens_out",
+    "tokens_cache_creation",
+    "tokens_cache_read",
+    "api_error_status",
     "runtime",
     "started_at",
     "ended_at",

@@ -1,9 +1,10 @@
 """Agent profiles (how to start an agent) and the reading of its stream-json output.
 
 * `claude`: `claude -p PROMPT --output-format stream-json --verbose
-  --permission-mode M`, the mode following the thread's (automatic runs
-  unattended, semi-auto accepts edits but asks for the rest, interactive asks).
-  An interactive thread runs `claude PROMPT` in a terminal instead.
+  [--settings FILE] --permission-mode M`, the mode following the thread's
+  (automatic runs unattended, semi-auto accepts edits but asks for the rest,
+  interactive asks; as root, see `permission_mode`). An interactive thread
+  runs `claude PROMPT` in a terminal instead.
 * `codex`: `codex exec [--full-auto] PROMPT`.
 * `command`: any argv, with `{prompt}` filled in each argument.
 
@@ -53,10 +54,46 @@ def check_profile(agent: str, mode: str, command: str | None) -> None:
         raise UsageError(f"--command is only for --agent command, not {agent}")
 
 
+def permission_mode(mode: str, env: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """Claude Code's permission mode for a thread mode, and why it differs from the usual one.
+
+    As root, Claude Code refuses `bypassPermissions` (it exits 1 at once) unless
+    `IS_SANDBOX=1` says the machine is a sandbox; `acceptEdits` works, so an
+    automatic thread run by root uses that (edits go through, other tools need
+    an allow rule) rather than failing.
+    """
+    wanted = PERMISSION_MODE[mode]
+    sandbox = (os.environ if env is None else env).get("IS_SANDBOX") == "1"
+    if wanted == "bypassPermissions" and _is_root() and not sandbox:
+        return "acceptEdits", (
+            "running as root: Claude Code refuses bypassPermissions for root unless "
+            "IS_SANDBOX=1, so this run uses acceptEdits (file edits are allowed, other "
+            "tools need an allow rule); set IS_SANDBOX=1 on a sandboxed machine to run "
+            "unattended"
+        )
+    return wanted, None
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 def argv(
-    agent: str, mode: str, prompt: str, command: str | None = None, resume: str | None = None
+    agent: str,
+    mode: str,
+    prompt: str,
+    command: str | None = None,
+    *,
+    settings: str | None = None,
+    resume: str | None = None,
 ) -> list[str]:
-    """The argv that runs `agent` on `prompt` in `mode` (`resume`: a claude session to continue)."""
+    """The argv that runs `agent` on `prompt` in `mode`.
+
+    `resume` (claude only): a session to continue (`--resume SESSION`).
+
+    `settings` (claude only): a settings file passed with `--settings`, how a
+    thread gets ctui's hooks whatever its worktree has committed.
+    """
     import shlex
 
     if agent == "command":
@@ -65,8 +102,10 @@ def argv(
     if agent == "claude":
         if resume:
             base = [*base, "--resume", resume]
+        extra = ["--settings", settings] if settings else []
+        permission = permission_mode(mode)[0]
         if mode == "interactive":
-            return [*base, "--permission-mode", PERMISSION_MODE[mode], prompt]
+            return [*base, *extra, "--permission-mode", permission, prompt]
         return [
             *base,
             "-p",
@@ -74,8 +113,9 @@ def argv(
             "--output-format",
             "stream-json",
             "--verbose",
+            *extra,
             "--permission-mode",
-            PERMISSION_MODE[mode],
+            permission,
         ]
     if mode == "interactive":
         return [*base, prompt]
@@ -97,18 +137,47 @@ def missing_binary_message(agent: str, program: str) -> str:
     return f"agent binary {program!r} not found on PATH: {hint}"
 
 
-class RunStats(Record):
-    """What a run's stream-json output has told us so far."""
+USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 
-    FIELDS = ("session_id", "turns", "cost_usd", "tokens_in", "tokens_out", "result", "is_error")
-    __slots__ = FIELDS
+
+class RunStats(Record):
+    """What a run's stream-json output has told us so far: the one place for live figures.
+
+    Before the result line, figures are counted per message: each `assistant`
+    line is one content block and repeats its message's usage, so a message
+    (`message.id`) counts as one turn and its usage once (the largest figures
+    seen for it). The result line then replaces them with the client's own
+    totals. Tokens are four figures: input, output, cache creation, cache read.
+    """
+
+    FIELDS = (
+        "session_id",
+        "turns",
+        "cost_usd",
+        "tokens_in",
+        "tokens_out",
+        "tokens_cache_creation",
+        "tokens_cache_read",
+        "result",
+        "is_error",
+        "api_error_status",
+    )
+    __slots__ = (*FIELDS, "_messages")
     session_id: str | None
     turns: int
     cost_usd: float
     tokens_in: int
     tokens_out: int
+    tokens_cache_creation: int
+    tokens_cache_read: int
     result: str | None
     is_error: bool | None
+    api_error_status: int | None
 
     def __init__(
         self,
@@ -117,16 +186,39 @@ class RunStats(Record):
         cost_usd: float = 0.0,
         tokens_in: int = 0,
         tokens_out: int = 0,
+        tokens_cache_creation: int = 0,
+        tokens_cache_read: int = 0,
         result: str | None = None,
         is_error: bool | None = None,
+        api_error_status: int | None = None,
     ) -> None:
         self.session_id = session_id
         self.turns = turns
         self.cost_usd = cost_usd
         self.tokens_in = tokens_in
         self.tokens_out = tokens_out
+        self.tokens_cache_creation = tokens_cache_creation
+        self.tokens_cache_read = tokens_cache_read
         self.result = result
         self.is_error = is_error
+        self.api_error_status = api_error_status
+        self._messages: dict[str, list[int]] = {}
+
+    @property
+    def tokens(self) -> int:
+        return (
+            self.tokens_in + self.tokens_out + self.tokens_cache_creation + self.tokens_cache_read
+        )
+
+    def error_text(self) -> str | None:
+        """The client's own account of a failed run (None when it reported no error)."""
+        if not self.is_error:
+            return None
+        said = " ".join((self.result or "").split())
+        said = said if len(said) <= 500 else said[:499] + "…"
+        if self.api_error_status:
+            return f"API error {self.api_error_status}: {said or 'no message'}"
+        return f"the agent reported an error: {said or 'no message'}"
 
     def feed(self, line: str) -> bool:
         """Read one output line; True when it changed something worth saving."""
@@ -146,25 +238,56 @@ class RunStats(Record):
         else:
             changed = False
         if kind == "assistant":
-            self.turns += 1
-            usage = (msg.get("message") or {}).get("usage") or {}
-            self.tokens_in += _int(usage.get("input_tokens"))
-            self.tokens_out += _int(usage.get("output_tokens"))
-            return True
+            return self._assistant(msg.get("message")) or changed
         if kind == "result":
             self._final(msg)
             return True
         return changed
 
+    def _assistant(self, message: Any) -> bool:
+        if not isinstance(message, dict):
+            return False
+        key = message.get("id")
+        key = key if isinstance(key, str) and key else f"#{len(self._messages)}"
+        usage = _dict(message.get("usage"))
+        figures = [_int(usage.get(k)) for k in USAGE_KEYS]
+        seen = self._messages.get(key)
+        if seen is not None:
+            grown = [max(a, b) for a, b in zip(seen, figures, strict=True)]
+            if grown == seen:
+                return False
+            figures = grown
+        self._messages[key] = figures
+        self.turns = len(self._messages)
+        sums = [sum(col) for col in zip(*self._messages.values(), strict=True)]
+        (
+            self.tokens_in,
+            self.tokens_out,
+            self.tokens_cache_creation,
+            self.tokens_cache_read,
+        ) = sums
+        return True
+
     def _final(self, msg: dict[str, Any]) -> None:
-        usage = msg.get("usage") or {}
+        usage = _dict(msg.get("usage"))
         self.turns = _int(msg.get("num_turns")) or self.turns
         self.cost_usd = float(msg.get("total_cost_usd") or 0.0)
-        self.tokens_in = _int(usage.get("input_tokens")) or self.tokens_in
-        self.tokens_out = _int(usage.get("output_tokens")) or self.tokens_out
+        if any(k in usage for k in USAGE_KEYS):
+            (
+                self.tokens_in,
+                self.tokens_out,
+                self.tokens_cache_creation,
+                self.tokens_cache_read,
+            ) = (_int(usage.get(k)) for k in USAGE_KEYS)
         self.is_error = bool(msg.get("is_error"))
+        status = msg.get("api_error_status")
+        self.api_error_status = status if isinstance(status, int) and status > 0 else None
         result = msg.get("result")
         self.result = result if isinstance(result, str) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:
@@ -192,15 +315,92 @@ def pretty(line: str) -> str | None:
         shown = "\n".join(p for p in parts if p)
         return shown or None
     if kind == "user":
+        refused = [refusal(c) for c in _dict(msg.get("message")).get("content") or []]
+        return "\n".join(f"  ↳ refused: {r}" for r in refused if r) or None
+    if kind == "system" and msg.get("subtype") == "hook_started":
         return None
-    if kind == "result":
-        usage = msg.get("usage") or {}
+    sentence = describe(msg)
+    return text if sentence is None else sentence
+
+
+def refusal(item: Any, width: int = 300) -> str | None:
+    """The text of a tool result the client marked as an error (a denied edit), else None."""
+    if not isinstance(item, dict) or item.get("type") != "tool_result" or not item.get("is_error"):
+        return None
+    content = item.get("content")
+    if isinstance(content, list):
+        content = " ".join(str(_dict(c).get("text", "")) for c in content)
+    flat = " ".join(str(content or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def describe(msg: dict[str, Any]) -> str | None:
+    """A sentence for the client's events (hooks, retries, rate limits, the result), else None."""
+    kind, sub = msg.get("type"), msg.get("subtype")
+    if kind == "system" and sub == "hook_response":
+        return _hook_sentence(msg)
+    if kind == "system" and sub == "api_retry":
+        status = msg.get("error_status")
+        what = f"API error {status}" if status else "API request failed"
+        cause = f" ({msg['error']})" if isinstance(msg.get("error"), str) and msg["error"] else ""
+        delay = _int(msg.get("retry_delay_ms")) / 1000
         return (
-            f"── {msg.get('subtype', 'result')}: {msg.get('num_turns', 0)} turns, "
-            f"{money(float(msg.get('total_cost_usd') or 0))}, "
-            f"{_int(usage.get('input_tokens'))} in / {_int(usage.get('output_tokens'))} out tokens"
+            f"── {what}{cause}: retry {msg.get('attempt', '?')} of "
+            f"{msg.get('max_retries', '?')} in {delay:.1f} s"
         )
-    return text
+    if kind == "rate_limit_event":
+        info = _dict(msg.get("rate_limit_info"))
+        limit = info.get("rateLimitType") or "usage"
+        sentence = f"── rate limit ({limit}): {info.get('status', 'unknown')}"
+        resets = info.get("resetsAt")
+        if isinstance(resets, int | float) and not isinstance(resets, bool):
+            import time
+
+            stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(resets))
+            sentence += f", resets at {stamp}"
+        return sentence
+    if kind == "result":
+        return _result_sentence(msg)
+    return None
+
+
+def _hook_sentence(msg: dict[str, Any]) -> str:
+    name = msg.get("hook_name") or msg.get("hook_event") or "?"
+    outcome = msg.get("outcome")
+    code = msg.get("exit_code")
+    output = msg.get("output") or msg.get("stdout") or ""
+    said: dict[str, Any] = {}
+    if isinstance(output, str) and output.strip().startswith("{"):
+        try:
+            doc = json.loads(output)
+        except json.JSONDecodeError:
+            doc = {}
+        said = _dict(_dict(doc).get("hookSpecificOutput"))
+    if said.get("permissionDecision") == "deny":
+        return f"── hook {name} denied the tool call: {said.get('permissionDecisionReason', '')}"
+    if outcome not in (None, "success") or (isinstance(code, int) and code != 0):
+        err = " ".join(str(msg.get("stderr") or "").split())[:300]
+        return f"── hook {name} failed (exit {code if code is not None else '?'})" + (
+            f": {err}" if err else ""
+        )
+    context = said.get("additionalContext")
+    if isinstance(context, str) and context:
+        return f"── hook {name} added {len(context):,} characters of context"
+    return f"── hook {name} ran"
+
+
+def _result_sentence(msg: dict[str, Any]) -> str:
+    usage = _dict(msg.get("usage"))
+    tin, tout, cw, cr = (_int(usage.get(k)) for k in USAGE_KEYS)
+    figures = (
+        f"{msg.get('num_turns', 0)} turns, {money(float(msg.get('total_cost_usd') or 0))}, "
+        f"tokens {tin} in / {tout} out / {cw} cache write / {cr} cache read"
+    )
+    if msg.get("is_error"):
+        stats = RunStats()
+        stats._final(msg)
+        return f"── error: {stats.error_text()} ({figures})"
+    return f"── {msg.get('subtype', 'result')}: {figures}"
 
 
 def _content(item: Any) -> str:

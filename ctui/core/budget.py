@@ -110,10 +110,7 @@ def live_usd(stats: RunStats, model: str | None) -> float:
         return stats.cost_usd
     name = (model or "").lower()
     price_in, price_out = next(((i, o) for key, i, o in PRICES if key in name), (3.0, 15.0))
-    cached = (
-        getattr(stats, "cache_creation_tokens", 0) * 1.25
-        + getattr(stats, "cache_read_tokens", 0) * 0.1
-    )
+    cached = stats.tokens_cache_creation * 1.25 + stats.tokens_cache_read * 0.1
     estimate = ((stats.tokens_in + cached) * price_in + stats.tokens_out * price_out) / 1e6
     return max(stats.cost_usd, estimate)
 

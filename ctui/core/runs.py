@@ -53,15 +53,31 @@ def record_supervisor(
         return str(row["status"])
 
 
-def base_counters(c: Coordinator, name: str) -> tuple[int, float, int, int]:
-    """Turns, cost and tokens of earlier runs: a thread's totals add up across runs."""
+COUNTERS = (
+    "turns",
+    "cost_usd",
+    "tokens_in",
+    "tokens_out",
+    "tokens_cache_creation",
+    "tokens_cache_read",
+)
+Counters = tuple[int, float, int, int, int, int]
+
+
+def base_counters(c: Coordinator, name: str) -> Counters:
+    """Turns, cost and the four token figures of earlier runs: totals add up across runs."""
     row = c.store.conn.execute(
-        "SELECT turns, cost_usd, tokens_in, tokens_out FROM threads WHERE name = ?", (name,)
+        f"SELECT {', '.join(COUNTERS)} FROM threads WHERE name = ?", (name,)
     ).fetchone()
+    if row is None:
+        return (0, 0.0, 0, 0, 0, 0)
     return (
-        (row["turns"], row["cost_usd"], row["tokens_in"], row["tokens_out"])
-        if row
-        else (0, 0.0, 0, 0)
+        row["turns"],
+        row["cost_usd"],
+        row["tokens_in"],
+        row["tokens_out"],
+        row["tokens_cache_creation"],
+        row["tokens_cache_read"],
     )
 
 
@@ -70,30 +86,35 @@ def record_stats(
     name: str,
     run_id: int,
     stats: RunStats,
-    base: tuple[int, float, int, int],
+    base: Counters,
     usd: float | None = None,
 ) -> None:
-    """Save the run's figures so far (`usd`: the live cost, when it differs from the stats')."""
+    """The run's figures so far (added to the earlier runs'), and its API error if it had one.
+
+    `usd` is the live cost when it differs from the stats' own (priced from the
+    tokens before the result line gives the client's figure).
+    """
     cost = stats.cost_usd if usd is None else usd
+    now_figures = (
+        stats.turns,
+        cost,
+        stats.tokens_in,
+        stats.tokens_out,
+        stats.tokens_cache_creation,
+        stats.tokens_cache_read,
+    )
+    totals = tuple(b + n for b, n in zip(base, now_figures, strict=True))
     with c.store.write() as conn:
         conn.execute(
-            "UPDATE threads SET session_id = COALESCE(?, session_id), turns = ?, cost_usd = ?, "
-            "tokens_in = ?, tokens_out = ?, updated_at = ? WHERE name = ? AND run_id = ?",
-            (
-                stats.session_id,
-                base[0] + stats.turns,
-                base[1] + cost,
-                base[2] + stats.tokens_in,
-                base[3] + stats.tokens_out,
-                c.now(),
-                name,
-                run_id,
-            ),
+            "UPDATE threads SET session_id = COALESCE(?, session_id), "
+            + "".join(f"{col} = ?, " for col in COUNTERS)
+            + "api_error_status = ?, updated_at = ? WHERE name = ? AND run_id = ?",
+            (stats.session_id, *totals, stats.api_error_status, c.now(), name, run_id),
         )
         conn.execute(
             "UPDATE runs SET session_id = COALESCE(?, session_id), cost_usd = ?, tokens = ? "
             "WHERE thread = ? AND run = ?",
-            (stats.session_id, cost, stats.tokens_in + stats.tokens_out, name, run_id),
+            (stats.session_id, cost, stats.tokens, name, run_id),
         )
 
 

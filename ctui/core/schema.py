@@ -254,6 +254,14 @@ TASK_SOURCE = """
 CREATE INDEX IF NOT EXISTS tasks_source ON tasks(json_extract(context, '$.source.id'));
 """
 
-MIGRATIONS: list[str] = [CORE + WORK, MERGE_QUEUE, RUNS, TASK_SOURCE]
+# What the client reported (issue 17): the four token figures kept apart (input,
+# output, cache creation, cache read) and the API's error status of a failed run.
+THREAD_USAGE = """
+ALTER TABLE threads ADD COLUMN tokens_cache_creation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN tokens_cache_read INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN api_error_status INTEGER;
+"""
+
+MIGRATIONS: list[str] = [CORE + WORK, MERGE_QUEUE, RUNS, TASK_SOURCE, THREAD_USAGE]
 
 VERSION = len(MIGRATIONS)

@@ -76,6 +76,9 @@ class Thread(Record):
         "cost_usd",
         "tokens_in",
         "tokens_out",
+        "tokens_cache_creation",
+        "tokens_cache_read",
+        "api_error_status",
         "gate",
         "created_at",
         "updated_at",
@@ -113,6 +116,9 @@ class Thread(Record):
     cost_usd: float
     tokens_in: int
     tokens_out: int
+    tokens_cache_creation: int
+    tokens_cache_read: int
+    api_error_status: int | None
     gate: str | None
     created_at: float
     updated_at: float
@@ -151,6 +157,9 @@ class Thread(Record):
         cost_usd: float,
         tokens_in: int,
         tokens_out: int,
+        tokens_cache_creation: int,
+        tokens_cache_read: int,
+        api_error_status: int | None,
         gate: str | None,
         created_at: float,
         updated_at: float,
@@ -187,6 +196,9 @@ class Thread(Record):
         self.cost_usd = cost_usd
         self.tokens_in = tokens_in
         self.tokens_out = tokens_out
+        self.tokens_cache_creation = tokens_cache_creation
+        self.tokens_cache_read = tokens_cache_read
+        self.api_error_status = api_error_status
         self.gate = gate
         self.created_at = created_at
         self.updated_at = updated_at
@@ -204,6 +216,13 @@ class Thread(Record):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def tokens(self) -> int:
+        """All four figures: input, output, cache creation and cache read."""
+        return (
+            self.tokens_in + self.tokens_out + self.tokens_cache_creation + self.tokens_cache_read
+        )
 
     def runtime(self, now: float) -> float | None:
         if self.started_at is None:
@@ -237,9 +256,12 @@ class Thread(Record):
             "task_id": self.task_id,
             "turns": self.turns,
             "cost_usd": round(self.cost_usd, 6),
-            "tokens": self.tokens_in + self.tokens_out,
+            "tokens": self.tokens,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
+            "tokens_cache_creation": self.tokens_cache_creation,
+            "tokens_cache_read": self.tokens_cache_read,
+            "api_error_status": self.api_error_status,
             "runtime": self.runtime(time.time() if now is None else now),
             "gate": json.loads(self.gate) if self.gate else None,
             "created_at": iso(self.created_at),

@@ -219,9 +219,9 @@ class Threads:
         run_id = t.run_id + 1
         cur = conn.execute(
             "UPDATE threads SET status = 'running', run_id = ?, started_at = ?, "
-            "ended_at = NULL, exit_code = NULL, error = NULL, supervisor_pid = NULL, "
-            "supervisor_start = NULL, agent_pid = NULL, host = ?, resume_at = NULL, "
-            "port_base = ?, updated_at = ? WHERE name = ? AND run_id = ?",
+            "ended_at = NULL, exit_code = NULL, error = NULL, api_error_status = NULL, "
+            "supervisor_pid = NULL, supervisor_start = NULL, agent_pid = NULL, host = ?, "
+            "resume_at = NULL, port_base = ?, updated_at = ? WHERE name = ? AND run_id = ?",
             (run_id, now, HOST, self._free_ports(conn, name), now, name, t.run_id),
         )
         if cur.rowcount != 1:

@@ -10,6 +10,8 @@ script it:
     FAKE_FIX_ON_FEEDBACK=path  write `path` only when the prompt carries test-gate feedback
     FAKE_SLEEP=seconds       pause before finishing
     FAKE_FAIL                finish with an error result and exit 1
+    FAKE_API_ERROR=status    finish as the client does when the API fails: a result line with
+                             `subtype: success`, `is_error`, `api_error_status` and the message
     FAKE_CRASH               die mid-run with exit 3, no result line
     FAKE_HANG                never finish (until SIGTERM, which exits 143)
     FAKE_DONE                print the completion token (FAKE_AGENT_TOKEN or the default)
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             "model": "fake-agent",
             "tools": ["Write", "Edit", "Bash"],
             "permissionMode": _flag(args),
+            **({"settings": args[args.index("--settings") + 1]} if "--settings" in args else {}),
         }
     )
     hook("SessionStart", session, {"source": "startup"})
@@ -181,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             return limit(session, value, turns)
         elif name == "ENV":
             answer = f"{value}={os.environ.get(value, '')}"
+        elif name == "API_ERROR":
+            return api_error(session, int(value or 529))
         elif name == "PLAN":
             answer = Path(value).read_text()
         elif name == "COMMIT":
@@ -246,6 +251,38 @@ def limit(session: str, epoch: str, turns: int) -> int:
             **({} if epoch else {"api_error_status": 429}),
         }
     )
+    return 1
+
+
+def api_error(session: str, status: int) -> int:
+    """What Claude Code prints when the API keeps failing: still `subtype: success`."""
+    said = f"API Error: {status} {'Overloaded' if status == 529 else 'Internal server error'}"
+    emit(
+        {
+            "type": "system",
+            "subtype": "api_retry",
+            "attempt": 1,
+            "max_retries": 1,
+            "retry_delay_ms": 500,
+            "error_status": status,
+            "error": "overloaded" if status == 529 else "server_error",
+            "session_id": session,
+        }
+    )
+    emit(
+        {
+            "type": "result",
+            "subtype": "success",
+            "is_error": True,
+            "api_error_status": status,
+            "num_turns": 1,
+            "result": said,
+            "session_id": session,
+            "total_cost_usd": 0,
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        }
+    )
+    hook("SessionEnd", session, {"reason": "other"})
     return 1
 
 

@@ -226,3 +226,10 @@ def installed(doc: dict[str, Any]) -> dict[str, list[str]]:
                 if isinstance(entry, dict) and is_ours(entry.get("command")):
                     found.setdefault(event, []).append(entry["command"])
     return found
+
+
+def thread_settings() -> dict[str, Any]:
+    """The settings a thread's `claude --settings FILE` gets: ctui's hooks for every event,
+    so a worktree ctui creates is covered whatever its repository has committed. The
+    command is this machine's absolute one: a thread never depends on finding ctui."""
+    return document(fast_command())

@@ -13,12 +13,14 @@ from typing import Any
 
 from rich.text import Text
 
+from ctui.core.agents import USAGE_KEYS, RunStats, describe, refusal
 from ctui.core.fmt import money
 
 
 def _usage(data: dict[str, Any]) -> int:
+    """All four token figures of a result line (input, output, cache creation, cache read)."""
     usage = data.get("usage") or {}
-    return int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
+    return sum(int(usage.get(k) or 0) for k in USAGE_KEYS)
 
 
 def _content(message: dict[str, Any]) -> list[Text]:
@@ -33,6 +35,8 @@ def _content(message: dict[str, Any]) -> list[Text]:
             out.append(
                 Text.assemble(("⚙ ", "yellow"), (str(part.get("name")), "bold"), f" {target}")
             )
+        elif kind == "tool_result" and refusal(part):
+            out.append(Text(f"  ↳ refused: {refusal(part)}", style="yellow"))
         elif kind == "tool_result":
             out.append(Text("  ↳ tool result", style="dim"))
     return out
@@ -51,16 +55,32 @@ def pretty(line: str) -> list[Text]:
     if not isinstance(data, dict):
         return [Text(line)]
     kind = data.get("type")
-    if kind == "system":
+    if kind == "system" and data.get("subtype") in ("init", None):
         session = str(data.get("session_id") or "?")[:8]
         return [
             Text(f"▶ session {session} started ({data.get('model') or 'agent'})", style="green")
         ]
+    if kind == "system" and data.get("subtype") == "hook_started":
+        return []
+    if kind in ("system", "rate_limit_event"):
+        sentence = describe(data)
+        if sentence is not None:
+            bad = "denied" in sentence or "failed" in sentence or "error" in sentence
+            return [Text(sentence.removeprefix("── "), style="yellow" if bad else "dim")]
+        return [Text(line, style="dim")]
     if kind in ("assistant", "user"):
         return _content(data.get("message") or {}) or [Text(f"{kind} message", style="dim")]
     if kind == "result":
         ok = not data.get("is_error") and data.get("subtype") == "success"
         cost = data.get("total_cost_usd")
+        if data.get("is_error"):
+            stats = RunStats()
+            stats.feed(json.dumps(data))
+            summary = (
+                f"✗ {stats.error_text()} ({data.get('num_turns', '?')} turns, "
+                f"{money(cost or 0)}, {_usage(data):,} tokens)"
+            )
+            return [Text(summary, style="bold red")]
         summary = (
             f"{'✓' if ok else '✗'} {data.get('subtype')}: {data.get('num_turns', '?')} turns, "
             f"{money(cost or 0)}, {_usage(data):,} tokens"

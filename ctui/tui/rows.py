@@ -151,6 +151,9 @@ def lease_row(r: Record, now: float) -> list[Cell]:
     ]
 
 
+TOKEN_FIGURES = ("tokens_in", "tokens_out", "tokens_cache_creation", "tokens_cache_read")
+
+
 def thread_row(r: Record, now: float) -> list[Cell]:
     started, ended = ts(r.get("started_at")), ts(r.get("ended_at"))
     runtime = (
@@ -158,12 +161,16 @@ def thread_row(r: Record, now: float) -> list[Cell]:
         if started is None
         else Cell(ago((ended or now) - started), (ended or now) - started)
     )
-    tokens = int(r.get("tokens_in") or 0) + int(r.get("tokens_out") or 0)
-    if not tokens and isinstance(r.get("tokens"), int):
-        tokens = r["tokens"]
+    tokens = int(r.get("tokens") or 0) if isinstance(r.get("tokens"), int) else 0
+    if not tokens:
+        tokens = sum(int(r.get(k) or 0) for k in TOKEN_FIGURES)
+    status = thread_state(r)
+    if r.get("api_error_status") and r.get("status") == "failed":
+        # the API's status code says more than "failed" (the message is in the detail view)
+        status = Cell(f"failed {r['api_error_status']}", status.sort, status.style)
     return [
         text(r["name"], 24),
-        thread_state(r),
+        status,
         text(r.get("mode"), 12),
         text(r.get("agent"), 10),
         runtime,

@@ -45,7 +45,8 @@ def test_failure_and_crash_give_the_agents_exit_status(cli: Cli) -> None:
     proc = cli("spawn", "crash", "--no-worktree", "--prompt", "FAKE_CRASH", "--wait", "--json")
     assert proc.returncode == 3
     t = json.loads(proc.stdout)
-    assert t["status"] == "failed" and "exited with 3" in t["error"]
+    assert t["status"] == "failed"
+    assert t["error"] == "the agent exited with 3: fatal: the fake agent crashed"
 
 
 def test_missing_agent_binary_fails_the_thread_clearly(cli: Cli, tmp_path: Path) -> None:

@@ -66,6 +66,44 @@ def test_stream_json_lines_become_short_summaries() -> None:
     assert pretty("{not json")[0].plain == "{not json"
 
 
+def test_threads_show_the_clients_error_and_all_four_token_figures() -> None:
+    failed = {
+        "name": "t",
+        "status": "failed",
+        "api_error_status": 529,
+        "tokens_in": 100,
+        "tokens_out": 20,
+        "tokens_cache_creation": 300,
+        "tokens_cache_read": 4000,
+    }
+    cells = thread_row(failed, 100.0)
+    assert (
+        cells[1].text == "failed 529"
+        and cells[1].style == thread_row({"name": "u", "status": "failed"}, 0)[1].style
+    )
+    assert cells[-1].text == "4,420"
+    error = (
+        '{"type":"result","subtype":"success","is_error":true,"api_error_status":529,'
+        '"num_turns":1,"total_cost_usd":0,"result":"API Error: Repeated 529 Overloaded errors.",'
+        '"usage":{"input_tokens":0,"output_tokens":0}}'
+    )
+    shown = pretty(error)[0]
+    assert "success" not in shown.plain and shown.plain.startswith("✗ API error 529: API Error")
+    assert shown.style == "bold red"
+    retry = (
+        '{"type":"system","subtype":"api_retry","attempt":2,"max_retries":3,'
+        '"retry_delay_ms":1500,"error_status":529,"error":"overloaded"}'
+    )
+    assert pretty(retry)[0].plain == "API error 529 (overloaded): retry 2 of 3 in 1.5 s"
+    assert pretty('{"type":"system","subtype":"hook_started","hook_name":"Stop"}') == []
+    cached = (
+        '{"type":"result","subtype":"success","num_turns":2,"total_cost_usd":0.5,"usage":'
+        '{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":100,'
+        '"cache_read_input_tokens":1000}}'
+    )
+    assert pretty(cached)[0].plain == "✓ success: 2 turns, $0.500, 1,115 tokens"
+
+
 def test_snapshots_are_bounded(coord: Coordinator) -> None:
     for i in range(30):
         coord.decisions.add(category="c", title=f"d{i}", author="operator")
