@@ -62,6 +62,17 @@ class LeaseExpired(CtuiError):
     http_status = 409
 
 
+class StaleAttempt(CtuiError):
+    """The caller presented a claim attempt that is no longer the task's current one.
+
+    Exit 11, like an expired lease: the claim ran out (and may be someone else's now),
+    so the caller's result or failure is not recorded.
+    """
+
+    exit_code = EXPIRED
+    http_status = 409
+
+
 class Conflict(CtuiError):
     """A state conflict: a file changed under a lease, a task in the wrong state."""
 

@@ -182,6 +182,14 @@ CREATE TABLE threads (
 CREATE INDEX threads_status ON threads(status);
 """
 
-MIGRATIONS: list[str] = [CORE + WORK]
+# Claims carry an attempt number (DESIGN §14): `attempt` counts every claim of the task and
+# never resets (`attempts`, which `retry` resets, counts toward `max_attempts`), so a stale
+# claimant's number never matches a later claim.
+CLAIM_ATTEMPT = """
+ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+UPDATE tasks SET attempt = attempts;
+"""
+
+MIGRATIONS: list[str] = [CORE + WORK, CLAIM_ATTEMPT]
 
 VERSION = len(MIGRATIONS)
