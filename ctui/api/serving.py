@@ -7,6 +7,12 @@ the one listening socket (each builds its app with `worker_app()`), so
 CPU-bound requests use more than one core. The orchestrator loop then runs in
 the supervising process only, and the workers keep `/metrics` latency in one
 table in shared memory. `default_workers()` is what `ctui serve` uses.
+
+A worker never outlives its supervisor: each asks the kernel for SIGTERM when
+its parent dies (`PR_SET_PDEATHSIG`) and a watcher thread checks the parent
+too (the fallback off Linux), ending the worker within a second or two when
+the supervisor is killed with `kill -9`. Otherwise orphaned workers would keep
+the port and answer requests with no orchestrator loop behind them.
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ def serve(
             config.ctui_token = token
             config.ctui_latency = LatencyTable.shared()
             config.ctui_board = board
+            config.ctui_supervisor = os.getpid()
             _run_workers(coord, config, sock, loop, lambda: write_private(api_file, info))
         else:
             app = create_app(
@@ -175,13 +182,41 @@ class WorkerConfig(uvicorn.Config):
     ctui_token: str | None = None
     ctui_latency: LatencyTable | None = None
     ctui_board: LoopBoard | None = None
+    ctui_supervisor: int | None = None
 
     def load(self) -> None:
         global _worker_token, _worker_latency, _worker_board
         _worker_token = self.ctui_token
         _worker_latency = self.ctui_latency
         _worker_board = self.ctui_board
+        if self.ctui_supervisor is not None and self.ctui_supervisor != os.getpid():
+            die_with_parent(self.ctui_supervisor)
         super().load()
+
+
+ORPHAN_CHECK_S = 0.25
+ORPHAN_GRACE_S = 1.5
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process soon after `parent` dies: SIGTERM from the kernel at once (Linux),
+    and a watcher thread that sends it too, then exits hard if shutdown hangs."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os.kill(os.getpid(), signal.SIGTERM)  # a graceful stop first
+        time.sleep(ORPHAN_GRACE_S)
+        os._exit(1)
+
+    # Started after prctl, so a parent that died in between is still seen here.
+    threading.Thread(target=watch, name="ctui-parent-watch", daemon=True).start()
 
 
 _worker_token: str | None = None
