@@ -37,6 +37,7 @@ from ctui.api.settings import API_FILE, bind_socket, read_json, write_private
 from ctui.core import Coordinator
 
 MAX_DEFAULT_WORKERS = 4
+WORKER_HEALTHCHECK_S = 30
 
 
 def default_workers() -> int:
@@ -92,6 +93,9 @@ def serve(
         "server_header": False,
         "proxy_headers": False,
         "lifespan": "on",
+        # uvicorn kills a worker that does not answer its supervisor's ping within this
+        # many seconds; on a loaded machine 5 s (its default) kills healthy workers.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S,
     }
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _quiet)  # uvicorn re-raises the stop signal after its graceful shutdown
@@ -127,12 +131,19 @@ def _run_workers(
 ) -> None:
     from uvicorn.supervisors import Multiprocess
 
+    class Supervisor(Multiprocess):
+        """Announces the server (`ready`) once its workers serve, not before."""
+
+        def init_processes(self) -> None:
+            super().init_processes()
+            for process in self.processes:
+                process.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit)
+            ready()
+
     os.environ["CTUI_DIR"] = str(coord.store.path)
     loop.start()
     try:
-        supervisor = Multiprocess(config, sockets=[sock])
-        ready()
-        supervisor.run()
+        Supervisor(config, sockets=[sock]).run()
     finally:
         loop.stop()
 

@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -123,3 +124,24 @@ def test_status_names_a_port_still_answering_for_a_dead_supervisor(cli: Cli, rep
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_server_still_starting_refuses_clients_at_once(cli: Cli, repo: Path) -> None:
+    """The port is bound before the server starts, but it listens only once a worker serves:
+    a client in between (a restart) is refused at once, not parked in the backlog."""
+    from ctui.api.settings import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=30).close()
+        assert cli("init").returncode == 0
+        (repo / ".ctui" / "remote.json").write_text(
+            json.dumps({"url": f"http://127.0.0.1:{port}", "token": "x"})
+        )
+        done = cli("task", "list", "--remote", timeout=30)
+        assert done.returncode == 1 and "does not answer (ConnectError)" in done.stderr, done
+        assert done.stderr.count("\n") == 1
+    finally:
+        sock.close()
