@@ -28,6 +28,10 @@ BY_EXIT = {
     errors.EXPIRED: errors.LeaseExpired,
     errors.CONFLICT: errors.Conflict,
     errors.STALE: errors.StaleInstance,
+    errors.STORE_BUSY: errors.StoreBusy,
+    errors.DISK_FULL: errors.DiskFull,
+    errors.READ_ONLY: errors.StoreReadOnly,
+    errors.DENIED: errors.StoreDenied,
 }
 
 
