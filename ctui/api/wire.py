@@ -90,6 +90,11 @@ class Api:
         extra: dict[str, Any] = {"timeout": timeout} if timeout else {}
         try:
             answer = self.http.request(method, path, json=body, params=query, **extra)
+        except httpx.TimeoutException as exc:
+            raise CtuiError(
+                f"the ctui server at {self.url} did not answer in time ({type(exc).__name__}): "
+                "a busy machine? raise CTUI_REMOTE_TIMEOUT or `ctui remote connect --timeout S`"
+            ) from None
         except httpx.TransportError as exc:
             raise CtuiError(
                 f"the ctui server at {self.url} does not answer ({type(exc).__name__}): start it "
