@@ -6,7 +6,8 @@
 
 Each worker spins until the deadline and exits; the parent ends any worker left at the
 deadline (plus a second), so nothing outlives the run even if the parent is killed
-(workers check the deadline themselves) or a worker is stopped.
+(workers check the deadline themselves) or a worker is stopped. SIGINT or SIGTERM to
+the parent ends every worker at once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import time
 
 
 def spin(deadline: float) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
     n = 0
     while time.monotonic() < deadline:
         for _ in range(10_000):
@@ -36,6 +36,13 @@ def main() -> int:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     count = (cpus or 1) * args.per_cpu
     deadline = time.monotonic() + args.seconds
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    # Explicitly: a shell starting this with `&` ignores SIGINT for it.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     workers = [multiprocessing.Process(target=spin, args=(deadline,)) for _ in range(count)]
     for w in workers:
         w.start()
