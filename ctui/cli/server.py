@@ -21,7 +21,7 @@ from ctui.cli.common import Ctx, Group, leaf, positive
 from ctui.core.errors import NOTHING, CtuiError, UsageError
 from ctui.core.instances import pid_alive
 
-START_WAIT_S = 20.0
+START_WAIT_S = 60.0  # announced once workers serve, which takes a while on a loaded machine
 STOP_WAIT_S = 15.0
 
 
