@@ -189,3 +189,58 @@ async def test_mcp_sessions_remember_their_attempt_so_a_stale_one_is_refused(
                 new, "complete_task", task_id=task, result="fresh", instance_id="w1"
             )
             assert not error and done["result"] == "fresh", done
+
+
+RACER = """
+import random, sys, time
+from ctui.core import Coordinator
+from ctui.core.errors import Conflict, StaleAttempt
+repo, task, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+c = Coordinator.open(repo)
+outcome = {"ok": 0, "stale": 0}
+time.sleep(start)
+while True:
+    try:
+        attempt = c.tasks.claim("w1", task).attempt
+    except Conflict:
+        break  # done (or failed for good): nothing left to claim
+    time.sleep(random.uniform(0.1, 1.0))
+    try:
+        c.tasks.complete(task, "w1", f"attempt {attempt}", attempt=attempt)
+        outcome["ok"] += 1
+        break
+    except StaleAttempt:
+        outcome["stale"] += 1
+    except Conflict:
+        break
+print(outcome["ok"], outcome["stale"])
+"""
+
+
+@pytest.mark.timeout(300)
+def test_racing_claimants_under_one_id_record_exactly_the_current_attempt(
+    cli: Cli, repo: Path
+) -> None:
+    """Processes under one instance id claim, dawdle past a 0.2 s TTL and complete with
+    their attempt: each task is done once, by the attempt that was current when it was."""
+    (repo / ".ctui").mkdir(exist_ok=True)
+    (repo / ".ctui" / "config.toml").write_text("[tasks]\nclaim_ttl = 0.2\nmax_attempts = 100\n")
+    assert cli("instance", "register", "--id", "w1", "--pid", str(os.getpid())).returncode == 0
+    stale = 0
+    for n in range(4):
+        task = cli("task", "add", f"job {n}").stdout.strip()
+        racers = [
+            subprocess.Popen(
+                [sys.executable, "-c", RACER, str(repo), task, str(0.3 * i)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(4)
+        ]
+        counts = [tuple(map(int, r.communicate(timeout=240)[0].split())) for r in racers]
+        assert sum(ok for ok, _ in counts) == 1, counts
+        stale += sum(s for _, s in counts)
+        shown = cli.json("task", "show", task)
+        assert shown["status"] == "done" and shown["result"] == f"attempt {shown['attempt']}"
+    print(f"stale completions refused: {stale}")
+    assert stale > 0, "the race never produced a stale claimant: it tested nothing"
