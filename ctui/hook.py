@@ -94,7 +94,7 @@ def _whole_json(chunks: list[bytes]) -> bool:
 
     try:
         json.loads(b"".join(chunks))
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -109,8 +109,18 @@ def parse(raw: bytes, event_arg: str | None) -> dict[str, Any]:
         raise HookInputError(
             f"hook payload is not JSON ({exc.__class__.__name__}): ignored"
         ) from None
+    except RecursionError:
+        raise HookInputError("bad input: hook payload nests too deeply: ignored") from None
     if not isinstance(payload, dict):
         raise HookInputError("hook payload is not a JSON object: ignored")
+    try:  # "\ud800" is valid JSON but no valid text: nothing could store or print it
+        json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise HookInputError(
+            "bad input: hook payload holds a lone surrogate (\\ud800-\\udfff), not text: ignored"
+        ) from None
+    except RecursionError:
+        raise HookInputError("bad input: hook payload nests too deeply: ignored") from None
     event = payload.get("hook_event_name") or event_arg
     if not isinstance(event, str) or event not in EVENTS:
         raise HookInputError(f"unknown hook event {event!r}: ctui handles {', '.join(EVENTS)}")

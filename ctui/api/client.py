@@ -22,13 +22,34 @@ from ctui.api.settings import read_json
 from ctui.api.wire import Api, local_only
 from ctui.core.errors import UsageError
 
+REMOTE_TIMEOUT_S = 30.0
+
+
+def remote_timeout(saved: Any = None) -> float:
+    """Seconds to wait for each answer: `CTUI_REMOTE_TIMEOUT`, else what `remote connect
+    --timeout` saved, else 30 (a loaded machine can take seconds to answer)."""
+    import os
+
+    given = os.environ.get("CTUI_REMOTE_TIMEOUT")
+    if given:
+        try:
+            value = float(given)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise UsageError(f"CTUI_REMOTE_TIMEOUT={given!r} is not a positive number of seconds")
+        return value
+    if isinstance(saved, (int, float)) and 0 < saved < float("inf"):
+        return float(saved)
+    return REMOTE_TIMEOUT_S
+
 
 class RemoteCoordinator:
     """Stands in for `Coordinator` in the CLI while `.ctui/remote.json` names a server."""
 
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str, token: str | None, timeout: float = REMOTE_TIMEOUT_S) -> None:
         self.url = url
-        self.api = Api(url, token)
+        self.api = Api(url, token, timeout=timeout)
         self.leases = RemoteLeases(self.api)
         self.instances = RemoteInstances(self.api)
         self.decisions = RemoteDecisions(self.api)
@@ -46,7 +67,7 @@ class RemoteCoordinator:
                 f"not connected to a ctui server ({path} is missing or unreadable): "
                 "run `ctui remote connect HOST:PORT --token T`, or drop --remote"
             )
-        return cls(data["url"], data.get("token"))
+        return cls(data["url"], data.get("token"), remote_timeout(data.get("timeout")))
 
     @staticmethod
     def now() -> float:

@@ -95,14 +95,24 @@ class ClaimIn(Body):
     task_id: str | None = Field(default=None, max_length=100)
 
 
+ATTEMPT = Field(
+    default=None,
+    ge=1,
+    le=2**62,
+    description="the claim's attempt number (from the claim); a stale one is refused (409)",
+)
+
+
 class CompleteIn(Body):
     instance: str = Id
     result: str | None = Field(default=None, max_length=100_000)
+    attempt: int | None = ATTEMPT
 
 
 class FailIn(Body):
     instance: str = Id
     reason: str | None = Field(default=None, max_length=100_000)
+    attempt: int | None = ATTEMPT
 
 
 class ByIn(Body):

@@ -38,12 +38,16 @@ class RemoteTasks(Part):
             )
         )
 
-    def complete(self, task_id: str, instance: str, result: str | None = None) -> Record:
-        body = {"instance": instance, "result": result}
+    def complete(
+        self, task_id: str, instance: str, result: str | None = None, attempt: int | None = None
+    ) -> Record:
+        body = {"instance": instance, "result": result, "attempt": attempt}
         return Record(self.api.call("POST", f"/api/tasks/{seg(task_id)}/complete", body=body))
 
-    def fail(self, task_id: str, instance: str, reason: str | None = None) -> Record:
-        body = {"instance": instance, "reason": reason}
+    def fail(
+        self, task_id: str, instance: str, reason: str | None = None, attempt: int | None = None
+    ) -> Record:
+        body = {"instance": instance, "reason": reason, "attempt": attempt}
         return Record(self.api.call("POST", f"/api/tasks/{seg(task_id)}/fail", body=body))
 
     def cancel(self, task_id: str, by: str = "operator") -> Record:

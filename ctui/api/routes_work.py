@@ -100,7 +100,9 @@ def claim_one(c: C, task_id: str, body: ClaimIn) -> JSON:
 
 @router.post("/tasks/{task_id}/complete", summary="mark your claimed task done")
 def complete(c: C, task_id: str, body: CompleteIn) -> JSON:
-    return ok(c.tasks.complete(task_id, body.instance, result=body.result).to_dict())
+    return ok(
+        c.tasks.complete(task_id, body.instance, result=body.result, attempt=body.attempt).to_dict()
+    )
 
 
 @router.post(
@@ -108,7 +110,9 @@ def complete(c: C, task_id: str, body: CompleteIn) -> JSON:
     summary="give your claimed task back as failed (retried until attempts run out)",
 )
 def fail(c: C, task_id: str, body: FailIn) -> JSON:
-    return ok(c.tasks.fail(task_id, body.instance, reason=body.reason).to_dict())
+    return ok(
+        c.tasks.fail(task_id, body.instance, reason=body.reason, attempt=body.attempt).to_dict()
+    )
 
 
 @router.post("/tasks/{task_id}/cancel", summary="cancel a task (the operator's)")

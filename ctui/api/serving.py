@@ -7,6 +7,12 @@ the one listening socket (each builds its app with `worker_app()`), so
 CPU-bound requests use more than one core. The orchestrator loop then runs in
 the supervising process only, and the workers keep `/metrics` latency in one
 table in shared memory. `default_workers()` is what `ctui serve` uses.
+
+A worker never outlives its supervisor: each asks the kernel for SIGTERM when
+its parent dies (`PR_SET_PDEATHSIG`) and a watcher thread checks the parent
+too (the fallback off Linux), ending the worker within a second or two when
+the supervisor is killed with `kill -9`. Otherwise orphaned workers would keep
+the port and answer requests with no orchestrator loop behind them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from ctui.api.settings import API_FILE, bind_socket, read_json, write_private
 from ctui.core import Coordinator
 
 MAX_DEFAULT_WORKERS = 4
+WORKER_HEALTHCHECK_S = 30
 
 
 def default_workers() -> int:
@@ -86,6 +93,9 @@ def serve(
         "server_header": False,
         "proxy_headers": False,
         "lifespan": "on",
+        # uvicorn kills a worker that does not answer its supervisor's ping within this
+        # many seconds; on a loaded machine 5 s (its default) kills healthy workers.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S,
     }
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _quiet)  # uvicorn re-raises the stop signal after its graceful shutdown
@@ -98,6 +108,7 @@ def serve(
             config.ctui_token = token
             config.ctui_latency = LatencyTable.shared()
             config.ctui_board = board
+            config.ctui_supervisor = os.getpid()
             _run_workers(coord, config, sock, loop, lambda: write_private(api_file, info))
         else:
             app = create_app(
@@ -120,12 +131,19 @@ def _run_workers(
 ) -> None:
     from uvicorn.supervisors import Multiprocess
 
+    class Supervisor(Multiprocess):
+        """Announces the server (`ready`) once its workers serve, not before."""
+
+        def init_processes(self) -> None:
+            super().init_processes()
+            for process in self.processes:
+                process.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit)
+            ready()
+
     os.environ["CTUI_DIR"] = str(coord.store.path)
     loop.start()
     try:
-        supervisor = Multiprocess(config, sockets=[sock])
-        ready()
-        supervisor.run()
+        Supervisor(config, sockets=[sock]).run()
     finally:
         loop.stop()
 
@@ -175,13 +193,41 @@ class WorkerConfig(uvicorn.Config):
     ctui_token: str | None = None
     ctui_latency: LatencyTable | None = None
     ctui_board: LoopBoard | None = None
+    ctui_supervisor: int | None = None
 
     def load(self) -> None:
         global _worker_token, _worker_latency, _worker_board
         _worker_token = self.ctui_token
         _worker_latency = self.ctui_latency
         _worker_board = self.ctui_board
+        if self.ctui_supervisor is not None and self.ctui_supervisor != os.getpid():
+            die_with_parent(self.ctui_supervisor)
         super().load()
+
+
+ORPHAN_CHECK_S = 0.25
+ORPHAN_GRACE_S = 1.5
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process soon after `parent` dies: SIGTERM from the kernel at once (Linux),
+    and a watcher thread that sends it too, then exits hard if shutdown hangs."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os.kill(os.getpid(), signal.SIGTERM)  # a graceful stop first
+        time.sleep(ORPHAN_GRACE_S)
+        os._exit(1)
+
+    # Started after prctl, so a parent that died in between is still seen here.
+    threading.Thread(target=watch, name="ctui-parent-watch", daemon=True).start()
 
 
 _worker_token: str | None = None

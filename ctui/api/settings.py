@@ -46,7 +46,12 @@ def is_loopback(host: str) -> bool:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind the listening socket now, so a busy port is reported before anything starts."""
+    """Bind the socket now, so a busy port is reported before anything starts.
+
+    It listens only once a server process serves it (asyncio's `create_server` calls
+    `listen`): until then a client is refused at once instead of waiting in the
+    backlog of a server that is still starting (or restarting).
+    """
     if not 0 <= port <= 65535:
         raise UsageError(f"bad port {port}: a number from 1 to 65535 (0 picks a free one)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -64,7 +69,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
                 f"(`ctui api status`) or choose another with --port"
             ) from None
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(128)
     sock.set_inheritable(True)
     return sock
 

@@ -28,6 +28,10 @@ BY_EXIT = {
     errors.EXPIRED: errors.LeaseExpired,
     errors.CONFLICT: errors.Conflict,
     errors.STALE: errors.StaleInstance,
+    errors.STORE_BUSY: errors.StoreBusy,
+    errors.DISK_FULL: errors.DiskFull,
+    errors.READ_ONLY: errors.StoreReadOnly,
+    errors.DENIED: errors.StoreDenied,
 }
 
 
@@ -86,6 +90,11 @@ class Api:
         extra: dict[str, Any] = {"timeout": timeout} if timeout else {}
         try:
             answer = self.http.request(method, path, json=body, params=query, **extra)
+        except httpx.TimeoutException as exc:
+            raise CtuiError(
+                f"the ctui server at {self.url} did not answer in time ({type(exc).__name__}): "
+                "a busy machine? raise CTUI_REMOTE_TIMEOUT or `ctui remote connect --timeout S`"
+            ) from None
         except httpx.TransportError as exc:
             raise CtuiError(
                 f"the ctui server at {self.url} does not answer ({type(exc).__name__}): start it "

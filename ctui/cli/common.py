@@ -213,7 +213,16 @@ class Ctx:
         from ctui.core.paths import resolve_store_dir
 
         state = resolve_store_dir(self.dir) / "remote.json"
-        if side is None and not state.exists():
+        try:
+            present = state.exists()
+        except PermissionError:
+            from ctui.core.errors import StoreDenied
+
+            raise StoreDenied(
+                f"permission denied on {state.parent}: this user cannot read the store; "
+                f"check its owner and mode (`ls -la {state.parent}`)"
+            ) from None
+        if side is None and not present:
             return None
         from ctui.api.client import RemoteCoordinator
 

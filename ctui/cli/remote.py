@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ctui.cli.common import REMOTE_COMMANDS, Ctx, Group
+from ctui.cli.common import REMOTE_COMMANDS, Ctx, Group, positive
 from ctui.core.errors import NOTHING, CtuiError, UsageError
+
+REMOTE_TIMEOUT_S = 30.0  # ctui.api.client.REMOTE_TIMEOUT_S, without importing httpx here
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command("connect", connect, "check the server's health and token, then remember it")
     p.add_argument("target", metavar="HOST:PORT", help="e.g. 127.0.0.1:31337 or http://host:31337")
     p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
-    g.command("status", status, "the connected server and whether it answers")
+    _timeout_option(p)
+    _timeout_option(g.command("status", status, "the connected server and whether it answers"))
     g.command(
         "disconnect", disconnect, "forget the server: commands use this repository's store again"
     )
@@ -37,6 +40,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "find a running server (api.json, CT_API_URL, 127.0.0.1:31337) and connect to it",
     )
     p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
+    _timeout_option(p)
+
+
+def _timeout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--timeout",
+        type=positive(),
+        metavar="S",
+        help="seconds to wait for each answer from the server, remembered for later commands "
+        f"(default: CTUI_REMOTE_TIMEOUT, else {REMOTE_TIMEOUT_S:g})",
+    )
+
+
+def _timeout(ctx: Ctx, saved: Any = None) -> float:
+    from ctui.api.client import remote_timeout
+
+    given = getattr(ctx.args, "timeout", None)
+    return float(given) if given is not None else remote_timeout(saved)
 
 
 def _state_file(ctx: Ctx) -> Path:
@@ -52,19 +73,24 @@ def _token(given: str | None) -> str | None:
     return resolve_token(given, None)
 
 
-def probe(url: str, token: str | None) -> dict[str, Any]:
+def probe(url: str, token: str | None, timeout: float = REMOTE_TIMEOUT_S) -> dict[str, Any]:
     """Health (no token) and then an authenticated call; a clear error for each way it fails."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with httpx.Client(base_url=url, timeout=5, trust_env=False) as http:
+        with httpx.Client(base_url=url, timeout=timeout, trust_env=False) as http:
             health = http.get("/api/health")
             if health.status_code != 200 or health.json().get("status") != "ok":
                 raise CtuiError(
                     f"{url} answered /api/health with HTTP {health.status_code}: not a ctui server?"
                 )
             answer = http.get("/api/events/latest", headers=headers)
+    except httpx.TimeoutException as exc:
+        raise CtuiError(
+            f"the server at {url} did not answer within {timeout:g}s ({type(exc).__name__}): "
+            "a busy machine? raise --timeout or CTUI_REMOTE_TIMEOUT"
+        ) from None
     except httpx.TransportError as exc:
         raise CtuiError(
             f"no ctui server answers at {url} ({type(exc).__name__}): "
@@ -86,7 +112,9 @@ def probe(url: str, token: str | None) -> dict[str, Any]:
     return dict(health.json())
 
 
-def _save(ctx: Ctx, url: str, token: str | None, health: dict[str, Any]) -> dict[str, Any]:
+def _save(
+    ctx: Ctx, url: str, token: str | None, health: dict[str, Any], timeout: float
+) -> dict[str, Any]:
     from ctui.api.settings import write_private
 
     path = _state_file(ctx)
@@ -98,6 +126,7 @@ def _save(ctx: Ctx, url: str, token: str | None, health: dict[str, Any]) -> dict
         {
             "url": url,
             "token": token,
+            "timeout": timeout,
             "connected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     )
@@ -114,8 +143,9 @@ def connect(ctx: Ctx) -> int:
 
     url = base_url(ctx.args.target)
     token = _token(ctx.args.token)
-    health = probe(url, token)
-    data = _save(ctx, url, token, health)
+    timeout = _timeout(ctx)
+    health = probe(url, token, timeout)
+    data = _save(ctx, url, token, health, timeout)
     ctx.emit(
         data,
         f"connected to {url}: {', '.join(sorted(REMOTE_COMMANDS))} now go there "
@@ -136,7 +166,7 @@ def status(ctx: Ctx) -> int:
         return NOTHING
     url = str(state.get("url"))
     try:
-        probe(url, state.get("token"))
+        probe(url, state.get("token"), _timeout(ctx, state.get("timeout")))
         problem = None
     except CtuiError as exc:
         problem = exc.message
@@ -184,14 +214,15 @@ def candidates(ctx: Ctx) -> list[tuple[str, str]]:
 
 def discover(ctx: Ctx) -> int:
     token = _token(ctx.args.token)
+    timeout = _timeout(ctx)
     tried = []
     for url, source in candidates(ctx):
         try:
-            health = probe(url, token)
+            health = probe(url, token, timeout)
         except CtuiError as exc:
             tried.append(f"{url} ({source}): {exc.message}")
             continue
-        data = {**_save(ctx, url, token, health), "source": source}
+        data = {**_save(ctx, url, token, health, timeout), "source": source}
         ctx.emit(data, f"found a ctui server at {url} ({source}); connected")
         return 0
     raise UsageError("no ctui server found: " + "; ".join(tried))

@@ -21,7 +21,7 @@ from ctui.cli.common import Ctx, Group, leaf, positive
 from ctui.core.errors import NOTHING, CtuiError, UsageError
 from ctui.core.instances import pid_alive
 
-START_WAIT_S = 20.0
+START_WAIT_S = 60.0  # announced once workers serve, which takes a while on a loaded machine
 STOP_WAIT_S = 15.0
 
 
@@ -225,6 +225,16 @@ def status(ctx: Ctx) -> int:
     store = resolve_store_dir(ctx.dir)
     info = read_json(store / API_FILE)
     if info is None or not _alive(info.get("pid")):
+        answer = _get(info["url"] + "/api/health") if info and info.get("url") else None
+        if answer is not None:  # the supervisor is gone, yet its port answers
+            assert info is not None
+            ctx.emit(
+                {"running": False, "store": str(store), "orphaned": True, "url": info["url"]},
+                f"no ctui server running for {store}, but {info['url']} still answers: "
+                f"orphaned worker processes of pid {info.get('pid')} hold the port; "
+                f"end them (`ss -ltnp` names them) before starting again",
+            )
+            return 1
         ctx.emit({"running": False, "store": str(store)}, f"no ctui server running for {store}")
         return NOTHING
     health = _get(info["url"] + "/api/health")

@@ -23,7 +23,14 @@ PLAN_INIT_HELP = (
     "(`ctui remote connect`) that is the server's store, whose agents work toward it "
     "(--plan-file is read here); --local sets this repository's own"
 )
-CLAIM_EPILOG = "Exit codes: 0 claimed, 4 nothing available, 12 not claimable, 13 you are stale."
+CLAIM_EPILOG = (
+    "Exit codes: 0 claimed, 4 nothing available, 12 not claimable, 13 you are stale. "
+    "The claim's attempt number (`attempt` in --json) goes to complete/fail --attempt."
+)
+ATTEMPT_EPILOG = (
+    "Exit codes: 0 ok, 11 the claim of --attempt N ran out (your work was not recorded), "
+    "12 not your claim or not claimed, 13 you are stale."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,8 +70,17 @@ def register(sub: argparse._SubParsersAction) -> None:
             "claim", claim, "claim the best available task (or the named one)", epilog=CLAIM_EPILOG
         )
     )
-    _complete_parser(g.command("complete", complete, "mark your claimed task done"))
-    _fail_parser(g.command("fail", fail, "give up your claim: requeued until attempts run out"))
+    _complete_parser(
+        g.command("complete", complete, "mark your claimed task done", epilog=ATTEMPT_EPILOG)
+    )
+    _fail_parser(
+        g.command(
+            "fail",
+            fail,
+            "give up your claim: requeued until attempts run out",
+            epilog=ATTEMPT_EPILOG,
+        )
+    )
     p = g.command("cancel", cancel, "cancel a task and every task that waits on it")
     p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     p = g.command("retry", retry, "give a failed task a fresh set of attempts")
@@ -130,11 +146,23 @@ def _complete_parser(p: argparse.ArgumentParser) -> None:
     how.add_argument(
         "--result-file", type=Path, metavar="F", help="read the result from a file (- for stdin)"
     )
+    _attempt_option(p)
+
+
+def _attempt_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--attempt",
+        type=positive(int),
+        metavar="N",
+        help="the attempt number your claim returned: refused (exit 11) once that claim ran out, "
+        "even if the task was claimed again under your id",
+    )
 
 
 def _fail_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="a task id, e.g. task-0001 (`ctui task list`)")
     p.add_argument("--reason", metavar="TEXT", help="what went wrong, for the next attempt")
+    _attempt_option(p)
 
 
 def _read(path: Path | None) -> str | None:
@@ -171,7 +199,7 @@ def _detail(t: Task, now: float) -> str:
     lines = [f"{t.id}  {t.status}  priority {t.priority}  attempts {t.attempts}/{t.max_attempts}"]
     if t.claimed_by:
         when = f" (claim expires in {ago(t.claim_expires_at - now)})" if t.claim_expires_at else ""
-        lines.append(f"  claimed by {t.claimed_by}{when}")
+        lines.append(f"  claimed by {t.claimed_by}, attempt {t.attempt}{when}")
     if t.depends_on:
         lines.append(f"  depends on {', '.join(t.depends_on)}")
     lines += [f"  file       {f}" for f in t.files] + [f"  hint       {h}" for h in t.hints]
@@ -237,12 +265,12 @@ def worker_claim(ctx: Ctx) -> int:
 def complete(ctx: Ctx) -> int:
     a = ctx.args
     result = a.result if a.result is not None else _read(a.result_file)
-    t = ctx.coord.tasks.complete(a.id, ctx.actor, result)
+    t = ctx.coord.tasks.complete(a.id, ctx.actor, result, attempt=a.attempt)
     return _one(ctx, t, f"{t.id} done")
 
 
 def fail(ctx: Ctx) -> int:
-    t = ctx.coord.tasks.fail(ctx.args.id, ctx.actor, ctx.args.reason)
+    t = ctx.coord.tasks.fail(ctx.args.id, ctx.actor, ctx.args.reason, attempt=ctx.args.attempt)
     again = (
         "requeued" if t.status == "available" else "failed for good (ctui task retry to try again)"
     )

@@ -14,6 +14,10 @@ HELD = 10
 EXPIRED = 11
 CONFLICT = 12
 STALE = 13
+STORE_BUSY = 14
+DISK_FULL = 15
+READ_ONLY = 16
+DENIED = 17
 
 
 class CtuiError(Exception):
@@ -32,6 +36,30 @@ class StoreError(CtuiError):
     """The store cannot be opened, read or written (missing, corrupt, newer, locked)."""
 
     http_status = 503
+
+
+class StoreBusy(StoreError):
+    """Another process held the store's write lock past the timeout (a stopped writer?)."""
+
+    exit_code = STORE_BUSY
+
+
+class DiskFull(StoreError):
+    """The filesystem holding the store has no space left; the store itself is fine."""
+
+    exit_code = DISK_FULL
+
+
+class StoreReadOnly(StoreError):
+    """The store is on a read-only filesystem (or SQLite was refused writing it)."""
+
+    exit_code = READ_ONLY
+
+
+class StoreDenied(StoreError):
+    """This user may not read or write the store's folder or files."""
+
+    exit_code = DENIED
 
 
 class UsageError(CtuiError):
@@ -57,6 +85,17 @@ class LeaseHeld(CtuiError):
 
 class LeaseExpired(CtuiError):
     """The caller's lease ran out (and may have been taken by someone else)."""
+
+    exit_code = EXPIRED
+    http_status = 409
+
+
+class StaleAttempt(CtuiError):
+    """The caller presented a claim attempt that is no longer the task's current one.
+
+    Exit 11, like an expired lease: the claim ran out (and may be someone else's now),
+    so the caller's result or failure is not recorded.
+    """
 
     exit_code = EXPIRED
     http_status = 409

@@ -1,7 +1,9 @@
 """Who holds a key: live holders, the refusal that names them, the caller's own lease.
 
 A lease stops counting when its TTL runs out or its holder is stale or ended,
-but readers never write: `check` and `held_by_other` skip such leases, and the
+but readers never write: `live` (what `Leases.list` gives every face: `lock
+list`, `status`, the API, the control room), `check` and `held_by_other` skip
+such leases, so a dead holder's lease reads as free everywhere at once, and the
 next write transaction (a grant that reaps the holder, or `expire`) deletes
 them and logs why. When a key is taken, `held_error` says by whom, for what,
 until when, and what the caller can do instead; every refusal reads the same.
@@ -31,6 +33,20 @@ def holder_gone(conn: sqlite3.Connection, holder: str, now: float) -> bool:
         or is_stale(Instance.from_row(found), now)
         or found["state"] in ("ended", "stale")
     )
+
+
+def live(conn: sqlite3.Connection, leases: list[Lease], now: float) -> list[Lease]:
+    """The leases that still count: unexpired, and held by an instance that is not gone."""
+    gone: dict[str, bool] = {}
+    kept = []
+    for lease in leases:
+        if lease.expired(now):
+            continue
+        if lease.holder not in gone:
+            gone[lease.holder] = holder_gone(conn, lease.holder, now)
+        if not gone[lease.holder]:
+            kept.append(lease)
+    return kept
 
 
 def held_error(conn: sqlite3.Connection, key: str, lease: Lease, now: float) -> LeaseHeld:

@@ -122,8 +122,12 @@ class Leases:
         return lease_verify.record_edit(self._c, path, instance=instance, cwd=cwd)
 
     def list(self, *, holder: str | None = None, include_expired: bool = False) -> list[Lease]:
-        """Leases by path. Plain tuples, not `sqlite3.Row`: `status` lists thousands."""
-        return select(self._c, holder=holder, include_expired=include_expired)
+        """Leases by path: the live ones (`lease_holders.live`: unexpired, holder not
+        stale or ended), or every row with `include_expired`."""
+        found = select(self._c, holder=holder, include_expired=include_expired)
+        if include_expired:
+            return found
+        return lease_holders.live(self._c.store.conn, found, self._c.now())
 
 
 __all__ = ["ABSENT", "Lease", "Leases", "file_sha1"]

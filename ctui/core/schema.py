@@ -262,6 +262,21 @@ ALTER TABLE threads ADD COLUMN tokens_cache_read INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE threads ADD COLUMN api_error_status INTEGER;
 """
 
-MIGRATIONS: list[str] = [CORE + WORK, MERGE_QUEUE, RUNS, TASK_SOURCE, THREAD_USAGE]
+# Claims carry an attempt number (DESIGN §14): `attempt` counts every claim of the task and
+# never resets (`attempts`, which `retry` resets, counts toward `max_attempts`), so a stale
+# claimant's number never matches a later claim.
+CLAIM_ATTEMPT = """
+ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+UPDATE tasks SET attempt = attempts;
+"""
+
+MIGRATIONS: list[str] = [
+    CORE + WORK,
+    MERGE_QUEUE,
+    RUNS,
+    TASK_SOURCE,
+    THREAD_USAGE,
+    CLAIM_ATTEMPT,
+]
 
 VERSION = len(MIGRATIONS)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ctui.core import schema
-from ctui.core.errors import StoreError
+from ctui.core.errors import DiskFull, StoreBusy, StoreDenied, StoreError, StoreReadOnly
 
 DB_NAME = "ctui.db"
 WRITER_QUEUE = "write.lock"
@@ -86,7 +86,7 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         if self.db_path.exists() and not os.access(self.db_path, os.R_OK | os.W_OK):
-            raise StoreError(f"cannot read and write {self.db_path}: check its permissions")
+            raise diagnose(None, self.db_path)
         try:
             conn = sqlite3.connect(
                 self.db_path, timeout=self.timeout, isolation_level=None, check_same_thread=False
@@ -94,8 +94,6 @@ class Store:
             conn.row_factory = sqlite3.Row
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            if not _busy(exc):
-                raise self._unusable(exc) from exc
             raise translate(exc, self.db_path) from exc
         except sqlite3.DatabaseError as exc:
             raise self._unusable(exc) from exc
@@ -169,24 +167,33 @@ class Store:
         if conn.in_transaction:
             yield conn
             return
+        # One deadline for the three waits (this process's threads, other processes'
+        # writers, SQLite's own lock): a write gives up after `timeout`, not three times it.
+        deadline = time.monotonic() + self.timeout
         if not self._writer.acquire(timeout=self.timeout):
-            raise StoreError(
-                f"the store {self.db_path} stayed locked by another thread past the timeout: "
-                "try again"
-            )
+            raise locked(self.db_path)
         try:
-            if not self._queue.acquire(self.timeout):
+            if not self._queue.acquire(max(0.0, deadline - time.monotonic())):
                 raise locked(self.db_path)
             try:
-                yield from self._write_locked(conn)
+                yield from self._write_locked(conn, deadline)
             finally:
                 self._queue.release()
         finally:
             self._writer.release()
 
-    def _write_locked(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    def _write_locked(
+        self, conn: sqlite3.Connection, deadline: float
+    ) -> Iterator[sqlite3.Connection]:
+        left = deadline - time.monotonic()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if left < self.timeout - 0.05:  # what is left of the deadline, for this BEGIN only
+                conn.execute(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            finally:
+                if left < self.timeout - 0.05:
+                    conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         except sqlite3.OperationalError as exc:
             raise translate(exc, self.db_path) from exc
         try:
@@ -356,21 +363,75 @@ class WriterQueue:
 
 
 def locked(db_path: Path) -> StoreError:
-    return StoreError(
-        f"the store {db_path} stayed locked by another process past the timeout: try again"
+    return StoreBusy(
+        f"the store {db_path} stayed locked by another process past the timeout "
+        "(a stopped or hung ctui process holds it?): try again, or end that process"
     )
 
 
 def translate(exc: sqlite3.OperationalError, db_path: Path) -> StoreError:
-    """Turn SQLite's operational errors into one-line store errors."""
-    text = str(exc)
+    """Turn SQLite's operational errors into one-line store errors.
+
+    SQLite's own words are often vague ("disk I/O error", "unable to open database
+    file", "attempt to write a readonly database" for both a read-only mount and a
+    file mode), so the filesystem is asked what is really wrong. Only a file SQLite
+    cannot read as a database is called unusable (`Store._unusable`), never one on a
+    full, read-only or forbidden disk: moving that aside would throw live state away.
+    """
     if _busy(exc):
         return locked(db_path)
+    return diagnose(exc, db_path)
+
+
+def diagnose(exc: Exception | None, db_path: Path) -> StoreError:
+    """The accurate error for a store that failed to open or write (`exc` may be None)."""
+    text = str(exc) if exc is not None else "access denied"
+    folder = db_path.parent
+    if _read_only_mount(folder):
+        return StoreReadOnly(
+            f"the store {db_path} is on a read-only filesystem: remount it read-write, "
+            "or point CTUI_DIR / --dir at a writable folder"
+        )
+    denied = _denied(folder, db_path)
+    if denied is not None:
+        return StoreDenied(
+            f"permission denied on {denied}: this user cannot read and write the store; "
+            f"check its owner and mode (`ls -la {folder}`)"
+        )
+    if "full" in text or _disk_full(folder):
+        return DiskFull(
+            f"the disk holding {db_path} is full: free some space and try again "
+            "(the store itself is intact)"
+        )
     if "readonly" in text or "read-only" in text:
-        return StoreError(f"the store {db_path} is read-only: check the folder's permissions")
-    if "disk" in text and "full" in text:
-        return StoreError(f"the disk holding {db_path} is full")
+        return StoreReadOnly(f"the store {db_path} is read-only ({text}): check the file's mode")
     return StoreError(f"store error in {db_path}: {text}")
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        found = os.statvfs(folder)
+    except OSError:
+        return False
+    return found.f_bavail * found.f_frsize < 64 * 1024 or (found.f_files > 0 and not found.f_favail)
+
+
+def _denied(folder: Path, db_path: Path) -> Path | None:
+    """The first of the store's folder and files this user may not read and write."""
+    wal, shm = Path(f"{db_path}-wal"), Path(f"{db_path}-shm")
+    if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+        return folder
+    for path in (db_path, wal, shm):
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            return path
+    return None
 
 
 MOUNTS = Path("/proc/mounts")

@@ -6,6 +6,12 @@ checks the named one, and sets it `claimed` under a lease of `[tasks]
 claim_ttl` seconds, counting an attempt. So two processes never claim the same
 task. Claiming a task one already holds, or `renew`, only pushes the lease out.
 `own` is the check every claimant-only operation starts with.
+
+Every claim gets the next number of the task's `attempt` counter, which never
+goes back (DESIGN §14). A claimant that presents its number to complete, fail
+or renew is refused with `StaleAttempt` (exit 11) once that claim ran out, even
+when the task was claimed again under the same instance id: a worker stopped
+past its claim TTL cannot overwrite the fresh attempt's work.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import builtins
 import sqlite3
 
 from ctui.core.clock import iso
-from ctui.core.errors import Conflict
+from ctui.core.errors import Conflict, StaleAttempt
 from ctui.core.task_deps import not_done
 from ctui.core.task_expiry import expire_claims
 from ctui.core.task_queue import best
@@ -46,7 +52,8 @@ def claim(c: Coordinator, instance: str, task_id: str | None = None) -> Task:
         conn.execute(
             "UPDATE tasks SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
             "claim_expires_at = ?, "
-            "attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'available'",
+            "attempts = attempts + 1, attempt = attempt + 1, updated_at = ? "
+            "WHERE id = ? AND status = 'available'",
             (instance, now, expires, now, task_id),
         )
         task = fetch(conn, task_id)
@@ -55,7 +62,7 @@ def claim(c: Coordinator, instance: str, task_id: str | None = None) -> Task:
             "task.claimed",
             subject=task_id,
             actor=instance,
-            data={"attempt": task.attempts, "expires_at": iso(expires)},
+            data={"attempt": task.attempt, "tries": task.attempts, "expires_at": iso(expires)},
         )
         return task
 
@@ -68,9 +75,14 @@ def _unclaimable(conn: sqlite3.Connection, task: Task) -> str:
     return f"{task.id} is {task.status}: only an available task can be claimed"
 
 
-def own(conn: sqlite3.Connection, task_id: str, instance: str, verb: str) -> Task:
-    """The task when `instance` holds its claim, else a Conflict that says why not."""
+def own(
+    conn: sqlite3.Connection, task_id: str, instance: str, verb: str, attempt: int | None = None
+) -> Task:
+    """The task when `instance` holds its claim (attempt `attempt` when given), else a
+    Conflict that says why not, or `StaleAttempt` when the presented attempt is over."""
     task = fetch(conn, task_id)
+    if attempt is not None:
+        _current(task, instance, verb, attempt)
     if task.status == "claimed" and task.claimed_by == instance:
         return task
     if task.status == "claimed":
@@ -85,6 +97,26 @@ def own(conn: sqlite3.Connection, task_id: str, instance: str, verb: str) -> Tas
     raise Conflict(f"{task_id} is already {task.status}: nothing to {verb}")
 
 
+def _current(task: Task, instance: str, verb: str, attempt: int) -> None:
+    """Refuse a claim attempt that is not the task's live one."""
+    if attempt == task.attempt:
+        return  # the current attempt: `own` goes on to check claimant and status as usual
+    if attempt > task.attempt or attempt < 1:
+        raise StaleAttempt(
+            f"{task.id} has had {task.attempt} claim(s); attempt {attempt} is not one of them: "
+            f"pass the attempt `ctui task claim --json` gave you"
+        )
+    now = (
+        f"attempt {task.attempt} now holds it ({task.claimed_by})"
+        if task.status == "claimed"
+        else f"it is {task.status} after attempt {task.attempt}"
+    )
+    raise StaleAttempt(
+        f"{task.id}: your claim (attempt {attempt}) ran out and {now}: "
+        f"nothing to {verb}; your work was not recorded"
+    )
+
+
 def _renew(c: Coordinator, conn: sqlite3.Connection, task: Task) -> Task:
     now = c.now()
     conn.execute(
@@ -94,11 +126,14 @@ def _renew(c: Coordinator, conn: sqlite3.Connection, task: Task) -> Task:
     return fetch(conn, task.id)
 
 
-def renew(c: Coordinator, instance: str, task_id: str | None = None) -> builtins.list[Task]:
-    """Push out the claim lease of the instance's claimed tasks (or just one of them)."""
+def renew(
+    c: Coordinator, instance: str, task_id: str | None = None, attempt: int | None = None
+) -> builtins.list[Task]:
+    """Push out the claim lease of the instance's claimed tasks (or just one of them,
+    refused with `StaleAttempt` when `attempt` is given and no longer current)."""
     with c.store.write() as conn:
         if task_id is not None:
-            return [_renew(c, conn, own(conn, task_id, instance, "renew"))]
+            return [_renew(c, conn, own(conn, task_id, instance, "renew", attempt))]
         rows = conn.execute(
             "SELECT id FROM tasks WHERE claimed_by = ? AND status = 'claimed'", (instance,)
         ).fetchall()

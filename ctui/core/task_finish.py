@@ -24,10 +24,19 @@ if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator
 
 
-def complete(c: Coordinator, task_id: str, instance: str, result: str | None = None) -> Task:
-    """Mark the caller's claimed task done; dependents waiting only on it become available."""
+def complete(
+    c: Coordinator,
+    task_id: str,
+    instance: str,
+    result: str | None = None,
+    attempt: int | None = None,
+) -> Task:
+    """Mark the caller's claimed task done; dependents waiting only on it become available.
+
+    With `attempt`, only while that claim is still the task's current one.
+    """
     with c.store.write() as conn:
-        own(conn, task_id, instance, "complete")
+        own(conn, task_id, instance, "complete", attempt)
         set_status(
             c,
             conn,
@@ -49,10 +58,19 @@ def complete(c: Coordinator, task_id: str, instance: str, result: str | None = N
         return fetch(conn, task_id)
 
 
-def fail(c: Coordinator, task_id: str, instance: str, reason: str | None = None) -> Task:
-    """Give up the caller's claim: back to available, or `failed` when attempts ran out."""
+def fail(
+    c: Coordinator,
+    task_id: str,
+    instance: str,
+    reason: str | None = None,
+    attempt: int | None = None,
+) -> Task:
+    """Give up the caller's claim: back to available, or `failed` when attempts ran out.
+
+    With `attempt`, only while that claim is still the task's current one.
+    """
     with c.store.write() as conn:
-        task = own(conn, task_id, instance, "fail")
+        task = own(conn, task_id, instance, "fail", attempt)
         end_attempt(
             c,
             conn,

@@ -50,6 +50,7 @@ class Task(Record):
         "done_at",
         "thread_id",
         "source",
+        "attempt",
     )
     __slots__ = FIELDS
     id: str
@@ -72,6 +73,7 @@ class Task(Record):
     done_at: float | None
     thread_id: str | None
     source: dict[str, Any]
+    attempt: int
 
     def __init__(
         self,
@@ -95,6 +97,7 @@ class Task(Record):
         done_at: float | None,
         thread_id: str | None,
         source: dict[str, Any] | None = None,
+        attempt: int = 0,
     ) -> None:
         self.id = id
         self.description = description
@@ -116,6 +119,7 @@ class Task(Record):
         self.done_at = done_at
         self.thread_id = thread_id
         self.source = {} if source is None else source
+        self.attempt = attempt
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, depends_on: list[str]) -> Task:

@@ -96,17 +96,27 @@ class Tasks:
         """
         return task_claim.claim(self._c, instance, task_id)
 
-    def renew(self, instance: str, task_id: str | None = None) -> builtins.list[Task]:
-        """Push out the claim lease of the instance's claimed tasks (or just one of them)."""
-        return task_claim.renew(self._c, instance, task_id)
+    def renew(
+        self, instance: str, task_id: str | None = None, attempt: int | None = None
+    ) -> builtins.list[Task]:
+        """Push out the claim lease of the instance's claimed tasks (or just one of them).
 
-    def complete(self, task_id: str, instance: str, result: str | None = None) -> Task:
+        With `attempt` (the number the claim returned), a claim that ran out is refused
+        with `StaleAttempt` (exit 11); the same holds for `complete` and `fail`.
+        """
+        return task_claim.renew(self._c, instance, task_id, attempt)
+
+    def complete(
+        self, task_id: str, instance: str, result: str | None = None, attempt: int | None = None
+    ) -> Task:
         """Mark the caller's claimed task done; dependents waiting only on it become available."""
-        return task_finish.complete(self._c, task_id, instance, result)
+        return task_finish.complete(self._c, task_id, instance, result, attempt)
 
-    def fail(self, task_id: str, instance: str, reason: str | None = None) -> Task:
+    def fail(
+        self, task_id: str, instance: str, reason: str | None = None, attempt: int | None = None
+    ) -> Task:
         """Give up the caller's claim: back to available, or `failed` when attempts ran out."""
-        return task_finish.fail(self._c, task_id, instance, reason)
+        return task_finish.fail(self._c, task_id, instance, reason, attempt)
 
     def cancel(self, task_id: str, by: str = OPERATOR) -> Task:
         """Cancel a task that is not done, and every open task that depends on it."""

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import Field, ValidationError
 
@@ -33,6 +33,14 @@ InstanceId = Annotated[
     ),
 ]
 TaskId = Annotated[str, Field(description="A task id such as task-0007.")]
+Attempt = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        description="The claim's attempt number (default: the one this session claimed); "
+        "refused once that claim ran out.",
+    ),
+]
 Priority = Annotated[int, Field(ge=1, le=10, description="1 runs first, 10 last.")]
 Tags = Annotated[list[str], Field(description="Short lowercase tags, e.g. ['testing', 'db'].")]
 
@@ -101,9 +109,27 @@ def run(fn: Callable[[], T]) -> T:
 
 def _add_tools(server: MCPServer, c: Coordinator, caller: Caller) -> None:
     tool = server.tool
+    # The attempt each session claimed, by (session, instance, task): complete_task and
+    # fail_task present it, so a session whose claim ran out (stopped past the TTL while
+    # another took the task under the same instance id) is refused instead of overwriting.
+    claimed: dict[tuple[str, str, str], int] = {}
 
     def who(instance_id: str | None) -> str:
         return run(lambda: caller.resolve(instance_id))
+
+    def session_of(ctx: Context) -> str:
+        """The MCP session over HTTP (its `mcp-session-id`); "" on stdio, one per process."""
+        try:
+            request = ctx.request_context.request
+        except (AttributeError, ValueError):  # called outside a request
+            return ""
+        headers = getattr(request, "headers", None)
+        return str(headers.get("mcp-session-id", "")) if headers is not None else ""
+
+    def attempt_of(ctx: Context, me: str, task_id: str, given: int | None) -> int | None:
+        if given is not None:
+            return given
+        return claimed.get((session_of(ctx), me, task_id))
 
     @tool()
     def init_coordination(
@@ -145,6 +171,7 @@ def _add_tools(server: MCPServer, c: Coordinator, caller: Caller) -> None:
             str | None, Field(description="A task to claim (default: the best available).")
         ] = None,
         instance_id: InstanceId = None,
+        ctx: Context = None,  # type: ignore[assignment]  # the SDK fills it in
     ) -> dict[str, Any]:
         """Claim the best available task (lowest priority number, then oldest), or the named one.
 
@@ -160,23 +187,34 @@ def _add_tools(server: MCPServer, c: Coordinator, caller: Caller) -> None:
             return {"task": None, "message": exc.message}
         except CtuiError as exc:
             raise ToolError(exc.message) from exc
+        claimed[(session_of(ctx), me, task.id)] = task.attempt
         return {"task": task.to_dict(), "message": f"{task.id} is yours"}
 
     @tool()
     def complete_task(
-        task_id: TaskId, result: str = "", instance_id: InstanceId = None
+        task_id: TaskId,
+        result: str = "",
+        instance_id: InstanceId = None,
+        attempt: Attempt = None,
+        ctx: Context = None,  # type: ignore[assignment]
     ) -> dict[str, Any]:
         """Mark your claimed task done, with what you did (files changed, notes for others)."""
         me = who(instance_id)
-        return run(lambda: c.tasks.complete(task_id, me, result or None).to_dict())
+        n = attempt_of(ctx, me, task_id, attempt)
+        return run(lambda: c.tasks.complete(task_id, me, result or None, attempt=n).to_dict())
 
     @tool()
     def fail_task(
-        task_id: TaskId, reason: str = "", instance_id: InstanceId = None
+        task_id: TaskId,
+        reason: str = "",
+        instance_id: InstanceId = None,
+        attempt: Attempt = None,
+        ctx: Context = None,  # type: ignore[assignment]
     ) -> dict[str, Any]:
         """Give up your claimed task with a reason; it is requeued until its attempts run out."""
         me = who(instance_id)
-        return run(lambda: c.tasks.fail(task_id, me, reason or None).to_dict())
+        n = attempt_of(ctx, me, task_id, attempt)
+        return run(lambda: c.tasks.fail(task_id, me, reason or None, attempt=n).to_dict())
 
     @tool()
     def get_status(instance_id: InstanceId = None) -> dict[str, Any]:

@@ -348,6 +348,6 @@ def test_a_locked_store_is_a_503_that_writes_nothing(served: Server, api: httpx.
         blocker.close()
     assert answer.status_code == 503, answer.text
     data = answer.json()
-    assert set(data) == {"error", "exit_code"} and data["exit_code"] == 1
+    assert set(data) == {"error", "exit_code"} and data["exit_code"] == 14  # store busy
     assert "locked" in data["error"] and "\n" not in data["error"], data
     assert after == before

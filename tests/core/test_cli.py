@@ -254,7 +254,7 @@ def test_a_locked_store_fails_after_the_timeout_and_changes_nothing(cli: Cli, re
     blocker.execute("BEGIN IMMEDIATE")
     try:
         proc = cli("lock", "acquire", "src/app.py", env={"CTUI_BUSY_TIMEOUT": "0.3"})
-        assert "locked by another process" in one_line_error(proc, 1)
+        assert "locked by another process" in one_line_error(proc, 14)
         assert cli("lock", "list").returncode == 0  # readers still read
     finally:
         blocker.execute("ROLLBACK")
