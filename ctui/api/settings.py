@@ -10,16 +10,18 @@ import ipaddress
 import json
 import os
 import socket
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ctui.core import private
 from ctui.core.config import Config
 from ctui.core.errors import UsageError
 
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_PORT = 31337
-TOKEN_ENVS = ("CT_API_TOKEN", "N8N_API_TOKEN")
+TOKEN_ENVS = private.SECRET_ENVS
 API_FILE = "api.json"
 REMOTE_FILE = "remote.json"
 
@@ -34,6 +36,37 @@ def resolve_token(explicit: str | None, config: Config | None) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+TOKEN_ON_ARGV = (
+    "--token puts the token on the command line, where `ps` shows it to every user: "
+    "use --token-file PATH (a file only you can read) or set CT_API_TOKEN"
+)
+
+
+def read_token_file(path: str) -> str:
+    """The token kept in `path`, a regular file no one but its owner may read or write."""
+    where = Path(path).expanduser()
+    try:
+        fd = os.open(where, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        raise UsageError(f"cannot read the token file {where}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"the token file {where} is not a regular file")
+        if info.st_mode & 0o077:
+            raise UsageError(
+                f"the token file {where} is open to other users (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}): `chmod 600 {where}` and try again"
+            )
+        raw = fh.read(4097)
+    token = raw.decode("utf-8", "replace").strip()
+    if not token or len(raw) > 4096 or any(c.isspace() for c in token):
+        raise UsageError(
+            f"the token file {where} must hold one token (one line, no spaces, under 4 KiB)"
+        )
+    return token
 
 
 def is_loopback(host: str) -> bool:
@@ -79,9 +112,10 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def write_private(path: Path, data: dict[str, Any]) -> None:
     """Write a JSON file readable by its owner only (mode 0600 from the first byte)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private.make_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a leftover (or a planted symlink) is never written through
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
         fh.write("\n")

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p = g.command("connect", connect, "check the server's health and token, then remember it")
     p.add_argument("target", metavar="HOST:PORT", help="e.g. 127.0.0.1:31337 or http://host:31337")
-    p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
+    _token_options(p)
     g.command("status", status, "the connected server and whether it answers")
     g.command(
         "disconnect", disconnect, "forget the server: commands use this repository's store again"
@@ -36,7 +36,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         discover,
         "find a running server (api.json, CT_API_URL, 127.0.0.1:31337) and connect to it",
     )
-    p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
+    _token_options(p)
+
+
+def _token_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--token", help="refused: a token on the command line is visible in `ps`")
+    p.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the server's token from PATH (mode 0600); default CT_API_TOKEN or "
+        "N8N_API_TOKEN, else a prompt without echo on a terminal",
+    )
 
 
 def _state_file(ctx: Ctx) -> Path:
@@ -46,10 +56,33 @@ def _state_file(ctx: Ctx) -> Path:
     return resolve_store_dir(ctx.dir) / REMOTE_FILE
 
 
-def _token(given: str | None) -> str | None:
-    from ctui.api.settings import resolve_token
+def _token(ctx: Ctx) -> str | None:
+    """--token-file, else the environment; `--token` itself is refused (argv is public)."""
+    from ctui.api.settings import TOKEN_ON_ARGV, read_token_file, resolve_token
 
+    if ctx.args.token is not None:
+        raise UsageError(TOKEN_ON_ARGV)
+    given = read_token_file(ctx.args.token_file) if ctx.args.token_file else None
     return resolve_token(given, None)
+
+
+def _probe_asking(url: str, token: str | None) -> tuple[dict[str, Any], str | None]:
+    """`probe`; when the server wants a token and none was given, ask for it on a terminal."""
+    import sys
+
+    try:
+        return probe(url, token), token
+    except TokenRefused:
+        if token is not None or not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise
+    import getpass
+
+    typed = getpass.getpass(f"token for {url} (not echoed): ", stream=sys.stderr).strip()
+    return probe(url, typed or None), typed or None
+
+
+class TokenRefused(CtuiError):
+    """The server answered 401: the token is missing or wrong."""
 
 
 def probe(url: str, token: str | None) -> dict[str, Any]:
@@ -75,8 +108,8 @@ def probe(url: str, token: str | None) -> dict[str, Any]:
     except ValueError:
         raise CtuiError(f"{url} is not a ctui server (its /api/health is not JSON)") from None
     if answer.status_code == 401:
-        hint = "pass --token or set CT_API_TOKEN" if not token else "check the token"
-        raise CtuiError(
+        hint = "set CT_API_TOKEN or pass --token-file PATH" if not token else "check the token"
+        raise TokenRefused(
             f"the server at {url} refused {'the' if token else 'a missing'} token: {hint}"
         )
     if answer.status_code != 200:
@@ -88,11 +121,12 @@ def probe(url: str, token: str | None) -> dict[str, Any]:
 
 def _save(ctx: Ctx, url: str, token: str | None, health: dict[str, Any]) -> dict[str, Any]:
     from ctui.api.settings import write_private
+    from ctui.core import private
 
     path = _state_file(ctx)
     if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        (path.parent / ".gitignore").write_text("*\n")
+        private.make_dir(path.parent)
+        private.write_file(path.parent / ".gitignore", "*\n")
     write_private(
         path,
         {
@@ -113,8 +147,7 @@ def connect(ctx: Ctx) -> int:
     from ctui.api.settings import base_url
 
     url = base_url(ctx.args.target)
-    token = _token(ctx.args.token)
-    health = probe(url, token)
+    health, token = _probe_asking(url, _token(ctx))
     data = _save(ctx, url, token, health)
     ctx.emit(
         data,
@@ -183,7 +216,7 @@ def candidates(ctx: Ctx) -> list[tuple[str, str]]:
 
 
 def discover(ctx: Ctx) -> int:
-    token = _token(ctx.args.token)
+    token = _token(ctx)
     tried = []
     for url, source in candidates(ctx):
         try:

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         serve,
         "run the HTTP API and the orchestrator loop in the foreground",
-        epilog="The token comes from --token, CT_API_TOKEN, N8N_API_TOKEN or [api] token in "
+        epilog="The token comes from --token-file, CT_API_TOKEN, N8N_API_TOKEN or [api] token in "
         ".ctui/config.toml; without one the server refuses to start unless --no-auth on "
         "a loopback bind.",
     )
@@ -58,8 +58,11 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--port", type=int, default=31337, help="port (default 31337; 0 picks a free one)"
     )
+    p.add_argument("--token", help="refused: a token on the command line is visible in `ps`")
     p.add_argument(
-        "--token", help="the bearer token clients must send (prefer CT_API_TOKEN: argv is visible)"
+        "--token-file",
+        metavar="PATH",
+        help="read the bearer token from PATH, a file only you can read (mode 0600)",
     )
     p.add_argument(
         "--no-auth", action="store_true", help="serve without a token (loopback binds only)"
@@ -82,11 +85,13 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 def _settings(ctx: Ctx) -> tuple[str | None, Any]:
     """The token and config, checked before anything starts."""
-    from ctui.api.settings import is_loopback, resolve_token
+    from ctui.api.settings import TOKEN_ON_ARGV, is_loopback, read_token_file, resolve_token
     from ctui.core.config import Config
     from ctui.core.paths import resolve_store_dir
 
     a = ctx.args
+    if a.token is not None:
+        raise UsageError(TOKEN_ON_ARGV)
     config = Config.load(resolve_store_dir(ctx.dir))
     if a.no_auth:
         if not is_loopback(a.bind):
@@ -94,11 +99,11 @@ def _settings(ctx: Ctx) -> tuple[str | None, Any]:
                 f"--no-auth is only allowed on a loopback bind, not {a.bind}: give a token instead"
             )
         return None, config
-    token = resolve_token(a.token, config)
+    token = resolve_token(read_token_file(a.token_file) if a.token_file else None, config)
     if token is None:
         raise UsageError(
-            "no API token: pass --token, set CT_API_TOKEN (or N8N_API_TOKEN), add `[api] token` "
-            "to .ctui/config.toml, or use --no-auth on 127.0.0.1"
+            "no API token: pass --token-file PATH, set CT_API_TOKEN (or N8N_API_TOKEN), "
+            "add `[api] token` to .ctui/config.toml, or use --no-auth on 127.0.0.1"
         )
     return token, config
 
@@ -150,6 +155,7 @@ def serve(ctx: Ctx) -> int:
 
 def start(ctx: Ctx) -> int:
     from ctui.api.settings import API_FILE, bind_socket, read_json
+    from ctui.core import private
     from ctui.core.paths import resolve_store_dir
 
     a = ctx.args
@@ -183,9 +189,8 @@ def start(ctx: Ctx) -> int:
     if a.max_concurrent:
         argv += ["--max-concurrent", str(a.max_concurrent)]
     env = {**os.environ, **({"CT_API_TOKEN": token} if token else {})}
-    (store / "logs").mkdir(parents=True, exist_ok=True)
     log_path = store / "logs" / "api.log"
-    with open(log_path, "ab") as log:
+    with private.open_log(log_path) as log:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,

@@ -28,6 +28,8 @@ silently ignored.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from ctui.core.errors import UsageError
@@ -102,7 +104,14 @@ class Config(Record):
         """Read `config.toml` from the store folder; a missing file means defaults."""
         path = store_dir / CONFIG_NAME
         try:
-            text = path.read_text()
+            with open(path, "rb") as fh:
+                data = fh.read()
+                if os.fstat(fh.fileno()).st_mode & 0o077:
+                    with contextlib.suppress(OSError):  # it may hold `[api] token`: owner only
+                        os.fchmod(fh.fileno(), 0o600)
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} is not UTF-8 text") from None
         except FileNotFoundError:
             return cls()
         except OSError as exc:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ctui.core import schema
+from ctui.core import private, schema
 from ctui.core.errors import StoreError
 
 DB_NAME = "ctui.db"
@@ -57,6 +57,8 @@ class Store:
                 raise StoreError(f"no ctui store at {path}: run `ctui init` in the repository")
             store._create_folder()
             store.created = True
+        elif private.loose(path):
+            private.tighten(path)  # a store made by an older ctui (or by hand): once
         store.conn  # noqa: B018 - opening validates the file and migrates it
         return store
 
@@ -68,10 +70,12 @@ class Store:
                 "set CTUI_DIR or --dir to a local folder"
             )
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(mode=private.DIR_MODE, parents=True, exist_ok=True)
+            private.tighten(self.path, say=False)  # also what was there before the database
             ignore = self.path / ".gitignore"
             if not ignore.exists():
-                ignore.write_text("*\n")
+                private.write_file(ignore, "*\n")
+            private.precreate(self.db_path)
         except OSError as exc:
             raise StoreError(f"cannot create the store at {self.path}: {exc.strerror}") from exc
 

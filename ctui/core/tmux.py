@@ -7,10 +7,13 @@ is written to a file next to the log, because tmux forgets it with the pane.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
+
+from ctui.core import private
 
 
 def session(name: str) -> str:
@@ -18,7 +21,14 @@ def session(name: str) -> str:
 
 
 def _tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=check, timeout=15)
+    return subprocess.run(
+        ["tmux", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=15,
+        env=private.agent_env(),  # a tmux server started here must not hold ctui's token
+    )
 
 
 def available() -> bool:
@@ -31,6 +41,7 @@ def start(
     """Start the agent in a detached session; returns the pane's pid."""
     sess = session(name)
     exit_file.unlink(missing_ok=True)
+    os.close(private.open_fd(exit_file))  # 0600 now; the shell's `>` keeps the mode
     script = (
         f"tmux wait-for {shlex.quote(sess + '-go')}; {shlex.join(argv)}; "
         f"echo $? > {shlex.quote(str(exit_file))}"

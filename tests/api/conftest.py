@@ -61,15 +61,16 @@ class Server:
         self.port = 0
         self.log = repo.parent / f"serve-{time.monotonic_ns()}.log"
         argv = [CTUI, "serve", "--port", "0", "--interval", "0.3", *args]
+        env = env or clean_env()
         if token is not None and "--no-auth" not in args:
-            argv += ["--token", token]
+            env = {**env, "CT_API_TOKEN": token}  # never on argv: `ps` shows that to everyone
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 argv,
                 cwd=repo,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=env or clean_env(),
+                env=env,
                 start_new_session=True,
             )
         self.url = ""
@@ -120,7 +121,7 @@ class Server:
 def connected(folder: Path, server: Server) -> Cli:
     """A CLI working in `folder`, joined to `server` with `ctui remote connect`."""
     cli = Cli(folder)
-    assert cli("remote", "connect", server.url, "--token", TOKEN).returncode == 0
+    assert cli("remote", "connect", server.url, env={"CT_API_TOKEN": TOKEN}).returncode == 0
     return cli
 
 

@@ -153,7 +153,7 @@ def test_busy_port_is_a_clear_error_before_anything_else(tmp_path: Path) -> None
         holder.bind(("127.0.0.1", 0))
         holder.listen(1)
         port = holder.getsockname()[1]
-        done = run_serve(repo, "--port", str(port), "--token", "x")
+        done = run_serve(repo, "--port", str(port), env=clean_env(CT_API_TOKEN="x"))
     assert done.returncode == 2
     assert f"port {port}" in done.stderr and "already in use" in done.stderr
     assert not (repo / ".ctui").exists(), "nothing was created before the port check"
