@@ -24,6 +24,9 @@ DEFAULT_PORT = 31337
 TOKEN_ENVS = private.SECRET_ENVS
 API_FILE = "api.json"
 REMOTE_FILE = "remote.json"
+SOCKET_NAME = "api.sock"
+UNIX = "unix:"
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the NUL
 
 
 def resolve_token(explicit: str | None, config: Config | None) -> str | None:
@@ -102,6 +105,43 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix(path: Path) -> socket.socket:
+    """Listen on a Unix socket only the owner can open (0600, in the store's 0700 folder).
+
+    The caller has made sure no live server uses `path`; a stale socket left by a
+    killed server is replaced, anything else there is refused.
+    """
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise UsageError(
+            f"the socket path {path} is longer than a Unix socket allows ({MAX_SOCKET_PATH} "
+            "bytes): use a store with a shorter path (--dir or CTUI_DIR)"
+        )
+    try:
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise UsageError(f"{path} exists and is not a socket: move it away and try again")
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # born 0600: nobody else can connect even for an instant
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {path}: {exc.strerror}") from None
+    finally:
+        os.umask(old)
+    os.chmod(path, private.FILE_MODE)
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def unix_path(url: str) -> str | None:
+    """The socket path of a `unix:/path/api.sock` server address, else None."""
+    return url[len(UNIX) :] if url.startswith(UNIX) else None
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
@@ -128,6 +168,11 @@ def base_url(target: str) -> str:
     text = target.strip().rstrip("/")
     if not text:
         raise UsageError("name the server as HOST:PORT")
+    if text.startswith((UNIX, "/")):  # `ctui serve --no-auth`'s socket
+        path = text.removeprefix(UNIX)
+        if not path.startswith("/"):
+            raise UsageError(f"bad socket address {target!r}: use unix:/absolute/path/api.sock")
+        return UNIX + path
     if "://" not in text:
         text = "http://" + text
     scheme, _, rest = text.partition("://")

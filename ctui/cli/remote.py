@@ -89,9 +89,11 @@ def probe(url: str, token: str | None) -> dict[str, Any]:
     """Health (no token) and then an authenticated call; a clear error for each way it fails."""
     import httpx
 
+    from ctui.api.wire import http_client
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with httpx.Client(base_url=url, timeout=5, trust_env=False) as http:
+        with http_client(url, timeout=5) as http:
             health = http.get("/api/health")
             if health.status_code != 200 or health.json().get("status") != "ok":
                 raise CtuiError(
