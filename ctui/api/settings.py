@@ -30,7 +30,7 @@ MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the NUL
 
 
 def resolve_token(explicit: str | None, config: Config | None) -> str | None:
-    """`--token`, else `CT_API_TOKEN`, else `N8N_API_TOKEN`, else `[api] token` in config.toml."""
+    """The `--token-file` token, else CT_API_TOKEN, N8N_API_TOKEN, `[api] token` in config."""
     for value in (explicit, *(os.environ.get(name) for name in TOKEN_ENVS)):
         if value:
             return value

@@ -112,7 +112,7 @@ def _settings(ctx: Ctx) -> tuple[str | None, Any]:
     if token is None:
         raise UsageError(
             "no API token: pass --token-file PATH, set CT_API_TOKEN (or N8N_API_TOKEN), "
-            "add `[api] token` to .ctui/config.toml, or use --no-auth on 127.0.0.1"
+            "add `[api] token` to .ctui/config.toml, or use --no-auth (an owner-only socket)"
         )
     return token, config
 
