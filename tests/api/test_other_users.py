@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import TOKEN, Server, clean_env, make_repo
-from tests.conftest import Cli
+from tests.conftest import CTUI, Cli
 from tests.support import dump
 
 pytestmark = pytest.mark.slow
@@ -205,3 +205,46 @@ def test_spawned_agents_never_see_the_token(tmp_path: Path) -> None:
             assert stat.S_IMODE(log.stat().st_mode) == 0o600
     finally:
         server.stop()
+
+
+def test_remote_connect_asks_for_the_token_on_a_terminal(tmp_path: Path) -> None:
+    """No token in the environment, a terminal on stdin: a prompt that does not echo."""
+    server = Server(make_repo(tmp_path / "r"), "--workers", "1")
+    try:
+        with server.client() as http:
+            assert http.get("/api/status").status_code == 200  # up and answering
+        _connect_on_a_terminal(server, tmp_path / "tty")
+    finally:
+        server.stop()
+
+
+def _connect_on_a_terminal(served: Server, folder: Path) -> None:
+    import pty
+
+    folder.mkdir()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: `ctui remote connect` with the pty as its terminal
+        os.chdir(folder)
+        os.execve(CTUI, [CTUI, "remote", "connect", served.url], clean_env())
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"not echoed" not in seen:
+        assert time.monotonic() < deadline, seen
+        try:
+            seen += os.read(fd, 1024)
+        except OSError:  # EIO: the child ended without asking
+            raise AssertionError(seen.decode(errors="replace")) from None
+    os.write(fd, TOKEN.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert TOKEN.encode() not in seen, "the typed token was not echoed"
+    assert json.loads((folder / ".ctui" / "remote.json").read_text())["token"] == TOKEN
