@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
+from ctui.core import private
 from ctui.core.clock import ago
 
 STATUSES = ("created", "ready", "running", "waiting", "blocked", "completed", "failed", "stopped")
@@ -305,7 +306,7 @@ def logs(ctx: Ctx) -> int:
     pending = b""
     while True:
         if path.exists() and path.stat().st_size > offset:
-            with open(path, "rb") as fh:
+            with private.open_read(path) as fh:
                 fh.seek(offset)
                 chunk = fh.read()
             offset += len(chunk)

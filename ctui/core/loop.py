@@ -115,7 +115,7 @@ def loop(
             t = c.threads.stop(name, grace=min(c.config.stop_grace, 5.0), by="ctui loop")
         elif t.status == "stopped" or (t.status == "failed" and t.exit_code is None):
             raise CtuiError(f"the loop ended at iteration {i}: thread {t.status} ({t.error})")
-        with open(log_path, "rb") as fh:
+        with private.open_read(log_path) as fh:
             fh.seek(offset)
             output = fh.read().decode("utf-8", "replace")
         token_seen = token in answer_text(output)

@@ -13,6 +13,7 @@ makes ctui write outside it: the open fails with a one-line `UsageError`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -85,6 +86,19 @@ def open_fd(path: Path, flags: int = os.O_WRONLY | os.O_APPEND) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def open_read(path: Path) -> IO[bytes]:
+    """A store file (a thread's log) for reading, never through a symlink at its name."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(
+                f"{path} is a symlink: ctui does not follow it out of the store; remove it"
+            ) from None
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def open_log(path: Path, mode: str = "ab") -> IO[Any]:

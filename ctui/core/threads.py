@@ -358,7 +358,7 @@ def tail_bytes(path: Path, count: int, block: int = 65536) -> tuple[bytes, int]:
     """The end of a file holding its last `count` lines (all of it when `count` <= 0),
     read backwards a block at a time, and the file's size; a missing file is empty."""
     try:
-        with open(path, "rb") as fh:
+        with private.open_read(path) as fh:
             size = fh.seek(0, 2)
             start, data = size, b""
             while start > 0 and (count <= 0 or data.count(b"\n") <= count):

@@ -231,3 +231,20 @@ def test_store_mode_is_set_not_left_to_the_umask(tmp_path: Path) -> None:
     assert {"ctui.db", "ctui.db-wal", "ctui.db-shm"} <= set(open_now)
     assert {k: v for k, v in open_now.items() if v not in ("0600", "0700")} == {}
     assert wrong_modes(tmp_path / "s" / ".ctui") == {}
+
+
+def test_a_log_replaced_by_a_symlink_is_not_read(repo: Path, tmp_path: Path) -> None:
+    store = repo / ".ctui"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET\n")
+    command = ["--agent", "command", "--command", "echo hello", "--no-worktree", "--wait"]
+    done = run(repo, 0o022, "spawn", "t4", *command)
+    assert done.returncode == 0, done.stderr
+    assert "hello" in run(repo, 0o022, "thread", "logs", "t4").stdout
+    (store / "logs" / "t4.log").unlink()
+    (store / "logs" / "t4.log").symlink_to(secret)
+    before = dump(store / "ctui.db")
+    shown = run(repo, 0o022, "thread", "logs", "t4")
+    assert shown.returncode == 2 and "symlink" in shown.stderr, shown.stderr
+    assert "TOP SECRET" not in shown.stdout + shown.stderr
+    assert dump(store / "ctui.db") == before
