@@ -18,9 +18,12 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import IO, Any
 
 from ctui.core.errors import UsageError
+
+TYPE_CHECKING = False  # not imported from typing: the hook's start-up (see ctui.core.record)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

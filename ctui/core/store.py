@@ -57,9 +57,9 @@ class Store:
                 raise StoreError(f"no ctui store at {path}: run `ctui init` in the repository")
             store._create_folder()
             store.created = True
-        elif private.loose(path):
-            private.tighten(path)  # a store made by an older ctui (or by hand): once
         store.conn  # noqa: B018 - opening validates the file and migrates it
+        if private.loose(path):
+            private.tighten(path)  # a store made by an older ctui (or by hand): once
         return store
 
     def _create_folder(self) -> None:
