@@ -216,6 +216,7 @@ def start(ctx: Ctx) -> int:
         argv += ["--max-concurrent", str(a.max_concurrent)]
     env = {**os.environ, **({"CT_API_TOKEN": token} if token else {})}
     log_path = store / "logs" / "api.log"
+    store.mkdir(mode=private.DIR_MODE, parents=True, exist_ok=True)  # private before the log
     with private.open_log(log_path) as log:
         proc = subprocess.Popen(
             argv,

@@ -111,8 +111,8 @@ def open_log(path: Path, mode: str = "ab") -> IO[Any]:
 
 
 def write_file(path: Path, text: str) -> None:
-    """Write a whole private file in the store (truncating it), never through a symlink."""
-    make_dir(path.parent)
+    """Write a whole private file into an existing folder (truncating it), never through a
+    symlink at its name."""
     with os.fdopen(open_fd(path, os.O_WRONLY | os.O_TRUNC), "w", encoding="utf-8") as fh:
         fh.write(text)
 

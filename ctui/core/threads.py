@@ -225,7 +225,7 @@ class Threads:
         try:
             if prompt is not None:
                 prompt_file = self._c.store.path / "logs" / f"{name}.run{run_id}.prompt"
-                private.write_file(prompt_file, prompt)
+                private.write_file(private.make_dir(prompt_file.parent) / prompt_file.name, prompt)
             pid, start = procs.launch_supervisor(
                 self._c.store.path, self._c.root, name, run_id, self.log_path(name), prompt_file
             )

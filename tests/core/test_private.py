@@ -248,3 +248,26 @@ def test_a_log_replaced_by_a_symlink_is_not_read(repo: Path, tmp_path: Path) -> 
     assert shown.returncode == 2 and "symlink" in shown.stderr, shown.stderr
     assert "TOP SECRET" not in shown.stdout + shown.stderr
     assert dump(store / "ctui.db") == before
+
+
+def test_a_store_folder_that_is_itself_a_symlink_still_works(repo: Path, tmp_path: Path) -> None:
+    """Only links inside the store are refused: `.ctui` may live on another disk."""
+    elsewhere = tmp_path / "store-elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    (repo / ".ctui").symlink_to(elsewhere)
+    assert run(repo, 0o022, "init").returncode == 0
+    done = run(
+        repo,
+        0o022,
+        "spawn",
+        "t5",
+        "--agent",
+        "command",
+        "--command",
+        "echo hi",
+        "--no-worktree",
+        "--wait",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "hi" in run(repo, 0o022, "thread", "logs", "t5").stdout
+    assert wrong_modes(elsewhere) == {}
