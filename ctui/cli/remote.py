@@ -25,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "connect this CLI to a running ctui server (another repository, host or terminal)",
     )
     p = g.command("connect", connect, "check the server's health and token, then remember it")
-    p.add_argument("target", metavar="HOST:PORT", help="e.g. 127.0.0.1:31337 or http://host:31337")
+    p.add_argument(
+        "target",
+        metavar="HOST:PORT",
+        help="e.g. 127.0.0.1:31337, http://host:31337 or unix:/repo/.ctui/api.sock (--no-auth)",
+    )
     _token_options(p)
     g.command("status", status, "the connected server and whether it answers")
     g.command(
