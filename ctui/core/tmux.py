@@ -43,6 +43,8 @@ def start(
     exit_file.unlink(missing_ok=True)
     os.close(private.open_fd(exit_file))  # 0600 now; the shell's `>` keeps the mode
     script = (
+        # a tmux server the user started earlier may hold the token in its global environment
+        f"unset {' '.join(private.SECRET_ENVS)}; "
         f"tmux wait-for {shlex.quote(sess + '-go')}; {shlex.join(argv)}; "
         f"echo $? > {shlex.quote(str(exit_file))}"
     )

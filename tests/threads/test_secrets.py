@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +19,18 @@ PRINT_ENV = f"{sys.executable} -c 'import os; print(\"ENV\", sorted(os.environ))
 
 @pytest.mark.skipif(sys.platform != "linux", reason="tmux sessions as on Linux")
 def test_an_interactive_thread_in_tmux_gets_no_token(repo: Path, cli: Cli) -> None:
+    """Even when the tmux server was started earlier from a shell holding the token (its
+    global environment then has it, and every new session would inherit it)."""
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", "users-own"],
+        env={**os.environ, **SECRETS},
+        check=True,
+        timeout=30,
+    )
+    shown = subprocess.run(
+        ["tmux", "show-environment", "-g", "CT_API_TOKEN"], capture_output=True, text=True
+    )
+    assert SECRETS["CT_API_TOKEN"] in shown.stdout, "the control: the server holds the token"
     proc = cli(
         "spawn",
         "tty",
