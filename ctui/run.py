@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ctui.core import Coordinator, agents, budget, limits, runs, tmux
+from ctui.core import Coordinator, agents, budget, limits, private, runs, tmux
 from ctui.core.instances import pid_start_time
 from ctui.core.threads import ACTIVE, Thread
 
@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--prompt-file", type=Path)
     args = parser.parse_args(argv)
+    for name in private.SECRET_ENVS:
+        os.environ.pop(name, None)  # the agent and any tmux server started here inherit this
     c = Coordinator.open(store_dir=os.environ.get("CTUI_DIR"))
     status = runs.record_supervisor(
         c, args.thread, args.run_id, os.getpid(), pid_start_time(os.getpid())
@@ -83,7 +85,7 @@ class Supervisor:
         self._last_said = ""  # the agent's last line that was not stream-json
 
     def say(self, text: str) -> None:
-        with open(self.log_path, "a") as log:
+        with private.open_log(self.log_path, "a") as log:
             log.write(f"[ctui] {text}\n")
 
     def run(self) -> int:
@@ -125,13 +127,14 @@ class Supervisor:
             pid=os.getpid(),
         )
         self.instance_id = inst.id
-        env = {
-            **os.environ,
-            "CTUI_DIR": str(self.c.store.path),
-            "CTUI_THREAD_ID": t.name,
-            "CTUI_INSTANCE_ID": inst.id,
-            **self._thread_env(cwd),
-        }
+        env = private.agent_env(
+            {
+                "CTUI_DIR": str(self.c.store.path),
+                "CTUI_THREAD_ID": t.name,
+                "CTUI_INSTANCE_ID": inst.id,
+                **self._thread_env(cwd),
+            }
+        )
         resuming = f", resuming {resume}" if resume else ""
         self.say(f"run {self.run_id}: {t.agent} in {cwd}{resuming}")
         if t.agent == "claude" and t.mode != "interactive":
@@ -195,7 +198,7 @@ class Supervisor:
         )
         self._started(proc.pid, lambda: self._end_agent(proc))
         assert proc.stdout is not None
-        with open(self.log_path, "ab") as log:
+        with private.open_log(self.log_path) as log:
             for raw in iter(proc.stdout.readline, b""):
                 log.write(raw)
                 log.flush()

@@ -65,7 +65,7 @@ class RemoteCoordinator:
         if data is None or not isinstance(data.get("url"), str):
             raise UsageError(
                 f"not connected to a ctui server ({path} is missing or unreadable): "
-                "run `ctui remote connect HOST:PORT --token T`, or drop --remote"
+                "run `ctui remote connect HOST:PORT`, or drop --remote"
             )
         return cls(data["url"], data.get("token"), remote_timeout(data.get("timeout")))
 

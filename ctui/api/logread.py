@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ctui.core import private
 from ctui.core.threads import tail_bytes
 
 CHUNK = 256 * 1024
@@ -42,7 +43,7 @@ def after(path: Path, offset: int, *, finished: bool) -> dict[str, Any]:
     (the log was replaced) starts again from the beginning, with `reset`.
     """
     try:
-        with open(path, "rb") as fh:
+        with private.open_read(path) as fh:
             size = fh.seek(0, 2)
             reset = offset > size
             start = 0 if reset else offset

@@ -43,7 +43,7 @@ def create_app(
     on_stop: Any = None,
     latency: Latency | None = None,
 ) -> Any:
-    """The ASGI app: FastAPI inside the Guard. `token=None` only for `--no-auth` on loopback.
+    """The ASGI app: FastAPI inside the Guard. `token=None` only for `--no-auth` (a Unix socket).
 
     `latency` is given when several worker processes share one histogram.
     """

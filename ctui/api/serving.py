@@ -67,10 +67,11 @@ def serve(
 ) -> None:
     """Run until SIGTERM/SIGINT; writes `.ctui/api.json` (url, pid; never the token) while up."""
     sock = sock or bind_socket(bind, port)
-    port = sock.getsockname()[1]
+    where = sock.getsockname()
+    port = where[1] if isinstance(where, tuple) else 0
     host = f"[{bind}]" if ":" in bind else bind
     info = {
-        "url": f"http://{host}:{port}",
+        "url": f"http://{host}:{port}" if isinstance(where, tuple) else f"unix:{where}",
         "pid": os.getpid(),
         "bind": bind,
         "port": port,

@@ -10,22 +10,27 @@ import ipaddress
 import json
 import os
 import socket
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ctui.core import private
 from ctui.core.config import Config
 from ctui.core.errors import UsageError
 
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_PORT = 31337
-TOKEN_ENVS = ("CT_API_TOKEN", "N8N_API_TOKEN")
+TOKEN_ENVS = private.SECRET_ENVS
 API_FILE = "api.json"
 REMOTE_FILE = "remote.json"
+SOCKET_NAME = "api.sock"
+UNIX = "unix:"
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the NUL
 
 
 def resolve_token(explicit: str | None, config: Config | None) -> str | None:
-    """`--token`, else `CT_API_TOKEN`, else `N8N_API_TOKEN`, else `[api] token` in config.toml."""
+    """The `--token-file` token, else CT_API_TOKEN, N8N_API_TOKEN, `[api] token` in config."""
     for value in (explicit, *(os.environ.get(name) for name in TOKEN_ENVS)):
         if value:
             return value
@@ -34,6 +39,37 @@ def resolve_token(explicit: str | None, config: Config | None) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+TOKEN_ON_ARGV = (
+    "--token puts the token on the command line, where `ps` shows it to every user: "
+    "use --token-file PATH (a file only you can read) or set CT_API_TOKEN"
+)
+
+
+def read_token_file(path: str) -> str:
+    """The token kept in `path`, a regular file no one but its owner may read or write."""
+    where = Path(path).expanduser()
+    try:
+        fd = os.open(where, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        raise UsageError(f"cannot read the token file {where}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"the token file {where} is not a regular file")
+        if info.st_mode & 0o077:
+            raise UsageError(
+                f"the token file {where} is open to other users (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}): `chmod 600 {where}` and try again"
+            )
+        raw = fh.read(4097)
+    token = raw.decode("utf-8", "replace").strip()
+    if not token or len(raw) > 4096 or any(c.isspace() for c in token):
+        raise UsageError(
+            f"the token file {where} must hold one token (one line, no spaces, under 4 KiB)"
+        )
+    return token
 
 
 def is_loopback(host: str) -> bool:
@@ -73,6 +109,43 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix(path: Path) -> socket.socket:
+    """Listen on a Unix socket only the owner can open (0600, in the store's 0700 folder).
+
+    The caller has made sure no live server uses `path`; a stale socket left by a
+    killed server is replaced, anything else there is refused.
+    """
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise UsageError(
+            f"the socket path {path} is longer than a Unix socket allows ({MAX_SOCKET_PATH} "
+            "bytes): use a store with a shorter path (--dir or CTUI_DIR)"
+        )
+    try:
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise UsageError(f"{path} exists and is not a socket: move it away and try again")
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # born 0600: nobody else can connect even for an instant
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {path}: {exc.strerror}") from None
+    finally:
+        os.umask(old)
+    os.chmod(path, private.FILE_MODE)
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def unix_path(url: str) -> str | None:
+    """The socket path of a `unix:/path/api.sock` server address, else None."""
+    return url[len(UNIX) :] if url.startswith(UNIX) else None
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
@@ -83,9 +156,10 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def write_private(path: Path, data: dict[str, Any]) -> None:
     """Write a JSON file readable by its owner only (mode 0600 from the first byte)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=private.DIR_MODE, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a leftover (or a planted symlink) is never written through
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
         fh.write("\n")
@@ -98,6 +172,11 @@ def base_url(target: str) -> str:
     text = target.strip().rstrip("/")
     if not text:
         raise UsageError("name the server as HOST:PORT")
+    if text.startswith((UNIX, "/")):  # `ctui serve --no-auth`'s socket
+        path = text.removeprefix(UNIX)
+        if not path.startswith("/"):
+            raise UsageError(f"bad socket address {target!r}: use unix:/absolute/path/api.sock")
+        return UNIX + path
     if "://" not in text:
         text = "http://" + text
     scheme, _, rest = text.partition("://")

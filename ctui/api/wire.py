@@ -67,15 +67,24 @@ class Record(SimpleNamespace):
         return dict(self._data)
 
 
+def http_client(url: str, **options: Any) -> httpx.Client:
+    """An httpx client for `http://HOST:PORT` or a `unix:/path/api.sock` server."""
+    from ctui.api.settings import unix_path
+
+    socket_path = unix_path(url)
+    if socket_path is not None:
+        options["transport"] = httpx.HTTPTransport(uds=socket_path)
+        url = "http://ctui.local"
+    return httpx.Client(base_url=url, trust_env=False, **options)
+
+
 class Api:
     """One HTTP session to the server, turning answers into data or `CtuiError`s."""
 
     def __init__(self, url: str, token: str | None, *, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, trust_env=False
-        )
+        self.http = http_client(self.url, headers=headers, timeout=timeout)
 
     def call(
         self,
@@ -109,7 +118,7 @@ class Api:
         if answer.status_code == 401:
             return CtuiError(
                 f"the server at {self.url} refused the token: connect again with "
-                "`ctui remote connect HOST:PORT --token T`"
+                "`ctui remote connect HOST:PORT` (token from CT_API_TOKEN or --token-file)"
             )
         try:
             data = answer.json()

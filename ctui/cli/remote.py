@@ -27,8 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "connect this CLI to a running ctui server (another repository, host or terminal)",
     )
     p = g.command("connect", connect, "check the server's health and token, then remember it")
-    p.add_argument("target", metavar="HOST:PORT", help="e.g. 127.0.0.1:31337 or http://host:31337")
-    p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
+    p.add_argument(
+        "target",
+        metavar="HOST:PORT",
+        help="e.g. 127.0.0.1:31337, http://host:31337 or unix:/repo/.ctui/api.sock (--no-auth)",
+    )
+    _token_options(p)
     _timeout_option(p)
     _timeout_option(g.command("status", status, "the connected server and whether it answers"))
     g.command(
@@ -39,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         discover,
         "find a running server (api.json, CT_API_URL, 127.0.0.1:31337) and connect to it",
     )
-    p.add_argument("--token", help="the server's token (default: CT_API_TOKEN or N8N_API_TOKEN)")
+    _token_options(p)
     _timeout_option(p)
 
 
@@ -60,6 +64,16 @@ def _timeout(ctx: Ctx, saved: Any = None) -> float:
     return float(given) if given is not None else remote_timeout(saved)
 
 
+def _token_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--token", help="refused: a token on the command line is visible in `ps`")
+    p.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the server's token from PATH (mode 0600); default CT_API_TOKEN or "
+        "N8N_API_TOKEN, else a prompt without echo on a terminal",
+    )
+
+
 def _state_file(ctx: Ctx) -> Path:
     from ctui.api.settings import REMOTE_FILE
     from ctui.core.paths import resolve_store_dir
@@ -67,19 +81,46 @@ def _state_file(ctx: Ctx) -> Path:
     return resolve_store_dir(ctx.dir) / REMOTE_FILE
 
 
-def _token(given: str | None) -> str | None:
-    from ctui.api.settings import resolve_token
+def _token(ctx: Ctx) -> str | None:
+    """--token-file, else the environment; `--token` itself is refused (argv is public)."""
+    from ctui.api.settings import TOKEN_ON_ARGV, read_token_file, resolve_token
 
+    if ctx.args.token is not None:
+        raise UsageError(TOKEN_ON_ARGV)
+    given = read_token_file(ctx.args.token_file) if ctx.args.token_file else None
     return resolve_token(given, None)
+
+
+def _probe_asking(
+    url: str, token: str | None, timeout: float = REMOTE_TIMEOUT_S
+) -> tuple[dict[str, Any], str | None]:
+    """`probe`; when the server wants a token and none was given, ask for it on a terminal."""
+    import sys
+
+    try:
+        return probe(url, token, timeout), token
+    except TokenRefused:
+        if token is not None or not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise
+    import getpass
+
+    typed = getpass.getpass(f"token for {url} (not echoed): ", stream=sys.stderr).strip()
+    return probe(url, typed or None, timeout), typed or None
+
+
+class TokenRefused(CtuiError):
+    """The server answered 401: the token is missing or wrong."""
 
 
 def probe(url: str, token: str | None, timeout: float = REMOTE_TIMEOUT_S) -> dict[str, Any]:
     """Health (no token) and then an authenticated call; a clear error for each way it fails."""
     import httpx
 
+    from ctui.api.wire import http_client
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with httpx.Client(base_url=url, timeout=timeout, trust_env=False) as http:
+        with http_client(url, timeout=timeout) as http:
             health = http.get("/api/health")
             if health.status_code != 200 or health.json().get("status") != "ok":
                 raise CtuiError(
@@ -101,8 +142,8 @@ def probe(url: str, token: str | None, timeout: float = REMOTE_TIMEOUT_S) -> dic
     except ValueError:
         raise CtuiError(f"{url} is not a ctui server (its /api/health is not JSON)") from None
     if answer.status_code == 401:
-        hint = "pass --token or set CT_API_TOKEN" if not token else "check the token"
-        raise CtuiError(
+        hint = "set CT_API_TOKEN or pass --token-file PATH" if not token else "check the token"
+        raise TokenRefused(
             f"the server at {url} refused {'the' if token else 'a missing'} token: {hint}"
         )
     if answer.status_code != 200:
@@ -116,11 +157,12 @@ def _save(
     ctx: Ctx, url: str, token: str | None, health: dict[str, Any], timeout: float
 ) -> dict[str, Any]:
     from ctui.api.settings import write_private
+    from ctui.core import private
 
     path = _state_file(ctx)
     if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        (path.parent / ".gitignore").write_text("*\n")
+        private.make_dir(path.parent)
+        private.write_file(path.parent / ".gitignore", "*\n")
     write_private(
         path,
         {
@@ -142,9 +184,8 @@ def connect(ctx: Ctx) -> int:
     from ctui.api.settings import base_url
 
     url = base_url(ctx.args.target)
-    token = _token(ctx.args.token)
     timeout = _timeout(ctx)
-    health = probe(url, token, timeout)
+    health, token = _probe_asking(url, _token(ctx), timeout)
     data = _save(ctx, url, token, health, timeout)
     ctx.emit(
         data,
@@ -213,7 +254,7 @@ def candidates(ctx: Ctx) -> list[tuple[str, str]]:
 
 
 def discover(ctx: Ctx) -> int:
-    token = _token(ctx.args.token)
+    token = _token(ctx)
     timeout = _timeout(ctx)
     tried = []
     for url, source in candidates(ctx):

@@ -31,9 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         serve,
         "run the HTTP API and the orchestrator loop in the foreground",
-        epilog="The token comes from --token, CT_API_TOKEN, N8N_API_TOKEN or [api] token in "
-        ".ctui/config.toml; without one the server refuses to start unless --no-auth on "
-        "a loopback bind.",
+        epilog="The token comes from --token-file, CT_API_TOKEN, N8N_API_TOKEN or [api] token in "
+        ".ctui/config.toml; without one the server refuses to start. --no-auth serves on "
+        "the Unix socket .ctui/api.sock instead of TCP, which only you can open.",
     )
     _server_options(p)
     for name, what in (
@@ -54,15 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _server_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--bind", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 31337; 0 picks a free one)")
+    p.add_argument("--token", help="refused: a token on the command line is visible in `ps`")
     p.add_argument(
-        "--port", type=int, default=31337, help="port (default 31337; 0 picks a free one)"
+        "--token-file",
+        metavar="PATH",
+        help="read the bearer token from PATH, a file only you can read (mode 0600)",
     )
     p.add_argument(
-        "--token", help="the bearer token clients must send (prefer CT_API_TOKEN: argv is visible)"
-    )
-    p.add_argument(
-        "--no-auth", action="store_true", help="serve without a token (loopback binds only)"
+        "--no-auth",
+        action="store_true",
+        help="serve without a token, only on an owner-only Unix socket (.ctui/api.sock)",
     )
     p.add_argument(
         "--max-concurrent",
@@ -82,36 +85,47 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 def _settings(ctx: Ctx) -> tuple[str | None, Any]:
     """The token and config, checked before anything starts."""
-    from ctui.api.settings import is_loopback, resolve_token
+    from ctui.api.settings import (
+        DEFAULT_BIND,
+        DEFAULT_PORT,
+        TOKEN_ON_ARGV,
+        read_token_file,
+        resolve_token,
+    )
     from ctui.core.config import Config
     from ctui.core.paths import resolve_store_dir
 
     a = ctx.args
+    if a.token is not None:
+        raise UsageError(TOKEN_ON_ARGV)
     config = Config.load(resolve_store_dir(ctx.dir))
     if a.no_auth:
-        if not is_loopback(a.bind):
+        if a.bind is not None or a.port is not None:
             raise UsageError(
-                f"--no-auth is only allowed on a loopback bind, not {a.bind}: give a token instead"
+                "--no-auth serves only on an owner-only Unix socket (.ctui/api.sock), never on "
+                "TCP, where any local user could connect: drop --bind/--port or give a token"
             )
         return None, config
-    token = resolve_token(a.token, config)
+    a.bind = a.bind or DEFAULT_BIND
+    a.port = DEFAULT_PORT if a.port is None else a.port
+    token = resolve_token(read_token_file(a.token_file) if a.token_file else None, config)
     if token is None:
         raise UsageError(
-            "no API token: pass --token, set CT_API_TOKEN (or N8N_API_TOKEN), add `[api] token` "
-            "to .ctui/config.toml, or use --no-auth on 127.0.0.1"
+            "no API token: pass --token-file PATH, set CT_API_TOKEN (or N8N_API_TOKEN), "
+            "add `[api] token` to .ctui/config.toml, or use --no-auth (an owner-only socket)"
         )
     return token, config
 
 
 def serve(ctx: Ctx) -> int:
-    from ctui.api.settings import bind_socket
+    from ctui.api.settings import SOCKET_NAME, bind_socket, bind_unix
     from ctui.core import Coordinator
 
     a = ctx.args
     token, config = _settings(ctx)
     for name in ("CT_API_TOKEN", "N8N_API_TOKEN"):
         os.environ.pop(name, None)  # the agents this server starts must not inherit the token
-    sock = bind_socket(a.bind, a.port)
+    sock = None if a.no_auth else bind_socket(a.bind, a.port)
     try:
         coord = Coordinator.open(store_dir=ctx.dir)
         running = _running(coord.store.path)
@@ -120,36 +134,56 @@ def serve(ctx: Ctx) -> int:
                 f"a ctui server (pid {running.get('pid')}) already serves this store at "
                 f"{running.get('url')}: stop it first (`ctui api stop`)"
             )
+        if sock is None:
+            sock = bind_unix(coord.store.path / SOCKET_NAME)
     except BaseException:
-        sock.close()
+        if sock is not None:
+            sock.close()
         raise
     from ctui.api.serving import default_workers
     from ctui.api.serving import serve as run
 
-    port = sock.getsockname()[1]
+    where = sock.getsockname()
+    port = where[1] if isinstance(where, tuple) else 0
+    shown = f"unix:{where}" if isinstance(where, str) else f"http://{a.bind}:{port}"
+    ours = Path(where).lstat().st_ino if isinstance(where, str) else None
     workers = a.workers or default_workers()
     print(
-        f"ctui: serving {coord.store.path} on http://{a.bind}:{port} "
+        f"ctui: serving {coord.store.path} on {shown} "
         f"({'no auth' if token is None else 'token required'}, {workers} worker process"
         f"{'es' if workers > 1 else ''}); Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
-    run(
-        coord,
-        bind=a.bind,
-        port=port,
-        token=token,
-        max_concurrent=a.max_concurrent or config.max_concurrent,
-        interval=a.interval,
-        workers=workers,
-        sock=sock,
-    )
+    try:
+        run(
+            coord,
+            bind=a.bind or "",
+            port=port,
+            token=token,
+            max_concurrent=a.max_concurrent or config.max_concurrent,
+            interval=a.interval,
+            workers=workers,
+            sock=sock,
+        )
+    finally:
+        if ours is not None:
+            _unlink_socket(Path(where), ours)
     return 0
+
+
+def _unlink_socket(path: Path, inode: int) -> None:
+    """Remove our Unix socket file (not one a newer server bound there since)."""
+    try:
+        if path.lstat().st_ino == inode:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def start(ctx: Ctx) -> int:
     from ctui.api.settings import API_FILE, bind_socket, read_json
+    from ctui.core import private
     from ctui.core.paths import resolve_store_dir
 
     a = ctx.args
@@ -161,7 +195,7 @@ def start(ctx: Ctx) -> int:
             f"a ctui server (pid {running.get('pid')}) already serves this store at "
             f"{running.get('url')}: `ctui api stop` first"
         )
-    if a.port:
+    if a.port and not a.no_auth:
         bind_socket(a.bind, a.port).close()  # a busy port fails here, before anything starts
     argv = [
         sys.executable,
@@ -170,25 +204,23 @@ def start(ctx: Ctx) -> int:
         "serve",
         "--dir",
         str(store),
-        "--bind",
-        a.bind,
-        "--port",
-        str(a.port),
         "--interval",
         str(a.interval),
         *(["--workers", str(a.workers)] if a.workers else []),
     ]
     if a.no_auth:
         argv.append("--no-auth")
+    else:
+        argv += ["--bind", a.bind, "--port", str(a.port)]
     if a.max_concurrent:
         argv += ["--max-concurrent", str(a.max_concurrent)]
     env = {**os.environ, **({"CT_API_TOKEN": token} if token else {})}
     from ctui.core.paths import refuse_accidental_store
 
     refuse_accidental_store(store, ctx.dir)
-    (store / "logs").mkdir(parents=True, exist_ok=True)
     log_path = store / "logs" / "api.log"
-    with open(log_path, "ab") as log:
+    store.mkdir(mode=private.DIR_MODE, parents=True, exist_ok=True)  # private before the log
+    with private.open_log(log_path) as log:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -204,7 +236,7 @@ def start(ctx: Ctx) -> int:
         if (
             info is not None
             and info.get("pid") == proc.pid
-            and _get(info["url"] + "/api/health") is not None
+            and _get(info["url"], "/api/health") is not None
         ):
             ctx.emit(info, f"ctui server running at {info['url']} (pid {proc.pid}; log {log_path})")
             return 0
@@ -225,7 +257,7 @@ def status(ctx: Ctx) -> int:
     store = resolve_store_dir(ctx.dir)
     info = read_json(store / API_FILE)
     if info is None or not _alive(info.get("pid")):
-        answer = _get(info["url"] + "/api/health") if info and info.get("url") else None
+        answer = _get(info["url"], "/api/health") if info and info.get("url") else None
         if answer is not None:  # the supervisor is gone, yet its port answers
             assert info is not None
             ctx.emit(
@@ -237,10 +269,10 @@ def status(ctx: Ctx) -> int:
             return 1
         ctx.emit({"running": False, "store": str(store)}, f"no ctui server running for {store}")
         return NOTHING
-    health = _get(info["url"] + "/api/health")
+    health = _get(info["url"], "/api/health")
     data: dict[str, Any] = {"running": True, **info, "healthy": health is not None}
     token = resolve_token(None, None)
-    loop = _get(info["url"] + "/api/orchestrator", token) if token or not info.get("auth") else None
+    loop = _get(info["url"], "/api/orchestrator", token) if token or not info.get("auth") else None
     if loop is not None:
         data["orchestrator"] = loop
     up = time.time() - float(info.get("started_at", time.time()))
@@ -297,18 +329,36 @@ def _alive(pid: Any) -> bool:
     return isinstance(pid, int) and pid > 0 and pid_alive(pid)
 
 
-def _get(url: str, token: str | None = None) -> Any:
+def _get(url: str, path: str, token: str | None = None) -> Any:
     """A small GET with the standard library (status should not pay for httpx)."""
+    import http.client
     import json
-    import urllib.request
+    import socket
+    from urllib.parse import urlsplit
 
-    request = urllib.request.Request(
-        url, headers={"Authorization": f"Bearer {token}"} if token else {}
-    )
+    from ctui.api.settings import unix_path
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    socket_path = unix_path(url)
     try:
-        with urllib.request.urlopen(request, timeout=3) as answer:
+        if socket_path is not None:
+            conn: http.client.HTTPConnection = http.client.HTTPConnection("ctui.local", timeout=3)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(3)
+            sock.connect(socket_path)
+            conn.sock = sock
+        else:
+            parts = urlsplit(url)
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=3)
+        try:
+            conn.request("GET", path, headers=headers)
+            answer = conn.getresponse()
+            if answer.status != 200:
+                return None
             return json.loads(answer.read())
-    except (OSError, ValueError):
+        finally:
+            conn.close()
+    except (OSError, ValueError, http.client.HTTPException):
         return None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ctui.cli.common import Ctx, Formatter, Group, json_arg, leaf, positive, table
+from ctui.core import private
 from ctui.core.clock import ago
 from ctui.core.errors import CtuiError
 from ctui.core.fmt import duration, money
@@ -429,7 +430,7 @@ def logs(ctx: Ctx) -> int:
     pending = b""
     while True:
         if path.exists() and path.stat().st_size > offset:
-            with open(path, "rb") as fh:
+            with private.open_read(path) as fh:
                 fh.seek(offset)
                 chunk = fh.read()
             offset += len(chunk)

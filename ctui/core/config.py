@@ -50,6 +50,8 @@ for a newer ctui must not stop an older one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -151,7 +153,14 @@ class Config(Record):
         """Read `config.toml` from the store folder; a missing file means defaults."""
         path = store_dir / CONFIG_NAME
         try:
-            text = path.read_text()
+            with open(path, "rb") as fh:
+                data = fh.read()
+                if os.fstat(fh.fileno()).st_mode & 0o077:
+                    with contextlib.suppress(OSError):  # it may hold `[api] token`: owner only
+                        os.fchmod(fh.fileno(), 0o600)
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} is not UTF-8 text") from None
         except FileNotFoundError:
             return cls()
         except OSError as exc:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ctui.core import private
 from ctui.core.errors import CtuiError, UsageError
 from ctui.core.orchestrate import answer_text
 
@@ -40,6 +41,7 @@ def run_gate(commands: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
                 text=True,
                 timeout=timeout,
                 stdin=subprocess.DEVNULL,
+                env=private.agent_env(),  # test commands see no ctui token either
             )
             code, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as exc:
@@ -115,7 +117,7 @@ def loop(
             t.status == "failed" and t.exit_code is None
         ):
             raise CtuiError(f"the loop ended at iteration {i}: thread {t.status} ({t.error})")
-        with open(log_path, "rb") as fh:
+        with private.open_read(log_path) as fh:
             fh.seek(offset)
             output = fh.read().decode("utf-8", "replace")
         token_seen = token in answer_text(output)

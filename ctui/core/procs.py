@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from ctui.core import private
 from ctui.core.instances import pid_alive, pid_start_time
 
 
@@ -30,10 +31,9 @@ def launch_supervisor(
     argv = [sys.executable, "-m", "ctui.run", name, "--run-id", str(run_id)]
     if prompt_file is not None:
         argv += ["--prompt-file", str(prompt_file)]
-    env = {**os.environ, "CTUI_DIR": str(store_dir)}
+    env = private.agent_env({"CTUI_DIR": str(store_dir)})
     env.pop("CTUI_INSTANCE_ID", None)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
+    with private.open_log(log_path) as log:
         proc = subprocess.Popen(
             argv,
             cwd=cwd,

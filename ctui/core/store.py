@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ctui.core import schema
+from ctui.core import private, schema
 from ctui.core.errors import DiskFull, StoreBusy, StoreDenied, StoreError, StoreReadOnly
 
 DB_NAME = "ctui.db"
@@ -58,6 +58,8 @@ class Store:
             store._create_folder()
             store.created = True
         store.conn  # noqa: B018 - opening validates the file and migrates it
+        if private.loose(path):
+            private.tighten(path)  # a store made by an older ctui (or by hand): once
         return store
 
     def _create_folder(self) -> None:
@@ -68,10 +70,12 @@ class Store:
                 "set CTUI_DIR or --dir to a local folder"
             )
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(mode=private.DIR_MODE, parents=True, exist_ok=True)
+            private.tighten(self.path, say=False)  # also what was there before the database
             ignore = self.path / ".gitignore"
             if not ignore.exists():
-                ignore.write_text("*\n")
+                private.write_file(ignore, "*\n")
+            private.precreate(self.db_path)
         except OSError as exc:
             raise StoreError(f"cannot create the store at {self.path}: {exc.strerror}") from exc
 

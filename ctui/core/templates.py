@@ -10,6 +10,7 @@ sends an agent off in the wrong direction.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -49,8 +50,16 @@ def builtin_names() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".md"))
 
 
-def load(name: str, *, store_dir: Path, cwd: Path | None = None) -> tuple[str, str]:
-    """Find a template by path or name; returns (where it was found, its text)."""
+def load(
+    name: str, *, store_dir: Path, cwd: Path | None = None, root: Path | None = None
+) -> tuple[str, str]:
+    """Find a template by path or name; returns (where it was found, its text).
+
+    A file must really lie (symlinks resolved) inside the repository at `root`
+    (default: the store's parent), outside its store folder, or in the store's
+    `templates/`: a name sent over the API never reads `/etc/shadow`, directly or
+    through a symlink planted in the repository.
+    """
     if not name or "\x00" in name:
         raise UsageError("empty template name")
     candidates = [name] if name.endswith(".md") else [name, f"{name}.md"]
@@ -58,12 +67,12 @@ def load(name: str, *, store_dir: Path, cwd: Path | None = None) -> tuple[str, s
     if not direct.is_absolute():
         direct = (cwd or Path.cwd()) / direct
     if direct.is_file():
-        return str(direct), _read(direct)
+        return str(direct), _read(_inside(direct, store_dir, root or store_dir.parent))
     if "/" not in name and ".." not in name:
         for cand in candidates:
             user = store_dir / "templates" / cand
             if user.is_file():
-                return str(user), _read(user)
+                return str(user), _read(_inside(user, store_dir, root or store_dir.parent))
         for cand in candidates:
             shipped = resources.files("ctui") / "templates" / cand
             if shipped.is_file():
@@ -72,6 +81,21 @@ def load(name: str, *, store_dir: Path, cwd: Path | None = None) -> tuple[str, s
         f"no template {name!r}: give a file path, put it in {store_dir / 'templates'}, "
         f"or use a built-in ({', '.join(builtin_names())})"
     )
+
+
+def _inside(path: Path, store_dir: Path, root: Path) -> Path:
+    """`path` with its symlinks resolved, if that lies where templates may come from."""
+    real = Path(os.path.realpath(path))
+    store = Path(os.path.realpath(store_dir))
+    allowed = real.is_relative_to(store / "templates") or (
+        real.is_relative_to(Path(os.path.realpath(root))) and not real.is_relative_to(store)
+    )
+    if not allowed:
+        raise UsageError(
+            f"template {path} leads outside the repository (to {real}): ctui reads templates "
+            f"only from the repository or {store_dir / 'templates'}; copy it there"
+        )
+    return real
 
 
 def _read(path: Path) -> str:

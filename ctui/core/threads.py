@@ -16,7 +16,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from ctui.core import agents, thread_end
+from ctui.core import agents, private, thread_end
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import HOST
 from ctui.core.thread_model import (
@@ -84,6 +84,7 @@ class Threads:
         if context is not None and not isinstance(context, dict):
             raise UsageError('--context must be a JSON object, e.g. \'{"task": "..."}\'')
         context = dict(context or {})
+        private.check_target(self.log_path(name))
         if self._row(self._c.store.conn, name) is not None:
             raise Conflict(
                 f"thread {name!r} already exists: pick another name or see "
@@ -165,7 +166,9 @@ class Threads:
 
         parts = []
         if template:
-            _where, text = templates.load(template, store_dir=self._c.store.path, cwd=cwd)
+            _where, text = templates.load(
+                template, store_dir=self._c.store.path, cwd=cwd, root=self._c.root
+            )
             slots = {
                 "thread": name,
                 "worktree": path or str(self._c.root),
@@ -188,6 +191,7 @@ class Threads:
         A ready thread starts; with `again`, so does a finished or blocked one.
         `prompt` replaces the thread's prompt for this run only (the loop's feedback).
         """
+        private.check_target(self.log_path(name))
         with self._c.store.write() as conn:
             run_id = self._claim(conn, Thread.from_row(self._require(conn, name)), again=again)
         return self._launch(name, run_id, prompt)
@@ -294,15 +298,14 @@ class Threads:
         from ctui.core import procs
 
         prompt_file = None
-        if prompt is not None:
-            prompt_file = self._c.store.path / "logs" / f"{name}.run{run_id}.prompt"
-            prompt_file.parent.mkdir(parents=True, exist_ok=True)
-            prompt_file.write_text(prompt)
         try:
+            if prompt is not None:
+                prompt_file = self._c.store.path / "logs" / f"{name}.run{run_id}.prompt"
+                private.write_file(private.make_dir(prompt_file.parent) / prompt_file.name, prompt)
             pid, start = procs.launch_supervisor(
                 self._c.store.path, self._c.root, name, run_id, self.log_path(name), prompt_file
             )
-        except OSError as exc:
+        except (OSError, UsageError) as exc:
             from ctui.core import runs
 
             runs.finish(
@@ -431,7 +434,7 @@ def tail_bytes(path: Path, count: int, block: int = 65536) -> tuple[bytes, int]:
     """The end of a file holding its last `count` lines (all of it when `count` <= 0),
     read backwards a block at a time, and the file's size; a missing file is empty."""
     try:
-        with open(path, "rb") as fh:
+        with private.open_read(path) as fh:
             size = fh.seek(0, 2)
             start, data = size, b""
             while start > 0 and (count <= 0 or data.count(b"\n") <= count):

@@ -22,6 +22,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from ctui.core import private
+
 SOCKET_ENV = "CTUI_TMUX_SOCKET"
 
 
@@ -36,7 +38,14 @@ def base(env: Mapping[str, str] | None = None) -> list[str]:
 
 
 def _tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*base(), *args], capture_output=True, text=True, check=check, timeout=15)
+    return subprocess.run(
+        [*base(), *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=15,
+        env=private.agent_env(),  # a tmux server started here must not hold ctui's token
+    )
 
 
 def attach_argv(name: str, env: Mapping[str, str] | None = None) -> list[str]:
@@ -72,7 +81,10 @@ def start(
     """Start the agent in a detached session; returns the pane's pid."""
     sess = session(name)
     exit_file.unlink(missing_ok=True)
+    os.close(private.open_fd(exit_file))  # 0600 now; the shell's `>` keeps the mode
     script = (
+        # a tmux server the user started earlier may hold the token in its global environment
+        f"unset {' '.join(private.SECRET_ENVS)}; "
         f"{shlex.join(base())} wait-for {shlex.quote(sess + '-go')}; {shlex.join(argv)}; "
         f"echo $? > {shlex.quote(str(exit_file))}"
     )

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ctui.core import private
 from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ class Worktrees:
                 f"branch {branch} already exists (left by an earlier thread?): merge or delete it "
                 f"(`git branch -D {branch}`), or pick another name"
             )
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private.make_dir(self.folder)
 
         def add() -> Any:
             try:

@@ -60,16 +60,18 @@ class Server:
         self.token = token
         self.port = 0
         self.log = repo.parent / f"serve-{time.monotonic_ns()}.log"
-        argv = [CTUI, "serve", "--port", "0", "--interval", "0.3", *args]
+        tcp = [] if "--no-auth" in args else ["--port", "0"]  # --no-auth: a Unix socket only
+        argv = [CTUI, "serve", *tcp, "--interval", "0.3", *args]
+        env = env or clean_env()
         if token is not None and "--no-auth" not in args:
-            argv += ["--token", token]
+            env = {**env, "CT_API_TOKEN": token}  # never on argv: `ps` shows that to everyone
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 argv,
                 cwd=repo,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=env or clean_env(),
+                env=env,
                 start_new_session=True,
             )
         self.url = ""
@@ -86,6 +88,8 @@ class Server:
                 info = json.loads(api_file.read_text())
                 if info.get("pid") == self.proc.pid:
                     self.url = str(info["url"])
+                    if self.url.startswith("unix:"):  # --no-auth: the owner-only socket
+                        return
                     self.port = int(self.url.rsplit(":", 1)[1])
                     assert self.url == f"http://127.0.0.1:{self.port}", self.url
                     return
@@ -98,7 +102,9 @@ class Server:
     def client(self, token: str | None = "default", **kw: Any) -> httpx.Client:
         token = self.token if token == "default" else token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, trust_env=False, **kw)
+        from ctui.api.wire import http_client
+
+        return http_client(self.url, headers=headers, timeout=30, **kw)
 
     def output(self) -> str:
         try:
@@ -120,7 +126,7 @@ class Server:
 def connected(folder: Path, server: Server) -> Cli:
     """A CLI working in `folder`, joined to `server` with `ctui remote connect`."""
     cli = Cli(folder)
-    assert cli("remote", "connect", server.url, "--token", TOKEN).returncode == 0
+    assert cli("remote", "connect", server.url, env={"CT_API_TOKEN": TOKEN}).returncode == 0
     return cli
 
 

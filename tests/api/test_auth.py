@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 import subprocess
 from pathlib import Path
 
@@ -143,8 +144,11 @@ def test_no_token_means_no_start(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "no API token" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (repo / ".ctui" / "api.json").exists()
-    wide = run_serve(repo, "--port", str(free_port()), "--no-auth", "--bind", "0.0.0.0")
-    assert wide.returncode == 2 and "loopback" in wide.stderr
+    for tcp in (["--bind", "0.0.0.0"], ["--bind", "127.0.0.1"], ["--port", str(free_port())]):
+        wide = run_serve(repo, "--no-auth", *tcp)
+        assert wide.returncode == 2 and "Unix socket" in wide.stderr, wide.stderr
+        assert len(wide.stderr.strip().splitlines()) == 1
+    assert not (repo / ".ctui").exists(), "a refused start creates nothing"
 
 
 def test_busy_port_is_a_clear_error_before_anything_else(tmp_path: Path) -> None:
@@ -153,7 +157,7 @@ def test_busy_port_is_a_clear_error_before_anything_else(tmp_path: Path) -> None
         holder.bind(("127.0.0.1", 0))
         holder.listen(1)
         port = holder.getsockname()[1]
-        done = run_serve(repo, "--port", str(port), "--token", "x")
+        done = run_serve(repo, "--port", str(port), env=clean_env(CT_API_TOKEN="x"))
     assert done.returncode == 2
     assert f"port {port}" in done.stderr and "already in use" in done.stderr
     assert not (repo / ".ctui").exists(), "nothing was created before the port check"
@@ -188,8 +192,11 @@ def test_token_from_config_and_graceful_stop(tmp_path: Path) -> None:
     assert not (repo / ".ctui" / "api.json").exists(), "a graceful stop removes api.json"
 
 
-def test_no_auth_on_loopback(tmp_path: Path) -> None:
+def test_no_auth_serves_on_an_owner_only_socket(tmp_path: Path) -> None:
     server = Server(make_repo(tmp_path / "r"), "--no-auth", token=None)
+    sock = server.repo / ".ctui" / "api.sock"
+    assert server.url == f"unix:{sock}"
+    assert stat.S_ISSOCK(sock.lstat().st_mode) and stat.S_IMODE(sock.lstat().st_mode) == 0o600
     try:
         with server.client(token=None) as http:
             assert http.get("/api/status").status_code == 200

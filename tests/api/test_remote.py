@@ -26,11 +26,11 @@ def client_dir(tmp_path: Path) -> Cli:
 
 def test_connect_checks_health_and_token_then_saves_0600(served: Server, client_dir: Cli) -> None:
     target = served.url.removeprefix("http://")
-    wrong = client_dir("remote", "connect", target, "--token", "nope")
+    wrong = client_dir("remote", "connect", target, env={"CT_API_TOKEN": "nope"})
     assert wrong.returncode == 1 and "refused" in wrong.stderr
     assert len(wrong.stderr.strip().splitlines()) == 1 and "nope" not in wrong.stderr
     assert not (client_dir.cwd / ".ctui" / "remote.json").exists()
-    dead = client_dir("remote", "connect", f"127.0.0.1:{free_port()}", "--token", TOKEN)
+    dead = client_dir("remote", "connect", f"127.0.0.1:{free_port()}", env={"CT_API_TOKEN": TOKEN})
     assert dead.returncode == 1 and "no ctui server answers" in dead.stderr
     assert len(dead.stderr.strip().splitlines()) == 1
     ok = client_dir("remote", "connect", target, env={"CT_API_TOKEN": TOKEN})
@@ -48,7 +48,7 @@ def test_connect_checks_health_and_token_then_saves_0600(served: Server, client_
 
 
 def test_commands_go_through_the_api_while_connected(served: Server, client_dir: Cli) -> None:
-    assert client_dir("remote", "connect", served.url, "--token", TOKEN).returncode == 0
+    assert client_dir("remote", "connect", served.url, env={"CT_API_TOKEN": TOKEN}).returncode == 0
     lease = client_dir.json("lock", "acquire", "src/app.py", "--intent", "remote edit")
     assert lease["holder"] == "operator" and lease["path"] == "src/app.py"
     with served.client() as http:
@@ -83,7 +83,7 @@ def test_commands_go_through_the_api_while_connected(served: Server, client_dir:
 def test_remote_spawn_runs_a_thread_in_the_server_repository(
     served: Server, client_dir: Cli
 ) -> None:
-    assert client_dir("remote", "connect", served.url, "--token", TOKEN).returncode == 0
+    assert client_dir("remote", "connect", served.url, env={"CT_API_TOKEN": TOKEN}).returncode == 0
     agent = "sh -c 'echo remote-ran > spawned.txt; echo {prompt}'"
     made = client_dir(
         "spawn",
@@ -114,7 +114,9 @@ def test_remote_spawn_runs_a_thread_in_the_server_repository(
 def test_a_lost_server_is_an_error_never_a_local_fallback(tmp_path: Path, client_dir: Cli) -> None:
     server = Server(make_repo(tmp_path / "repo"))
     try:
-        assert client_dir("remote", "connect", server.url, "--token", TOKEN).returncode == 0
+        assert (
+            client_dir("remote", "connect", server.url, env={"CT_API_TOKEN": TOKEN}).returncode == 0
+        )
     finally:
         server.stop()
     done = client_dir("lock", "acquire", "src/app.py")
@@ -125,7 +127,7 @@ def test_a_lost_server_is_an_error_never_a_local_fallback(tmp_path: Path, client
 
 @pytest.mark.parametrize("target", ["nonsense::", "host:abc", "host:99999", ":80"])
 def test_a_bad_address_is_a_usage_error_not_a_traceback(client_dir: Cli, target: str) -> None:
-    done = client_dir("remote", "connect", target, "--token", TOKEN)
+    done = client_dir("remote", "connect", target, env={"CT_API_TOKEN": TOKEN})
     assert done.returncode == 2 and "bad server address" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (client_dir.cwd / ".ctui" / "remote.json").exists()

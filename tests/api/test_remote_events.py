@@ -180,7 +180,7 @@ def test_follow_sees_each_later_event_once_in_order_until_ctrl_c(
 
 def test_cleanup_reaps_on_the_servers_store_not_this_one(quiet: Server, tmp_path: Path) -> None:
     client = Cli(make_repo(tmp_path / "client"))
-    assert client("remote", "connect", quiet.url, "--token", TOKEN).returncode == 0
+    assert client("remote", "connect", quiet.url, env={"CT_API_TOKEN": TOKEN}).returncode == 0
     with quiet.client() as http:
         there = http.post("/api/instances", json={"role": "gone", "ttl": 0.2}).json()["id"]
         held = {"path": "src/app.py", "instance": there}
@@ -294,7 +294,7 @@ def test_a_stopped_server_is_one_line_and_no_local_store(client_dir: Cli) -> Non
 
 def test_a_server_lost_mid_follow_is_one_line_and_exit_1(quiet: Server, tmp_path: Path) -> None:
     client = Cli(tmp_path)
-    assert client("remote", "connect", quiet.url, "--token", TOKEN).returncode == 0
+    assert client("remote", "connect", quiet.url, env={"CT_API_TOKEN": TOKEN}).returncode == 0
     proc = subprocess.Popen(
         [CTUI, "events", "--follow", "--since", "0", "--kind", "before.*"],
         cwd=client.cwd,

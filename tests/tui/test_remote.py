@@ -30,12 +30,12 @@ def server(repo: Path, tmp_path: Path) -> Iterator[str]:
     c.close()
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(
-        [CTUI, "serve", "--port", "0", "--token", TOKEN],
+        [CTUI, "serve", "--port", "0"],
         cwd=repo,
         stdout=log,
         stderr=log,
         start_new_session=True,
-        env=os.environ.copy(),
+        env={**os.environ, "CT_API_TOKEN": TOKEN},
     )
     api = repo / ".ctui" / "api.json"
     deadline = time.monotonic() + 30
