@@ -101,7 +101,7 @@ def test_threads_show_the_clients_error_and_all_four_token_figures() -> None:
         '{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":100,'
         '"cache_read_input_tokens":1000}}'
     )
-    assert pretty(cached)[0].plain == "✓ success: 2 turns, $0.500, 1,115 tokens"
+    assert pretty(cached)[0].plain == "✓ success: 2 turns, $0.5000, 1,115 tokens"
 
 
 def test_snapshots_are_bounded(coord: Coordinator) -> None:
