@@ -28,7 +28,7 @@ def plain(tmp_path: Path) -> Cli:
         ["lock", "acquire", "foo.txt"],
         ["task", "add", "x"],
         ["instance", "register"],
-        ["api", "start", "--no-auth", "--port", "0"],
+        ["api", "start", "--no-auth"],
         ["hooks", "install"],
         ["mcp", "install"],
     ],

@@ -263,7 +263,7 @@ def test_a_wait_that_runs_out_exits_10_and_leaves_no_waiter(repo: Path) -> None:
 
 def _open_fresh(root: str, barrier: mp.synchronize.Barrier) -> None:
     barrier.wait(timeout=60)
-    c = Coordinator.open(root)
+    c = Coordinator.open(root, store_dir=Path(root) / ".ctui")  # a fresh store, made by the race
     c.instances.register(role="opener", pid=os.getpid())
     c.close()
 
