@@ -202,3 +202,34 @@ def test_a_denied_edit_reads_as_a_sentence_in_thread_logs(
     assert "── hook SessionStart:startup added" in log
     assert not any(line.startswith("{") for line in log.splitlines()), log
     assert (repo / ".ctui/worktrees/denied/src/app.py").read_text() == "print('hello')\n"
+
+
+def test_a_429_pauses_the_thread_and_resume_continues_its_session(
+    repo: Path, cli: Cli, claude_bin: Path, fake_api: Callable[[], FakeAnthropic]
+) -> None:
+    """The client's own rate-limit result pauses the thread; `thread resume` goes on in-session."""
+    api = fake_api().script(
+        Text("first turn done"),
+        Error(429, "Number of request tokens has exceeded your rate limit", times=5),
+    )
+    env = thread_env(api, claude_bin)
+    assert cli("spawn", "limited", "--mode", "semi-auto", "-p", "hi", env=env).returncode == 0
+    first = finished(cli, "limited")
+    assert first["status"] == "completed", first
+    session = first["session_id"]
+    proc = cli("thread", "resume", "limited", "-p", "go on", env=env)
+    assert proc.returncode == 0, proc.stderr
+    t = finished(cli, "limited")
+    assert t["status"] == "paused" and t["resume_at"], t  # not failed: it waits for the reset
+    assert "limit" in (t["error"] or "").lower() or t.get("api_error_status") == 429, t
+    with api._lock:
+        api.steps.clear()  # the limit has reset
+    api.script(Text("continued after the reset"))
+    proc = cli("thread", "resume", "limited", env=env)
+    assert proc.returncode == 0, proc.stderr
+    done = finished(cli, "limited")
+    assert done["status"] == "completed" and done["session_id"] == session, done
+    runs = [r["kind"] for r in done["runs"]]
+    assert runs == ["start", "resume", "resume"], done["runs"]
+    last = api.main_requests()[-1].text()
+    assert "continue" in last and "first turn done" in last  # the same conversation, resumed
