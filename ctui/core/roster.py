@@ -33,6 +33,8 @@ ENDED = frozenset({"done"})
 """States hidden unless the operator asks for ended agents (failed ones stay in view)."""
 ASKED = "instance.asked"
 """The event a Notification hook records: `data.message` is what the agent asks."""
+QUIET = frozenset({"instance.state", "lease.renewed"})
+"""Events that say nothing about what an agent is doing (DOING skips them)."""
 ORDER = {"waiting": 0, "failed": 1, "working": 2, "idle": 3, "done": 4}
 
 THREAD_STATE = {
@@ -94,7 +96,8 @@ def agents(
         who = top.get(str(e.get("actor")), e.get("actor"))
         if not who:
             continue
-        latest[str(who)] = e
+        if e.get("kind") not in QUIET:
+            latest[str(who)] = e
         if e.get("kind") == ASKED:
             asked[str(who)] = e
     lines = last_lines or {}
