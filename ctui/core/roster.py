@@ -297,6 +297,8 @@ def _phrase(kind: str, subject: str, d: Mapping[str, Any]) -> str | None:
         "thread.stopped": f"stopped thread {subject}",
         "thread.failed": f"thread {subject} failed" + (f": {d['error']}" if d.get("error") else ""),
         "thread.removed": f"deleted thread {subject}",
+        "thread.sent": f"sent {subject} a message"
+        + (f": {d['message']}" if d.get("message") else ""),
         "thread.merged": f"merged thread {subject}",
         "merge.queued": f"queued {subject} to merge",
         "merge.removed": f"took {subject} out of the merge queue",

@@ -60,3 +60,18 @@ def exit_code(exit_file: Path) -> int | None:
     except OSError:
         return None
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def send_keys(name: str, text: str) -> None:
+    """Type `text` into the thread's terminal, literally, then press Enter."""
+    sess = session(name)
+    _tmux("send-keys", "-t", sess, "-l", text)
+    _tmux("send-keys", "-t", sess, "Enter")
+
+
+def attach_argv(name: str, *, inside: bool) -> list[str]:
+    """The tmux command that shows the thread's terminal: switch the client inside tmux
+    (the control room keeps its window), attach from a plain terminal."""
+    if inside:
+        return ["tmux", "switch-client", "-t", session(name)]
+    return ["tmux", "attach-session", "-t", session(name)]

@@ -1,0 +1,62 @@
+"""`ctui send NAME TEXT`, `ctui restart NAME` (and `ctui attach`'s body): steering one agent.
+
+The same core calls (`ctui.core.steer`) serve the control room's keys and the
+API's `/api/threads/{name}/send` and `/restart` routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from ctui.cli.common import Ctx, leaf
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = leaf(
+        sub,
+        "send",
+        send,
+        "give a thread a message: typed into an interactive thread's terminal, or "
+        "a follow-up run of a headless thread that finished or waits",
+    )
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
+    p.add_argument("text", help="the message ('-' reads it from stdin)")
+    p = leaf(sub, "restart", restart, "stop a thread if it runs, then start a new run of it")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
+
+
+def send(ctx: Ctx) -> int:
+    from ctui.core import steer
+
+    text = sys.stdin.read() if ctx.args.text == "-" else ctx.args.text
+    done = steer.send(ctx.coord, ctx.args.name, text, by=ctx.actor)
+    how = "typed into its terminal" if done["how"] == "terminal" else f"run {done['run']} started"
+    ctx.emit(done, f"{done['thread']}  {how}")
+    return 0
+
+
+def restart(ctx: Ctx) -> int:
+    from ctui.core import steer
+
+    t = steer.restart(ctx.coord, ctx.args.name, by=ctx.actor)
+    ctx.emit(t.to_dict(), f"{t.name}  run {t.run_id} started")
+    return 0
+
+
+def attach(ctx: Ctx) -> int:
+    """An interactive thread's terminal (switch-client inside tmux, attach outside);
+    a headless thread's live log."""
+    from ctui.core import steer
+
+    argv = steer.attach(ctx.coord, ctx.args.name, inside_tmux=bool(os.environ.get("TMUX")))
+    if argv is None:  # headless: its live log is the view
+        from ctui.cli.threads import logs
+
+        ctx.args.follow, ctx.args.tail, ctx.args.raw = True, 50, False
+        return logs(ctx)
+    if argv[1] == "attach-session":
+        os.execvp(argv[0], argv)
+    return subprocess.run(argv, check=False).returncode
