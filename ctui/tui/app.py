@@ -27,6 +27,7 @@ from textual.widgets import ContentSwitcher, Footer, Static
 
 from ctui.core.roster import ENDED, counts
 from ctui.tui.actions import Actions
+from ctui.tui.agent_actions import AgentActions
 from ctui.tui.commands import ControlRoomCommands
 from ctui.tui.live import Live
 from ctui.tui.rows import PANE_IDS, PANES, ts
@@ -37,7 +38,7 @@ from ctui.tui.widgets.header import StatusBar
 from ctui.tui.widgets.pane import Pane
 from ctui.tui.widgets.preview import Preview
 
-FOOTER_HIDDEN = frozenset({"force_release", "cleanup", "add_task", "log_decision"})
+FOOTER_HIDDEN = frozenset({"force_release", "cleanup", "add_task", "log_decision", "merge"})
 """Keys kept out of the footer so it fits 80 columns (F1 and the palette list them)."""
 
 
@@ -66,12 +67,16 @@ MAIN_ONLY = frozenset(
         "toggle_views",
         "toggle_ended",
         "preview_mode",
+        "attach",
+        "send",
+        "restart",
+        "delete",
     }
 )
 """Actions that make sense only on the main screen (not over a form or a detail screen)."""
 
 
-class ControlRoom(Live, Actions, App[None]):
+class ControlRoom(Live, AgentActions, Actions, App[None]):
     """Instances, leases, threads, tasks, decisions and activity, live from one store."""
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
@@ -83,6 +88,7 @@ class ControlRoom(Live, Actions, App[None]):
             "q", "quit", "Quit", id="quit", tooltip="Leave the control room (agents keep running)"
         ),
         *(_quiet(b) for b in Actions.BINDINGS),
+        *AgentActions.BINDINGS,
         Binding(
             "p",
             "preview_mode",
@@ -205,7 +211,7 @@ class ControlRoom(Live, Actions, App[None]):
 
     @property
     def agents(self) -> AgentList:
-        return self.query_one(AgentList)
+        return self.default_screen.query_one(AgentList)
 
     async def on_unmount(self) -> None:
         self._stop.set()
@@ -308,7 +314,7 @@ class ControlRoom(Live, Actions, App[None]):
         self.query_one(Preview).cycle()
 
     def on_agent_list_selected(self, event: AgentList.Selected) -> None:
-        self.query_one(Preview).show_agent(event.agent)
+        self.default_screen.query_one(Preview).show_agent(event.agent)
 
     def _view_tabs(self) -> None:
         current = self.query_one(ContentSwitcher).current

@@ -1,0 +1,196 @@
+"""Keys that act on the selected agent: attach, send, restart, delete, and stop/merge
+aimed at the agents list. Each makes the core call the CLI makes (`ctui.core.steer`,
+`threads.stop`, `threads.remove`), in a thread worker.
+
+A Claude session started by hand is not a thread: ctui cannot type into its
+terminal or restart it, and says so. Stopping a thread that already ended says
+so at once instead of asking.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+
+from ctui.tui.screens.confirm import ConfirmScreen
+from ctui.tui.screens.detail import DetailScreen
+from ctui.tui.screens.send import SendScreen
+
+ENDED = ("completed", "failed", "stopped", "merged")
+OPERATOR = "operator"
+
+
+class AgentActions:
+    """Mixed into `ControlRoom` before `Actions` (whose `_selected` and stop it refines)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "a",
+            "attach",
+            "Attach",
+            id="attach",
+            tooltip="The selected thread's terminal (tmux), or a headless thread's live log",
+        ),
+        Binding(
+            "greater_than_sign",
+            "send",
+            "Send",
+            id="send",
+            key_display=">",
+            tooltip="A message to the selected thread: into its terminal, or a follow-up run",
+        ),
+        Binding(
+            "r", "restart", "Restart", id="restart", show=False, tooltip="Run the thread again"
+        ),
+        Binding(
+            "D",
+            "delete",
+            "Delete",
+            id="delete",
+            show=False,
+            tooltip="Delete the selected thread (not running) with its worktree and branch",
+        ),
+    ]
+
+    def _agent_focused(self) -> bool:
+        app: Any = self
+        from ctui.tui.widgets.pane import Pane
+
+        return app.focused is app.agents or not isinstance(app.focused, Pane)
+
+    def _selected(self, pane_id: str, what: str) -> dict[str, Any] | None:
+        """From the agents list, the selected agent's thread record; else the pane's row."""
+        app: Any = self
+        if pane_id != "threads" or not self._agent_focused():
+            return super()._selected(pane_id, what)  # type: ignore[misc]
+        agent = app.agents.selected
+        if agent is None:
+            app.notify("Select an agent first (arrows in the list).", severity="warning")
+            return None
+        if not agent.get("thread"):
+            app.notify(
+                f"{agent['name']} is a Claude session started by hand, not a thread: "
+                "act on it in its own terminal.",
+                severity="warning",
+                timeout=5,
+            )
+            return None
+        for t in app.snapshot.records.get("threads", []) if app.snapshot else []:
+            if t.get("name") == agent["thread"]:
+                return dict(t)
+        return None
+
+    def action_stop(self) -> None:
+        rec = self._selected("threads", "a thread")
+        if rec is None:
+            return
+        if rec.get("status") in ENDED:
+            app: Any = self
+            app.notify(f"{rec['name']} already {rec['status']}: nothing to stop.", timeout=4)
+            return
+        super().action_stop()  # type: ignore[misc]
+
+    def action_attach(self) -> None:
+        app: Any = self
+        rec = self._selected("threads", "a thread")
+        if rec is None:
+            return
+        if rec.get("mode") != "interactive":
+            app.push_screen(DetailScreen("threads", rec, self.coord, live=app.live))  # type: ignore[attr-defined]
+            return
+        from ctui.core import steer
+
+        inside = bool(os.environ.get("TMUX"))
+
+        def show(c: Any) -> Any:
+            argv = steer.attach(c, rec["name"], inside_tmux=inside)
+            if argv is not None and inside:
+                subprocess.run(argv, check=False, timeout=10, capture_output=True)
+            return argv
+
+        if inside:
+            app.core_call(show, lambda _a: f"Switched to {rec['name']}'s terminal (tmux).")
+            return
+        try:
+            argv = steer.attach(self.coord, rec["name"], inside_tmux=False)  # type: ignore[attr-defined]
+        except Exception as exc:
+            app.notify(str(getattr(exc, "message", None) or exc), severity="error", timeout=6)
+            return
+        if argv is not None:
+            with app.suspend():
+                subprocess.run(argv, check=False)
+
+    def action_send(self) -> None:
+        app: Any = self
+        rec = self._selected("threads", "a thread")
+        if rec is None:
+            return
+        name = rec["name"]
+        if rec.get("mode") == "interactive" and rec.get("status") in ("running", "waiting"):
+            how = "typed into its terminal"
+        else:
+            how = "a new run of the thread with this as its prompt"
+
+        def send(c: Any, form: dict[str, Any]) -> Any:
+            from ctui.core import steer
+
+            return steer.send(c, name, form["text"], by=OPERATOR)
+
+        def said(done: dict[str, Any]) -> str:
+            if done["how"] == "terminal":
+                return f"Typed into {name}'s terminal."
+            return f"Sent to {name}: run {done['run']} started."
+
+        app.push_screen(SendScreen(name, how, submit=app.reported(send, said)))
+
+    def action_restart(self) -> None:
+        app: Any = self
+        rec = self._selected("threads", "a thread")
+        if rec is None:
+            return
+        name = rec["name"]
+
+        def restart(c: Any) -> Any:
+            from ctui.core import steer
+
+            return steer.restart(c, name, by=OPERATOR)
+
+        def go() -> None:
+            app.core_call(restart, lambda t: f"Restarted {name}: run {t.run_id}.")
+
+        if rec.get("status") not in ("running", "waiting"):
+            go()
+            return
+        app.push_screen(
+            ConfirmScreen(
+                "Restart a thread", f"Stop [b]{name}[/b] and run it again?", yes="Restart"
+            ),
+            lambda yes: go() if yes else None,
+        )
+
+    def action_delete(self) -> None:
+        app: Any = self
+        rec = self._selected("threads", "a thread")
+        if rec is None:
+            return
+        name = rec["name"]
+        if rec.get("status") in ("running", "waiting"):
+            app.notify(f"{name} is {rec['status']}: stop it (x) before deleting it.", timeout=5)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                app.core_call(lambda c: c.threads.remove(name), lambda _r: f"Deleted {name}.")
+
+        app.push_screen(
+            ConfirmScreen(
+                "Delete a thread",
+                f"Delete [b]{name}[/b] ({rec.get('status')}) with its worktree and branch?\n"
+                "Unmerged work keeps the worktree (ctui thread rm --force removes it).",
+                yes="Delete",
+            ),
+            confirmed,
+        )
