@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ctui.api.common import ERRORS, JSON, coord, ok
 from ctui.api.models import Body, ByIn
-from ctui.core import Coordinator, steer
+from ctui.core import Coordinator, permissions, steer
 
 router = APIRouter(prefix="/api", responses=ERRORS, default_response_class=JSON)
 C = Annotated[Coordinator, Depends(coord)]
@@ -33,3 +33,26 @@ def send_thread(c: C, name: str, body: SendIn) -> JSON:
 @router.post("/threads/{name}/restart", summary="stop a thread if it runs, then start a new run")
 def restart_thread(c: C, name: str, body: ByIn | None = None) -> JSON:
     return ok(steer.restart(c, name, by=(body or ByIn()).by).to_dict())
+
+
+class AnswerIn(Body):
+    message: str | None = Field(default=None, max_length=2000)
+    by: str = Field(default="operator", min_length=1, max_length=200)
+
+
+@router.post(
+    "/agents/{name}/approve",
+    summary="approve the permission request a thread or instance waits on (404: none waits)",
+)
+def approve(c: C, name: str, body: AnswerIn | None = None) -> JSON:
+    body = body or AnswerIn()
+    return ok(permissions.answer(c, name, allow=True, message=body.message, by=body.by))
+
+
+@router.post(
+    "/agents/{name}/deny",
+    summary="deny the permission request a thread or instance waits on (404: none waits)",
+)
+def deny(c: C, name: str, body: AnswerIn | None = None) -> JSON:
+    body = body or AnswerIn()
+    return ok(permissions.answer(c, name, allow=False, message=body.message, by=body.by))

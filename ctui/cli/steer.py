@@ -1,4 +1,5 @@
-"""`ctui send NAME TEXT`, `ctui restart NAME` (and `ctui attach`'s body): steering one agent.
+"""`ctui send NAME TEXT`, `ctui restart NAME`, `ctui approve|deny NAME` (and `ctui attach`'s
+body): steering one agent.
 
 The same core calls (`ctui.core.steer`) serve the control room's keys and the
 API's `/api/threads/{name}/send` and `/restart` routes.
@@ -26,6 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text", help="the message ('-' reads it from stdin)")
     p = leaf(sub, "restart", restart, "stop a thread if it runs, then start a new run of it")
     p.add_argument("name", help="the thread's name (`ctui thread list`)")
+    for verb, handler in (("approve", approve), ("deny", deny)):
+        p = leaf(
+            sub,
+            verb,
+            handler,
+            f"{verb} the permission request an agent waits on (held by its PermissionRequest "
+            "hook; exit 4 when none waits)",
+        )
+        p.add_argument("name", help="a thread's name or an instance id")
+        p.add_argument("--message", "-m", help="what the agent is told (a denial's reason)")
 
 
 def send(ctx: Ctx) -> int:
@@ -35,6 +46,25 @@ def send(ctx: Ctx) -> int:
     done = steer.send(ctx.coord, ctx.args.name, text, by=ctx.actor)
     how = "typed into its terminal" if done["how"] == "terminal" else f"run {done['run']} started"
     ctx.emit(done, f"{done['thread']}  {how}")
+    return 0
+
+
+def approve(ctx: Ctx) -> int:
+    return _answer(ctx, allow=True)
+
+
+def deny(ctx: Ctx) -> int:
+    return _answer(ctx, allow=False)
+
+
+def _answer(ctx: Ctx, *, allow: bool) -> int:
+    from ctui.core import permissions
+
+    done = permissions.answer(
+        ctx.coord, ctx.args.name, allow=allow, message=ctx.args.message, by=ctx.actor
+    )
+    said = "approved" if allow else "denied"
+    ctx.emit(done, f"{ctx.args.name}  {said} {done.get('tool') or 'the request'}")
     return 0
 
 

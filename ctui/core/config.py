@@ -162,6 +162,7 @@ KNOWN = {
     "gate": ("commands", "completion_token", "timeout"),
     "api": ("token",),
     "merge": ("strategy", "batch", "on_failure", "lease_ttl"),
+    "permissions": ("wait", "sessions"),
 }
 
 

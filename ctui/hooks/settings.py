@@ -38,8 +38,11 @@ EVENTS: dict[str, str | None] = {
     "SubagentStart": None,
     "SubagentStop": None,
     "SessionEnd": None,
+    "PermissionRequest": None,
 }
 TIMEOUT_S = 10
+TIMEOUTS = {"PermissionRequest": 600}
+"""Longer for the events that wait on purpose (a request held for the operator)."""
 
 
 def fast_command(python: str | None = None) -> str:
@@ -148,7 +151,8 @@ def merge(doc: dict[str, Any], command: str) -> dict[str, Any]:
     hooks = doc.setdefault("hooks", {})
     for event, matcher in EVENTS.items():
         group: dict[str, Any] = {"matcher": matcher} if matcher else {}
-        group["hooks"] = [{"type": "command", "command": command, "timeout": TIMEOUT_S}]
+        timeout = TIMEOUTS.get(event, TIMEOUT_S)
+        group["hooks"] = [{"type": "command", "command": command, "timeout": timeout}]
         hooks.setdefault(event, []).append(group)
     return doc
 

@@ -43,6 +43,20 @@ class AgentActions:
             tooltip="A message to the selected thread: into its terminal, or a follow-up run",
         ),
         Binding(
+            "y",
+            "approve",
+            "Approve",
+            id="approve",
+            tooltip="Approve the permission request the selected agent waits on",
+        ),
+        Binding(
+            "n",
+            "deny",
+            "Deny",
+            id="deny",
+            tooltip="Deny the permission request the selected agent waits on",
+        ),
+        Binding(
             "r", "restart", "Restart", id="restart", show=False, tooltip="Run the thread again"
         ),
         Binding(
@@ -194,3 +208,27 @@ class AgentActions:
             ),
             confirmed,
         )
+
+    def action_approve(self) -> None:
+        self._answer(allow=True)
+
+    def action_deny(self) -> None:
+        self._answer(allow=False)
+
+    def _answer(self, *, allow: bool) -> None:
+        """`ctui approve|deny` for the selected agent (its instance: a thread's current run)."""
+        app: Any = self
+        agent = app.agents.selected
+        if agent is None or agent.get("state") != "waiting":
+            app.notify("The selected agent is not waiting for an answer.", severity="warning")
+            return
+        target = agent.get("instance") or agent["name"]
+        name = agent["name"]
+
+        def answer(c: Any) -> Any:
+            from ctui.core import permissions
+
+            return permissions.answer(c, target, allow=allow, by=OPERATOR)
+
+        verb = "Approved" if allow else "Denied"
+        app.core_call(answer, lambda d: f"{verb} {name}'s request ({d.get('tool') or 'tool'}).")

@@ -47,6 +47,7 @@ def _quiet(b: BindingType) -> BindingType:
     return replace(b, show=False) if isinstance(b, Binding) and b.id in FOOTER_HIDDEN else b
 
 
+ANSWERS = frozenset({"approve", "deny"})
 NARROW = 110
 """Below this width the preview goes under the list, one line high."""
 SHORT = 34
@@ -94,6 +95,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
             "preview_mode",
             "Preview",
             id="preview_mode",
+            show=False,
             tooltip="Switch the preview: output, question, diff",
         ),
         Binding(
@@ -217,6 +219,14 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self._stop.set()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ANSWERS:  # shown (and bound) only while the selected agent waits
+            if self.screen is not self.default_screen:
+                return False
+            try:
+                agent = self.agents.selected
+            except Exception:
+                return False
+            return bool(agent and agent.get("state") == "waiting")
         return action not in MAIN_ONLY or self.screen is self.default_screen
 
     def pane(self, pane_id: str) -> Pane:
@@ -315,6 +325,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
 
     def on_agent_list_selected(self, event: AgentList.Selected) -> None:
         self.default_screen.query_one(Preview).show_agent(event.agent)
+        self.refresh_bindings()
 
     def _view_tabs(self) -> None:
         current = self.query_one(ContentSwitcher).current

@@ -136,3 +136,33 @@ async def test_a_hand_started_session_cannot_be_sent_to(seeded: Coordinator) -> 
 def test_sentences_reach_the_activity_view(seeded: Coordinator) -> None:
     said = [roster.sentence(e.field_dict()) for e in seeded.events.recent(200)]
     assert any(s.startswith("backend-0001 took src/auth.py") for s in said), said
+
+
+async def test_approve_and_deny_answer_the_waiting_request(seeded: Coordinator) -> None:
+    from ctui.core import permissions
+
+    waiting = seeded.instances.register(role="asker").id
+    seeded.instances.heartbeat(waiting, state="needs_input")
+    first = permissions.ask(seeded, waiting, "Bash", {"command": "rm -rf build"})
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: any(r["name"] == waiting for r in app.agents.records.values()))
+        select(app, "backend-0001")  # working: nothing to answer, the keys are not offered
+        await pilot.pause()
+        assert app.check_action("approve", ()) is False
+        select(app, waiting)
+        await pilot.pause()
+        assert app.check_action("approve", ()) is True
+        preview = app.query_one(Preview)
+        await pilot.press("p")
+        await until(pilot, lambda: any("rm -rf build" in line for line in preview.lines))
+        await pilot.press("y")
+        await until(pilot, lambda: permissions.pending(seeded, waiting) is None)
+        answered = [e for e in seeded.events.since(first) if e.kind == "permission.answered"]
+        assert [(e.subject, e.data["behavior"]) for e in answered] == [(str(first), "allow")]
+        second = permissions.ask(seeded, waiting, "Write", {"file_path": "/etc/passwd"})
+        await pilot.press("n")
+        await until(pilot, lambda: permissions.pending(seeded, waiting) is None)
+        answered = [e for e in seeded.events.since(second) if e.kind == "permission.answered"]
+        assert [e.data["behavior"] for e in answered] == ["deny"]

@@ -9,9 +9,10 @@ so the preview follows the selection.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -21,7 +22,14 @@ from ctui.tui.widgets.pane import Pane
 
 
 class AgentList(Pane):
-    """Agents: state, name, what each is doing, files held, task, branch, runtime, cost."""
+    """Agents: state, name, what each is doing, files held, task, branch, runtime, cost.
+
+    Enter opens the agent's details as in any pane (kept out of the footer: the
+    preview beside the list already shows them)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Details", id="agents.details", show=False),
+    ]
 
     @dataclass
     class Selected(Message):
