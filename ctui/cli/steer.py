@@ -27,6 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text", help="the message ('-' reads it from stdin)")
     p = leaf(sub, "restart", restart, "stop a thread if it runs, then start a new run of it")
     p.add_argument("name", help="the thread's name (`ctui thread list`)")
+    p = leaf(
+        sub,
+        "notify",
+        notify,
+        "watch the agents and post each start of waiting, failure or finish to the [notify] "
+        "webhooks (once per change); prints each change",
+    )
+    p.add_argument("--poll", type=float, default=0.5, metavar="S", help="seconds between reads")
     for verb, handler in (("approve", approve), ("deny", deny)):
         p = leaf(
             sub,
@@ -46,6 +54,39 @@ def send(ctx: Ctx) -> int:
     done = steer.send(ctx.coord, ctx.args.name, text, by=ctx.actor)
     how = "typed into its terminal" if done["how"] == "terminal" else f"run {done['run']} started"
     ctx.emit(done, f"{done['thread']}  {how}")
+    return 0
+
+
+def notify(ctx: Ctx) -> int:
+    import threading
+
+    from ctui.core import notify as notes
+    from ctui.core.errors import UsageError
+
+    if not 0.05 <= ctx.args.poll <= 60:
+        raise UsageError("--poll must be from 0.05 to 60 seconds")
+    c = ctx.coord
+    urls, topic, retries = notes.settings(c)
+    hooks = notes.Webhooks(urls, topic=topic, retries=retries)
+    stop = threading.Event()
+    if not urls:
+        print("ctui: no [notify] webhooks set: printing changes only", file=sys.stderr)
+    changes = notes.Changes()
+    changes.seen(notes.read_agents(c))  # the starting point: not news
+    print(f"ctui notify: watching {len(changes.states or {})} agents", file=sys.stderr, flush=True)
+    try:
+        notes.watch(
+            c,
+            hooks,
+            poll=ctx.args.poll,
+            stop=stop,
+            say=lambda t: print(t, flush=True),
+            changes=changes,
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        hooks.close()
     return 0
 
 

@@ -163,6 +163,7 @@ KNOWN = {
     "api": ("token",),
     "merge": ("strategy", "batch", "on_failure", "lease_ttl"),
     "permissions": ("wait", "sessions"),
+    "notify": ("webhooks", "topic", "retries"),
 }
 
 

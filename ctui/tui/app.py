@@ -25,6 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from ctui.core.notify import Changes
 from ctui.core.roster import ENDED, counts
 from ctui.tui.actions import Actions
 from ctui.tui.agent_actions import AgentActions
@@ -175,6 +176,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self.needles: dict[str, str] = {}
         self._errors_shown: set[str] = set()
         self.show_ended = False
+        self._changes = Changes()
         self.views_chosen: bool | None = None
         """The operator's choice for the strip (v); None follows the terminal's height."""
         self.setup_live()
@@ -257,6 +259,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
             self.agents.show(shown, now, total=len(every), needle=self.needles.get("agents", ""))
         except Exception as exc:
             self._shown_error("Agents", exc)
+        self._tell(every)
         found = counts(every)
         waiting = [a["name"] for a in every if a["state"] == "waiting"]
         bar = self.query_one(StatusBar)
@@ -267,6 +270,20 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
             "leases": snap.totals.get("leases", 0),
             "waiting": waiting,
         }
+
+    def _tell(self, every: list[dict[str, Any]]) -> None:
+        """A bell and a note when an agent starts waiting, fails or finishes (once each)."""
+        changes = self._changes.seen(every)
+        if changes:
+            self.bell()
+            for change in changes[:3]:
+                failed = change["state"] == "failed"
+                self.notify(
+                    change["text"],
+                    title="ctui",
+                    severity="error" if failed else "warning",
+                    timeout=6,
+                )
 
     def _shown_error(self, title: str, exc: Exception) -> None:
         text = f"cannot show the {title} pane: {type(exc).__name__}: {exc}"
