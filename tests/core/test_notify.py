@@ -171,3 +171,30 @@ def test_the_notify_watcher_posts_each_change_once(repo: Path, receiver: Receive
     mine = [b["text"] for b in receiver.bodies if b["agent"] == inst]
     assert mine == [f"{inst} needs input: Go on?", f"{inst} needs input"]
     assert len(receiver.bodies) == 3 and out.count("needs input") == 3
+
+
+def test_ctui_serve_sends_changes_from_its_loop(repo: Path, receiver: Receiver) -> None:
+    from tests.api.conftest import Server
+
+    (repo / ".ctui").mkdir(exist_ok=True)
+    (repo / ".ctui" / "config.toml").write_text(f'[notify]\nwebhooks = ["{receiver.url}"]\n')
+    c = Coordinator.open(repo)
+    inst = c.instances.register(role="r").id
+    server = Server(repo)
+    try:
+        # its notifier's first read is the starting point, whenever that happens: flip the
+        # state until one change lands after it
+        for _ in range(30):
+            c.instances.heartbeat(inst, state="working")
+            time.sleep(0.5)
+            c.instances.heartbeat(inst, state="needs_input")
+            try:
+                until(lambda: receiver.bodies, timeout=2.0)
+                break
+            except AssertionError:
+                continue
+        until(lambda: receiver.bodies)
+    finally:
+        server.stop()
+        c.close()
+    assert {(b["agent"], b["state"]) for b in receiver.bodies} == {(inst, "waiting")}
