@@ -52,6 +52,8 @@ class Preview(Vertical):
         self.agent: Record | None = None
         self.lines: list[str] = []
         """The plain text last shown (tests and the one-line strip read it)."""
+        self.shown = 0
+        """How many times a read reached the screen (the benchmark waits on it)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="preview-tabs")
@@ -101,6 +103,7 @@ class Preview(Vertical):
         if mode != self.mode or (agent or {}).get("key") != (self.agent or {}).get("key"):
             return
         self.lines = lines
+        self.shown += 1
         self.query_one("#preview-body", Static).update(body)
         if mode == "output":
             self.query_one("#preview-scroll", VerticalScroll).scroll_end(animate=False)
