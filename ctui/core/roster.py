@@ -103,13 +103,15 @@ def agents(
     lines = last_lines or {}
     found: list[dict[str, Any]] = []
     claimed: set[str] = set()
+    runs: dict[str, list[Rec]] = {}
+    for i in insts:
+        if i.get("parent_id") is None and i.get("thread_id"):
+            runs.setdefault(str(i["thread_id"]), []).append(i)
     for t in threads:
-        own = [
-            i
-            for i in insts
-            if i.get("parent_id") is None
-            and (i.get("thread_id") == t.get("name") or i["id"] == t.get("instance_id"))
-        ]
+        own = list(runs.get(str(t.get("name")), []))
+        named = by_id.get(str(t.get("instance_id")))
+        if named is not None and named.get("parent_id") is None and named not in own:
+            own.append(named)
         own.sort(key=lambda i: when(i.get("started_at")) or 0.0)
         claimed.update(i["id"] for i in own)
         inst = own[-1] if own else None
