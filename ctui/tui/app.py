@@ -341,7 +341,8 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self.query_one(Preview).cycle()
 
     def on_agent_list_selected(self, event: AgentList.Selected) -> None:
-        self.default_screen.query_one(Preview).show_agent(event.agent)
+        for preview in self.default_screen.query(Preview):  # none while the app shuts down
+            preview.show_agent(event.agent)
         self.refresh_bindings()
 
     def _view_tabs(self) -> None:

@@ -28,6 +28,10 @@ async def test_agents_list_shows_threads_and_sessions_without_the_operator(
         assert names["frontend-0002"] == "waiting" and names["fix-cart-total"] == "idle"
         select(app, "frontend-0002")
         preview = app.query_one(Preview)
+        from ctui.tui.aio import EventReader
+
+        assert isinstance(preview.events, EventReader)  # a session's events: aiosqlite
+        await until(pilot, lambda: any("took docs/api.md" in line for line in preview.lines))
         await pilot.press("p")
         assert preview.mode == "question"
         await until(pilot, lambda: any("npm run build" in line for line in preview.lines))

@@ -26,6 +26,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from ctui.tui.aio import EventReader
 from ctui.tui.logview import pretty
 from ctui.tui.rows import Record
 
@@ -54,6 +55,9 @@ class Preview(Vertical):
         """The plain text last shown (tests and the one-line strip read it)."""
         self.shown = 0
         """How many times a read reached the screen (the benchmark waits on it)."""
+        store = getattr(coord, "store", None)
+        self.events: EventReader | None = EventReader(store.db_path) if store is not None else None
+        """Local stores: the event log read through aiosqlite on the event loop."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="preview-tabs")
@@ -87,7 +91,27 @@ class Preview(Vertical):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        self._read(self.agent, self.mode)
+        agent = self.agent
+        if self.events is not None and agent and not agent.get("thread") and self.mode == "output":
+            self._read_events(agent)
+        else:
+            self._read(agent, self.mode)
+
+    @work(exclusive=True, group="preview", exit_on_error=False)
+    async def _read_events(self, agent: Record) -> None:
+        """A hand-started session's recent activity, read on the event loop (aiosqlite)."""
+        assert self.events is not None
+        try:
+            mine = await self.events.by_actor(str(agent.get("instance")), TAIL)
+            body, lines = _session_lines(mine)
+        except Exception as exc:
+            body = Text(f"cannot show the output: {type(exc).__name__}: {exc}", style="red")
+            lines = [body.plain]
+        self._set(agent, "output", body, lines)
+
+    async def on_unmount(self) -> None:
+        if self.events is not None:
+            await self.events.close()
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _read(self, agent: Record | None, mode: str) -> None:
@@ -143,17 +167,21 @@ def _output(coord: Any, agent: Record) -> tuple[RenderableType, list[str]]:
         shown = [t for line in raw.splitlines() if line.strip() for t in pretty(line)]
         if not shown:
             shown = [Text("No output yet.", style="dim")]
-    else:
+    else:  # remote: through the API (a local store reads these in `Preview._read_events`)
         who = agent.get("instance")
-        from ctui.core.roster import sentence
+        mine = [_as_dict(e) for e in coord.events.recent(1000) if _field(e, "actor") == who]
+        return _session_lines(mine[-TAIL:])
+    return Group(*shown), [t.plain for t in shown]
 
-        mine = [e for e in coord.events.recent(1000) if _field(e, "actor") == who]
-        shown = [
-            Text.assemble(
-                (_clock(_field(e, "at")) + " ", "dim"), sentence(_as_dict(e), subjectless=True)
-            )
-            for e in mine[-TAIL:]
-        ] or [Text("Nothing recorded for this session yet.", style="dim")]
+
+def _session_lines(mine: list[dict[str, Any]]) -> tuple[RenderableType, list[str]]:
+    """A session's events as timed sentences."""
+    from ctui.core.roster import sentence
+
+    shown = [
+        Text.assemble((_clock(e.get("at")) + " ", "dim"), sentence(e, subjectless=True))
+        for e in mine
+    ] or [Text("Nothing recorded for this session yet.", style="dim")]
     return Group(*shown), [t.plain for t in shown]
 
 
