@@ -23,6 +23,46 @@ ENDED = ("completed", "failed", "stopped", "merged")
 OPERATOR = "operator"
 
 
+def _remote(c: Any) -> bool:
+    """A server's proxy (through the API) rather than a local store."""
+    return getattr(c, "store", None) is None and getattr(c, "api", None) is not None
+
+
+def _route(c: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    from urllib.parse import quote
+
+    parts = path.split("/")
+    return dict(c.api.call("POST", "/".join(quote(p, safe="") for p in parts), body=body))
+
+
+def send(c: Any, name: str, text: str) -> dict[str, Any]:
+    """`ctui send`: the core call locally, its API route through a server."""
+    if _remote(c):
+        return _route(c, f"/api/threads/{name}/send", {"text": text, "by": OPERATOR})
+    from ctui.core import steer
+
+    return steer.send(c, name, text, by=OPERATOR)
+
+
+def restart(c: Any, name: str) -> int:
+    """`ctui restart`; returns the new run's number."""
+    if _remote(c):
+        return int(_route(c, f"/api/threads/{name}/restart", {"by": OPERATOR})["run_id"])
+    from ctui.core import steer
+
+    return steer.restart(c, name, by=OPERATOR).run_id
+
+
+def answer(c: Any, target: str, allow: bool) -> dict[str, Any]:
+    """`ctui approve|deny`."""
+    if _remote(c):
+        verb = "approve" if allow else "deny"
+        return _route(c, f"/api/agents/{target}/{verb}", {"by": OPERATOR})
+    from ctui.core import permissions
+
+    return permissions.answer(c, target, allow=allow, by=OPERATOR)
+
+
 class AgentActions:
     """Mixed into `ControlRoom` before `Actions` (whose `_selected` and stop it refines)."""
 
@@ -148,17 +188,15 @@ class AgentActions:
         else:
             how = "a new run of the thread with this as its prompt"
 
-        def send(c: Any, form: dict[str, Any]) -> Any:
-            from ctui.core import steer
-
-            return steer.send(c, name, form["text"], by=OPERATOR)
+        def say(c: Any, form: dict[str, Any]) -> Any:
+            return send(c, name, form["text"])
 
         def said(done: dict[str, Any]) -> str:
             if done["how"] == "terminal":
                 return f"Typed into {name}'s terminal."
             return f"Sent to {name}: run {done['run']} started."
 
-        app.push_screen(SendScreen(name, how, submit=app.reported(send, said)))
+        app.push_screen(SendScreen(name, how, submit=app.reported(say, said)))
 
     def action_restart(self) -> None:
         app: Any = self
@@ -167,13 +205,8 @@ class AgentActions:
             return
         name = rec["name"]
 
-        def restart(c: Any) -> Any:
-            from ctui.core import steer
-
-            return steer.restart(c, name, by=OPERATOR)
-
         def go() -> None:
-            app.core_call(restart, lambda t: f"Restarted {name}: run {t.run_id}.")
+            app.core_call(lambda c: restart(c, name), lambda run: f"Restarted {name}: run {run}.")
 
         if rec.get("status") not in ("running", "waiting"):
             go()
@@ -225,10 +258,8 @@ class AgentActions:
         target = agent.get("instance") or agent["name"]
         name = agent["name"]
 
-        def answer(c: Any) -> Any:
-            from ctui.core import permissions
-
-            return permissions.answer(c, target, allow=allow, by=OPERATOR)
-
         verb = "Approved" if allow else "Denied"
-        app.core_call(answer, lambda d: f"{verb} {name}'s request ({d.get('tool') or 'tool'}).")
+        app.core_call(
+            lambda c: answer(c, target, allow),
+            lambda d: f"{verb} {name}'s request ({d.get('tool') or 'tool'}).",
+        )
