@@ -41,6 +41,7 @@ EVENTS = {
     "SubagentStop": "lifecycle",
     "PreToolUse": "edits",
     "PostToolUse": "edits",
+    "PermissionRequest": "permission",
 }
 
 

@@ -50,10 +50,36 @@ async def shoot(
     return path
 
 
+async def pick(pilot: Any, name: str) -> None:
+    """Select agent `name` in the agents list (shown once the list has it)."""
+    agents = pilot.app.agents
+    await settle(pilot, lambda: any(r["name"] == name for r in agents.records.values()))
+    key = next(k for k, r in agents.records.items() if r["name"] == name)
+    agents.move_cursor(row=agents.get_row_index(key))
+
+
+def preview_says(pilot: Any, text: str) -> Callable[[], bool]:
+    from ctui.tui.widgets.preview import Preview
+
+    return lambda: any(text in line for line in pilot.app.query_one(Preview).lines)
+
+
 async def main_screen(pilot: Any) -> None:
-    pane = pilot.app.pane("threads")
-    pane.move_cursor(row=pane.get_row_index("fix-cart-total"))
-    await pilot.press("3")
+    await pilot.press("e")  # show the finished run too
+    await pick(pilot, "fix-cart-total")
+    await settle(pilot, preview_says(pilot, "turns"))
+
+
+async def question(pilot: Any) -> None:
+    await pick(pilot, "frontend-0002")
+    await pilot.press("p")
+    await settle(pilot, preview_says(pilot, "npm run build"))
+
+
+async def diff(pilot: Any) -> None:
+    await pick(pilot, "price-fix")
+    await pilot.press("p", "p")
+    await settle(pilot, preview_says(pilot, "def rounded"))
 
 
 async def spawn_form(pilot: Any) -> None:
@@ -94,9 +120,15 @@ async def run(out: Path, size: tuple[int, int]) -> None:
         make_repo(root)
         c = Coordinator.open(root)
         seed(c, run_threads=True)
+        c.threads.create("price-fix", prompt="Round cart totals once", worktree=True)
+        tree = root / ".ctui" / "worktrees" / "price-fix"
+        cart = tree / "src" / "cart.py"
+        cart.write_text(cart.read_text() + "\n\ndef rounded(total):\n    return round(total, 2)\n")
         out.mkdir(parents=True, exist_ok=True)
         for name, drive in (
             ("main", main_screen),
+            ("question", question),
+            ("diff", diff),
             ("spawn", spawn_form),
             ("thread-detail", thread_detail),
             ("force-release", force_release),

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ctui.api import notifier
 from ctui.core import Coordinator, CtuiError
 from ctui.core.clock import iso
 
@@ -56,10 +57,14 @@ class Orchestrator:
         self.merge_last: dict[str, Any] = {}
         self.merge_error: str | None = None
         self._merger = threading.Thread(target=self._run_merge, name="ctui-merge", daemon=True)
+        self._notifier = threading.Thread(
+            target=lambda: notifier.run(self.store_dir, self._stop), name="ctui-notify", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
         self._merger.start()
+        self._notifier.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

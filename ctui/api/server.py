@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 import ctui
-from ctui.api import routes_coord, routes_core, routes_merge, routes_work
+from ctui.api import routes_coord, routes_core, routes_merge, routes_steer, routes_work
 from ctui.api.common import JSON, ServerState, error
 from ctui.api.guard import MAX_BODY, BodyTooLarge, Guard
 from ctui.api.metrics import Latency
@@ -80,6 +80,7 @@ def create_app(
     app.include_router(routes_coord.router)
     app.include_router(routes_work.router)
     app.include_router(routes_merge.router)
+    app.include_router(routes_steer.router)
     app.include_router(routes_core.metrics_router)
     if mcp_server is not None:
         _mount_mcp(app, mcp_server)

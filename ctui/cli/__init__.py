@@ -24,6 +24,7 @@ GROUPS = (
     "runs",
     "worktrees",
     "merge",
+    "steer",
     "hooks",
     "server",
     "remote",

@@ -28,9 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "attach",
         attach,
-        "attach to an interactive thread's tmux session (inside tmux: switch to it)",
+        "attach to an interactive thread's tmux session (inside tmux: switch to it); "
+        "follow a headless thread's live log",
     )
-    p.add_argument("name", help="an interactive thread's name (`ctui thread list`)")
+    p.add_argument("name", help="the thread's name (`ctui thread list`)")
 
 
 def wt_list(ctx: Ctx) -> int:
@@ -93,18 +94,6 @@ def conflicts(ctx: Ctx) -> int:
 
 
 def attach(ctx: Ctx) -> int:
-    import os
+    from ctui.cli.steer import attach as show
 
-    from ctui.core import tmux
-    from ctui.core.errors import NotFound, UsageError
-
-    t = ctx.coord.threads.get(ctx.args.name)
-    if t.mode != "interactive":
-        raise UsageError(
-            f"thread {t.name!r} is {t.mode}, not interactive: `ctui thread logs {t.name} -f`"
-        )
-    if not tmux.alive(t.name):
-        raise NotFound(f"thread {t.name!r} has no tmux session (it is {t.status})")
-    argv = tmux.attach_argv(t.name)  # inside tmux: switch-client, never a nested attach
-    os.execvp(argv[0], argv)
-    return 0
+    return show(ctx)

@@ -247,6 +247,8 @@ KNOWN = {
     ),
     "thread": ("port_start", "port_block", "env"),
     "hooks": ("on_timeout",),
+    "permissions": ("wait", "sessions"),
+    "notify": ("webhooks", "topic", "retries"),
 }
 
 

@@ -175,11 +175,7 @@ class Coordinator:
         from ctui.core.merge import MergeContext, MergeQueue
 
         def resume(name: str, prompt: str) -> Any:
-            """Continue the agent's session when it has one, else run the thread again."""
-            t = self.threads.get(name)
-            if t.agent == "claude" and t.mode != "interactive" and t.session_id:
-                return self.threads.resume(name, prompt=prompt)
-            return self.threads.start(name, again=True, prompt=prompt)
+            return self.threads.follow_up(name, prompt)
 
         def decide(conn: sqlite3.Connection, title: str, text: str, tags: list[str]) -> Any:
             author = "operator"

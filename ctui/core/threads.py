@@ -293,6 +293,21 @@ class Threads:
         text = prompt if prompt is not None and prompt.strip() else CONTINUE
         return self._launch(name, run_id, text)
 
+    def follow_up(self, name: str, prompt: str) -> Thread:
+        """Give the thread `prompt` as its next run: in the same agent session when it has
+        one to continue (`resume`), else as a fresh run of the thread (`start(again=True)`).
+
+        The merge queue (a conflict sent back) and `ctui send` both come here."""
+        t = self.get(name)
+        if (
+            t.agent == "claude"
+            and t.mode != "interactive"
+            and t.session_id
+            and t.status in RESUMABLE
+        ):
+            return self.resume(name, prompt=prompt)
+        return self.start(name, again=True, prompt=prompt)
+
     def _launch(self, name: str, run_id: int, prompt: str | None = None) -> Thread:
         """Start the supervisor of a claimed run and record its pid."""
         from ctui.core import procs

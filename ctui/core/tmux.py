@@ -113,3 +113,10 @@ def exit_code(exit_file: Path) -> int | None:
     except OSError:
         return None
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def send_keys(name: str, text: str) -> None:
+    """Type `text` into the thread's terminal, literally, then press Enter."""
+    sess = session(name)
+    _tmux("send-keys", "-t", sess, "-l", text)
+    _tmux("send-keys", "-t", sess, "Enter")

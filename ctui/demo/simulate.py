@@ -78,6 +78,25 @@ def fake_agent_command() -> str:
     return f"{sys.executable} -m ctui.demo.fake_agent"
 
 
+QUESTIONS = (
+    "Claude needs your permission to use Bash: npm run build",
+    "Claude needs your permission to use Write: src/cart/total.ts",
+    "Claude is waiting for your input",
+)
+
+
+def ask(c: Any, instance: str, message: str = QUESTIONS[0]) -> None:
+    """Record what a simulated agent asks, as the Notification hook does for a real one."""
+    from ctui.core.roster import ASKED
+
+    c.events.publish(
+        ASKED,
+        actor=instance,
+        subject=instance,
+        data={"message": message, "type": "permission_prompt"},
+    )
+
+
 def seed(c: Any, *, threads: bool = True, run_threads: bool = False) -> dict[str, str]:
     """Fill `c` with a believable moment; returns role -> instance id."""
     ids: dict[str, str] = {}
@@ -103,6 +122,8 @@ def seed(c: Any, *, threads: bool = True, run_threads: bool = False) -> dict[str
     for role, _, state in AGENTS:
         if state != "idle":
             c.instances.heartbeat(ids[role], state=state)
+        if state == "needs_input":
+            ask(c, ids[role])
     if threads:
         c.threads.create(
             "fix-cart-total",
@@ -153,9 +174,10 @@ class Simulation:
         getattr(self, f"_{move}")(me)
 
     def _state(self, me: Any) -> None:
-        self.c.instances.set_state(
-            me.id, self.rng.choice(("working", "working", "needs_input", "idle"))
-        )
+        state = self.rng.choice(("working", "working", "needs_input", "idle"))
+        self.c.instances.set_state(me.id, state)
+        if state == "needs_input":
+            ask(self.c, me.id, self.rng.choice(QUESTIONS))
 
     def _lease(self, me: Any) -> None:
         path = self.rng.choice(FILES)

@@ -11,6 +11,7 @@ SessionEnd hooks (hence the shorter busy timeout there).
 
 from __future__ import annotations
 
+from ctui.core.roster import ASKED
 from ctui.hooks import context
 from ctui.hooks.session import Session, open_store
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 SESSION_END_BUSY_TIMEOUT_S = 1.0
 TASK_CHARS = 100
+MESSAGE_CHARS = 2000
 WAITING = frozenset({"permission_prompt", "idle_prompt", "elicitation_dialog"})
 
 
@@ -65,8 +67,20 @@ def _task_from(prompt: object) -> str | None:
 
 
 def notification(s: Session) -> dict[str, Any] | None:
+    """Waiting for the operator: the state, and what is asked (the control room shows it)."""
     kind = s.payload.get("notification_type")
-    s.ensure("needs_input" if kind is None or kind in WAITING else None)
+    waits = kind is None or kind in WAITING
+    with s.c.store.write() as conn:
+        me = s.ensure("needs_input" if waits else None)
+        message = s.payload.get("message")
+        if waits and isinstance(message, str) and message.strip():
+            s.c.log(
+                conn,
+                ASKED,
+                actor=me.id,
+                subject=me.id,
+                data={"message": message[:MESSAGE_CHARS], "type": kind},
+            )
     return None
 
 

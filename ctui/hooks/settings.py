@@ -51,6 +51,7 @@ EVENTS: dict[str, str | None] = {
     "SubagentStart": None,
     "SubagentStop": None,
     "SessionEnd": None,
+    "PermissionRequest": None,
 }
 TIMEOUT_S = 10
 BLOCKING = frozenset({"PreToolUse"})  # `"onFailure": "block"`: a failed lease check blocks
@@ -92,6 +93,10 @@ FIND_PYTHON = (
 def portable_command() -> str:
     """The hook command to commit: no path of this machine; a silent no-op without ctui."""
     return f'{FIND_PYTHON}exec "$p" -I -S -c {shlex.quote(HOOK_CODE)}'
+
+
+TIMEOUTS = {"PermissionRequest": 600}
+"""Longer for the events that wait on purpose (a request held for the operator)."""
 
 
 def fast_command(python: str | None = None) -> str:
@@ -200,7 +205,11 @@ def merge(doc: dict[str, Any], command: str) -> dict[str, Any]:
     hooks = doc.setdefault("hooks", {})
     for event, matcher in EVENTS.items():
         group: dict[str, Any] = {"matcher": matcher} if matcher else {}
-        entry: dict[str, Any] = {"type": "command", "command": command, "timeout": TIMEOUT_S}
+        entry: dict[str, Any] = {
+            "type": "command",
+            "command": command,
+            "timeout": TIMEOUTS.get(event, TIMEOUT_S),
+        }
         if event in BLOCKING:
             entry["onFailure"] = "block"
         group["hooks"] = [entry]

@@ -1,30 +1,58 @@
 """`ControlRoom`: the live Textual view of one ctui store (or of a server, through its API).
 
-Six panes in a grid under a status bar: instances, leases, threads, tasks,
-decisions and activity. How it stays live is in `ctui.tui.live`; what each
-key does is in `ctui.tui.actions`; what each pane shows is in `ctui.tui.rows`.
-This module lays them out and owns the pane-level keys (jump, filter).
+Agents first: under the header, the list of agents (`AgentList`) beside a
+preview of the selected one (`Preview`: output, question, diff); below them a
+strip with one of six secondary views (instances, leases, threads, tasks,
+decisions, activity), switched by 1-6 and hidden or shown by `v`. Narrow
+terminals put the preview under the list as one line; short ones hide the strip.
+How it stays live is in `ctui.tui.live`; what each key does is in
+`ctui.tui.actions` and `ctui.tui.agent_actions`; what each pane shows is in
+`ctui.tui.rows` and `ctui.tui.agent_rows`. This module lays them out and owns
+the view keys (jump, filter, ended agents, preview mode).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid
-from textual.widgets import Footer
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ContentSwitcher, Footer, Static
 
+from ctui.core.notify import Changes
+from ctui.core.roster import ENDED, counts
 from ctui.tui.actions import Actions
+from ctui.tui.agent_actions import AgentActions
 from ctui.tui.commands import ControlRoomCommands
 from ctui.tui.live import Live
-from ctui.tui.rows import PANE_IDS, PANES
+from ctui.tui.rows import PANE_IDS, PANES, ts
 from ctui.tui.snapshot import LIMIT
+from ctui.tui.widgets.agent_list import AgentList
 from ctui.tui.widgets.filter import FilterBar
 from ctui.tui.widgets.header import StatusBar
 from ctui.tui.widgets.pane import Pane
+from ctui.tui.widgets.preview import Preview
+
+FOOTER_HIDDEN = frozenset({"force_release", "cleanup", "add_task", "log_decision", "merge"})
+"""Keys kept out of the footer so it fits 80 columns (F1 and the palette list them)."""
+
+
+def _quiet(b: BindingType) -> BindingType:
+    """The binding, kept out of the footer when it is one of FOOTER_HIDDEN."""
+    return replace(b, show=False) if isinstance(b, Binding) and b.id in FOOTER_HIDDEN else b
+
+
+ANSWERS = frozenset({"approve", "deny"})
+NARROW = 110
+"""Below this width the preview goes under the list, one line high."""
+SHORT = 34
+"""Below this height the secondary strip starts hidden (v shows it)."""
 
 MAIN_ONLY = frozenset(
     {
@@ -36,24 +64,72 @@ MAIN_ONLY = frozenset(
         "log_decision",
         "filter",
         "focus_pane",
+        "focus_agents",
         "clear_filter",
+        "toggle_views",
+        "toggle_ended",
+        "preview_mode",
+        "attach",
+        "send",
+        "restart",
+        "delete",
     }
 )
 """Actions that make sense only on the main screen (not over a form or a detail screen)."""
 
 
-class ControlRoom(Live, Actions, App[None]):
+class ControlRoom(Live, AgentActions, Actions, App[None]):
     """Instances, leases, threads, tasks, decisions and activity, live from one store."""
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "ctui"
     COMMANDS = App.COMMANDS | {ControlRoomCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        *Actions.BINDINGS,
-        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the focused pane's rows"),
-        Binding("f1", "help", "Help", id="help", tooltip="Keys and what the panes show"),
+        Binding("f1", "help", "Help", id="help", tooltip="Keys and what the views show"),
         Binding(
             "q", "quit", "Quit", id="quit", tooltip="Leave the control room (agents keep running)"
+        ),
+        *(_quiet(b) for b in Actions.BINDINGS),
+        *AgentActions.BINDINGS,
+        Binding(
+            "p",
+            "preview_mode",
+            "Preview",
+            id="preview_mode",
+            show=False,
+            tooltip="Switch the preview: output, question, diff",
+        ),
+        Binding(
+            "e",
+            "toggle_ended",
+            "Ended",
+            id="toggle_ended",
+            show=False,
+            tooltip="Show or hide agents that ended",
+        ),
+        Binding(
+            "v",
+            "toggle_views",
+            "Views",
+            id="toggle_views",
+            show=False,
+            tooltip="Show or hide the strip of leases, tasks, decisions and activity",
+        ),
+        Binding(
+            "0",
+            "focus_agents",
+            "Agents",
+            id="pane.agents",
+            show=False,
+            tooltip="Go to the agents list",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="filter",
+            show=False,
+            tooltip="Filter the focused list's rows",
         ),
         Binding(
             "escape",
@@ -70,7 +146,7 @@ class ControlRoom(Live, Actions, App[None]):
                 pane.title(),
                 id=f"pane.{pane}",
                 show=False,
-                tooltip=f"Go to the {pane} pane",
+                tooltip=f"Show the {pane} view in the strip and go to it",
             )
             for i, pane in enumerate(PANE_IDS)
         ),
@@ -99,18 +175,28 @@ class ControlRoom(Live, Actions, App[None]):
         self.store_dir: Path | None = store.path if store is not None else None
         self.needles: dict[str, str] = {}
         self._errors_shown: set[str] = set()
+        self.show_ended = False
+        self._changes = Changes()
+        self.views_chosen: bool | None = None
+        """The operator's choice for the strip (v); None follows the terminal's height."""
         self.setup_live()
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        with Grid(id="panes"):
-            for spec in PANES:
-                yield Pane(spec)
+        with Horizontal(id="main"):
+            yield AgentList()
+            yield Preview(self.coord, id="preview")
+        with Vertical(id="lower"):
+            yield Static(id="views-tabs")
+            with ContentSwitcher(id="views", initial=PANE_IDS[0]):
+                for spec in PANES:
+                    yield Pane(spec)
         yield FilterBar()
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.pane("instances").focus()
+        self.agents.focus()
+        self._view_tabs()
         self.read_info()
         self.reload()
         if self.live:
@@ -118,10 +204,31 @@ class ControlRoom(Live, Actions, App[None]):
             if self.store_dir is not None:
                 self.watch_store()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_layout(event.size.width, event.size.height)
+
+    def fit_layout(self, width: int, height: int) -> None:
+        """Narrow: the preview under the list, one line; short: the strip hidden unless chosen."""
+        self.screen.set_class(width < NARROW, "-narrow")
+        show = self.views_chosen if self.views_chosen is not None else height >= SHORT
+        self.query_one("#lower").display = show
+
+    @property
+    def agents(self) -> AgentList:
+        return self.default_screen.query_one(AgentList)
+
     async def on_unmount(self) -> None:
         self._stop.set()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ANSWERS:  # shown (and bound) only while the selected agent waits
+            if self.screen is not self.default_screen:
+                return False
+            try:
+                agent = self.agents.selected
+            except Exception:
+                return False
+            return bool(agent and agent.get("state") == "waiting")
         return action not in MAIN_ONLY or self.screen is self.default_screen
 
     def pane(self, pane_id: str) -> Pane:
@@ -131,7 +238,7 @@ class ControlRoom(Live, Actions, App[None]):
         """Show the last snapshot at the current time (all panes, or `only` these)."""
         snap = self.snapshot
         panes = {pane.id: pane for pane in self.query(Pane)}
-        if snap is None or len(panes) < len(PANES) or not self.is_running:
+        if snap is None or len(panes) <= len(PANES) or not self.is_running:
             return
         now = self.clock()
         for spec in PANES:
@@ -145,22 +252,39 @@ class ControlRoom(Live, Actions, App[None]):
                     )
                 except Exception as exc:  # a record this version cannot show: say so, keep going
                     self._shown_error(spec.title, exc)
-        live = sum(
-            1
-            for r in snap.records.get("instances", [])
-            if r.get("state") in ("working", "needs_input", "idle")
-        )
-        waiting = [
-            r["id"] for r in snap.records.get("instances", []) if r.get("state") == "needs_input"
-        ]
+        every = snap.records.get("agents", [])
+        # the agents list draws on every view's records: always refresh it
+        shown = [a for a in every if self.show_ended or a["state"] not in ENDED]
+        try:
+            self.agents.show(shown, now, total=len(every), needle=self.needles.get("agents", ""))
+        except Exception as exc:
+            self._shown_error("Agents", exc)
+        self._tell(every)
+        found = counts(every)
+        waiting = [a["name"] for a in every if a["state"] == "waiting"]
         bar = self.query_one(StatusBar)
         bar.info = {
             **bar.info,
-            "counts": f"{live} live · {snap.totals.get('leases', 0)} leases · "
-            f"{snap.totals.get('decisions', 0)} decisions",
+            "agents": found,
+            "cost_today": cost_today(snap.records.get("threads", []), now),
+            "leases": snap.totals.get("leases", 0),
             "waiting": waiting,
             "spend": snap.spend,
         }
+
+    def _tell(self, every: list[dict[str, Any]]) -> None:
+        """A bell and a note when an agent starts waiting, fails or finishes (once each)."""
+        changes = self._changes.seen(every)
+        if changes:
+            self.bell()
+            for change in changes[:3]:
+                failed = change["state"] == "failed"
+                self.notify(
+                    change["text"],
+                    title="ctui",
+                    severity="error" if failed else "warning",
+                    timeout=6,
+                )
 
     def _shown_error(self, title: str, exc: Exception) -> None:
         text = f"cannot show the {title} pane: {type(exc).__name__}: {exc}"
@@ -168,8 +292,11 @@ class ControlRoom(Live, Actions, App[None]):
             self._errors_shown.add(text)
             self.notify(text, title="ctui", severity="error", timeout=8)
 
+    def _focused_pane(self) -> Pane:
+        return self.focused if isinstance(self.focused, Pane) else self.agents
+
     def action_filter(self) -> None:
-        pane = self.focused if isinstance(self.focused, Pane) else self.pane("instances")
+        pane = self._focused_pane()
         self.query_one(FilterBar).open(str(pane.id), self.needles.get(str(pane.id), ""))
 
     def on_filter_bar_applied(self, event: FilterBar.Applied) -> None:
@@ -179,7 +306,7 @@ class ControlRoom(Live, Actions, App[None]):
             self.needles.pop(event.pane, None)
         self.render_panes({event.pane})
         if event.done:
-            self.pane(event.pane).focus()
+            self.query_one(f"#{event.pane}", Pane).focus()
 
     def action_clear_filter(self) -> None:
         pane = self.focused
@@ -188,7 +315,58 @@ class ControlRoom(Live, Actions, App[None]):
             self.render_panes({str(pane.id)})
 
     def action_focus_pane(self, pane_id: str) -> None:
+        """Show `pane_id` in the strip (showing the strip) and move there."""
+        self.query_one("#lower").display = True
+        self.query_one(ContentSwitcher).current = pane_id
+        self._view_tabs()
         self.pane(pane_id).focus()
+
+    def action_focus_agents(self) -> None:
+        self.agents.focus()
+
+    def action_toggle_views(self) -> None:
+        lower = self.query_one("#lower")
+        self.views_chosen = not lower.display
+        lower.display = self.views_chosen
+        if not lower.display and self.focused is not None and self.focused is not self.agents:
+            self.agents.focus()
+
+    def action_toggle_ended(self) -> None:
+        self.show_ended = not self.show_ended
+        self.render_panes({"agents"})
+        self.notify(
+            "Showing ended agents too." if self.show_ended else "Ended agents hidden.", timeout=2
+        )
+
+    def action_preview_mode(self) -> None:
+        self.query_one(Preview).cycle()
+
+    def on_agent_list_selected(self, event: AgentList.Selected) -> None:
+        for preview in self.default_screen.query(Preview):  # none while the app shuts down
+            preview.show_agent(event.agent)
+        self.refresh_bindings()
+
+    def _view_tabs(self) -> None:
+        current = self.query_one(ContentSwitcher).current
+        line = Text()
+        for i, spec in enumerate(PANES):
+            line.append(f" {i + 1} ", style="bold")
+            line.append(f"{spec.title} ", style="bold reverse" if spec.id == current else "dim")
+        line.append("  v hides, 0 agents", style="dim italic")
+        self.query_one("#views-tabs", Static).update(line)
 
     def action_reload(self) -> None:
         self.reload()
+
+
+def cost_today(threads: list[dict[str, Any]], now: float) -> float:
+    """What the threads that ran today (local time) have cost so far."""
+    import time as _time
+
+    midnight = _time.mktime((*_time.localtime(now)[:3], 0, 0, 0, 0, 0, -1))
+    return sum(
+        float(t.get("cost_usd") or 0.0)
+        for t in threads
+        if (ts(t.get("ended_at")) or ts(t.get("started_at")) or now) >= midnight
+        or t.get("status") == "running"
+    )

@@ -219,17 +219,17 @@ def decision_row(r: Record, now: float) -> list[Cell]:
 
 
 def event_row(r: Record, now: float) -> list[Cell]:
+    """TIME, KIND, and what happened as a sentence ("backend-0001 took src/auth.py to …")."""
+    from ctui.core.roster import sentence
+
     at = ts(r.get("at"))
-    data = r.get("data") or {}
-    detail = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
     kind = str(r.get("kind") or "")
     style = "red" if kind.endswith((".forced", ".stale", ".failed", ".conflict")) else ""
+    said = sentence(r)
     return [
         Cell(clock_time(at), at or 0.0, "dim"),
-        Cell(kind, kind, style),
-        text(r.get("subject"), 30),
-        text(r.get("actor"), 20),
-        text(detail, 40),
+        Cell(kind, kind, "dim"),
+        Cell(short(said, 200), said, style),
     ]
 
 
@@ -256,6 +256,7 @@ FIXED = {
     "TIME": 8,
     "PRI": 3,
     "TOKEN": 6,
+    "KIND": 16,
 }
 """Columns whose text changes every tick get a fixed width: re-measuring an
 auto-width column costs a pass over every row for each changed cell."""
@@ -310,7 +311,7 @@ PANES: tuple[PaneSpec, ...] = (
         "activity",
         "Activity",
         "id",
-        cols("TIME", "KIND", "SUBJECT", "ACTOR", "DETAIL"),
+        cols("TIME", "KIND", "WHAT"),
         event_row,
         "Nothing has happened yet. Every change to the store shows here.",
     ),

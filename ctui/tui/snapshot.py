@@ -146,9 +146,52 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
         events.reverse()
         snap.records["activity"] = events
         snap.totals["activity"] = int(events[0]["id"]) if events else 0
+        snap.records["agents"] = _agents(coord, insts, threads, snap, now)
+        snap.totals["agents"] = len(snap.records["agents"])
     if store is not None:
         from ctui.core import budget
 
         snap.spend = budget.summary(coord)["day"]
     snap.took = time.perf_counter() - started
     return snap
+
+
+LAST_LINES = 50
+"""Running threads whose log's last line is read for DOING (the rest show their events)."""
+
+
+def _agents(
+    coord: Any, insts: list[Record], threads: list[Record], snap: Snapshot, now: float
+) -> list[Record]:
+    """The agents list (ended ones included: the app hides them unless asked)."""
+    from ctui.core.roster import agents
+
+    lines: dict[str, str] = {}
+    running = [t["name"] for t in threads if t.get("status") == "running"][:LAST_LINES]
+    logs = getattr(getattr(coord, "threads", None), "logs", None)
+    if logs is not None and getattr(coord, "store", None) is not None:
+        for name in running:
+            with contextlib.suppress(Exception):
+                last = _readable(logs(name, 5))
+                if last:
+                    lines[name] = last
+    return agents(
+        insts,
+        threads,
+        snap.records.get("leases", []),
+        snap.records.get("activity", []),
+        now=now,
+        last_lines=lines,
+        ended=True,
+    )
+
+
+def _readable(tail: str) -> str | None:
+    """The last line of a log tail as a person reads it (stream-json made plain)."""
+    from ctui.tui.logview import pretty
+
+    for line in reversed(tail.splitlines()):
+        if line.strip():
+            shown = pretty(line)
+            return shown[-1].plain if shown else None
+    return None

@@ -29,6 +29,7 @@ EVENTS = {
     "SubagentStart",
     "SubagentStop",
     "SessionEnd",
+    "PermissionRequest",
 }
 
 
@@ -69,7 +70,7 @@ def test_reinstall_with_another_command_replaces_ours(repo: Path) -> None:
     commands = [
         h["command"] for groups in doc["hooks"].values() for g in groups for h in g["hooks"]
     ]
-    assert len(commands) == 9 and all(c.endswith("ctui hook") for c in commands)
+    assert len(commands) == len(EVENTS) and all(c.endswith("ctui hook") for c in commands)
 
 
 def test_uninstall_removes_only_ours(repo: Path) -> None:
@@ -80,7 +81,7 @@ def test_uninstall_removes_only_ours(repo: Path) -> None:
     cli = Cli(repo)
     proc = cli("hooks", "uninstall", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["removed"] == 9
+    assert json.loads(proc.stdout)["removed"] == len(EVENTS)
     assert json.loads(path.read_text()) == USER_SETTINGS
     again = cli("hooks", "uninstall", "--json")
     assert json.loads(again.stdout)["removed"] == 0

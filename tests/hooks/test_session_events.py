@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -251,3 +252,33 @@ def test_first_prompt_becomes_the_task_others_see(hook: Hook, repo: Path) -> Non
     hook("PreToolUse-Edit", file=repo / "src" / "app.py")
     denied = hook("PreToolUse-Edit", session=SESSION_B, file=repo / "src" / "app.py")
     assert "Fix the login redirect loop" in denied.reason
+
+
+def test_notification_stores_what_the_agent_asks(hook: Hook, repo: Path) -> None:
+    """The question is kept (the control room shows it); a non-waiting notice is not."""
+    from ctui.core import roster
+
+    assert hook("SessionStart").code == 0
+    assert hook("Notification").allowed
+    assert hook(
+        "Notification", extra={"notification_type": "auth_success", "message": "ok"}
+    ).allowed
+    asked = rows(
+        repo / ".ctui" / "ctui.db", "SELECT actor, data FROM events WHERE kind = ?", roster.ASKED
+    )
+    assert [(a, json.loads(d)["message"]) for a, d in asked] == [
+        ("claude-4f2c9a1e", "Claude needs your permission to use Bash")
+    ]
+    c = Coordinator.open(repo)
+    try:
+        found = roster.agents(
+            [i.field_dict() for i in c.instances.list()],
+            [],
+            events=[e.to_dict() for e in c.events.recent(50)],
+            now=c.now(),
+        )
+    finally:
+        c.close()
+    assert [(a["name"], a["state"], a["question"]) for a in found] == [
+        ("claude-4f2c9a1e", "waiting", "Claude needs your permission to use Bash")
+    ]

@@ -75,10 +75,10 @@ def test_ctui_demo_runs_and_cleans_up(tmp_path: Path, tmux: Tmux) -> None:
     exports = " ".join(f"{k}={v}" for k, v in {**env, "TMPDIR": str(scratch)}.items())
     command = f"exec env {exports} TERM=xterm-256color {CTUI} demo --for 6; sleep 30"
     tmux("new-session", "-d", "-s", "ctui", "-x", "150", "-y", "45", command)
-    first = tmux.wait_for(lambda s: "Instances" in s and "backend-0001" in s)
+    first = tmux.wait_for(lambda s: "Agents" in s and "backend-0001" in s)
     repo = next(scratch.glob("ctui-demo-*"))
     assert (repo / ".ctui" / "ctui.db").exists()
-    tmux.wait_for(lambda s: s.split("Activity")[1] != first.split("Activity")[1], timeout=15)
+    tmux.wait_for(lambda s: s.split("Agents")[1] != first.split("Agents")[1], timeout=15)
     deadline = time.monotonic() + 20
     while repo.exists() and time.monotonic() < deadline:
         time.sleep(0.2)

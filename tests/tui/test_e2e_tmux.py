@@ -28,14 +28,13 @@ def test_ctui_runs_in_a_terminal_and_obeys_keys(repo: Path, tmux: Tmux) -> None:
     )
     command = f"cd {shlex.quote(str(repo))} && exec env {env} TERM=xterm-256color {CTUI}; sleep 5"
     tmux("new-session", "-d", "-s", "ctui", "-x", "140", "-y", "42", command)
-    tmux.wait_for(lambda s: "Instances [5]" in s and "src/auth.py" in s)
+    tmux.wait_for(lambda s: "Agents [4]" in s and "needs input: frontend-0002" in s)
 
     subprocess.run(
         [CTUI, "lock", "acquire", "README.md", "--intent", "typo"], cwd=repo, check=True, timeout=30
     )
-    tmux.wait_for(lambda s: "README.md" in s and "Leases [5]" in s)
-
     tmux.keys("2")
+    tmux.wait_for(lambda s: "README.md" in s and "Leases [5]" in s)
     tmux.keys("f")
     tmux.wait_for(lambda s: "Force-release a lease" in s)
     tmux.keys("-l", "e2e test")
@@ -48,9 +47,11 @@ def test_ctui_runs_in_a_terminal_and_obeys_keys(repo: Path, tmux: Tmux) -> None:
     tmux.wait_for(lambda s: "Add a task" in s)
     tmux.keys("-l", "From the terminal")
     tmux.keys("C-s")
-    tmux.wait_for(lambda s: "Tasks [6]" in s and "Add a task" not in s)
+    tmux.wait_for(lambda s: "Add a task" not in s)
+    tmux.keys("4")
+    tmux.wait_for(lambda s: "Tasks [6]" in s)
     assert c.tasks.list()[-1].description == "From the terminal"
 
     tmux.keys("q")
-    tmux.wait_for(lambda s: "Instances" not in s, timeout=10)
+    tmux.wait_for(lambda s: "Agents" not in s, timeout=10)
     c.close()

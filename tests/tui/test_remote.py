@@ -90,3 +90,41 @@ async def test_the_control_room_works_through_the_api(server: str, repo: Path) -
         local.close()
         assert not [text for sev, text in notes(app) if sev == "error"]
     remote.close()
+
+
+async def test_send_and_approve_go_through_the_api(server: str, repo: Path) -> None:
+    from ctui.api.client import RemoteCoordinator
+    from ctui.core import permissions
+    from ctui.tui.app import ControlRoom
+
+    local = Coordinator.open(repo)
+    local.threads.create("w", prompt="FAKE_SLEEP=0", worktree=False)
+    local.threads.start("w")
+    local.threads.wait("w", timeout=30)
+    asker = local.instances.register(role="asker").id
+    local.instances.heartbeat(asker, state="needs_input")
+    permissions.ask(local, asker, "Bash", {"command": "make"})
+    remote = RemoteCoordinator(server, TOKEN)
+    app = ControlRoom(remote, remote=server)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("e")
+        agents = app.agents
+
+        def pick(name: str) -> bool:
+            keys = [k for k, r in agents.records.items() if r["name"] == name]
+            if keys:
+                agents.move_cursor(row=agents.get_row_index(keys[0]))
+            return bool(keys)
+
+        await until(pilot, lambda: pick("w"))
+        await pilot.press(">", *"again FAKE_SLEEP=0", "enter")
+        await until(pilot, lambda: local.threads.get("w").run_id == 2, timeout=15)
+        local.threads.wait("w", timeout=30)
+        await until(pilot, lambda: pick(asker))
+        await pilot.pause()
+        await pilot.press("y")
+        await until(pilot, lambda: permissions.pending(local, asker) is None, timeout=15)
+        assert not [text for sev, text in notes(app) if sev == "error"]
+    remote.close()
+    local.close()

@@ -33,8 +33,18 @@ def test_rows_take_core_fields_or_api_documents() -> None:
 
 
 def test_event_rows_flag_forced_and_stale() -> None:
-    row = event_row({"id": 1, "at": 0.0, "kind": "lease.forced", "data": {"reason": "stuck"}}, 0.0)
-    assert row[1].style == "red" and "reason=stuck" in row[4].text
+    row = event_row(
+        {
+            "id": 1,
+            "at": 0.0,
+            "kind": "lease.forced",
+            "subject": "a.py",
+            "actor": "operator",
+            "data": {"reason": "stuck"},
+        },
+        0.0,
+    )
+    assert row[2].style == "red" and row[2].text == "operator force-released a.py (stuck)"
 
 
 def test_filter_matches_any_cell() -> None:

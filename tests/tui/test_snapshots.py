@@ -155,3 +155,70 @@ def test_empty_store_says_what_to_do(tmp_path: Path, snap_compare: SnapCompare) 
     finally:
         c.close()
         shutil.rmtree(ROOT, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "size", [(80, 24), (120, 40), (200, 50)], ids=["80x24", "120x40", "200x50"]
+)
+def test_agents_screen_fits(
+    frozen: Coordinator, snap_compare: SnapCompare, size: tuple[int, int]
+) -> None:
+    """No column cut half-way, the needs-input alert and the key hints whole, at each size."""
+    run = steps(after=_preview_loaded)
+    assert snap_compare(app(frozen), terminal_size=size, run_before=run)
+
+
+def _preview_loaded(a: Any) -> bool:
+    from ctui.tui.widgets.preview import Preview
+
+    preview = a.query_one(Preview)
+    return preview.agent is not None and bool(preview.lines)
+
+
+def _pick(name: str, *keys: str, after: Callable[[Any], Any] | None = None) -> Any:
+    async def run_before(pilot: Any) -> None:
+        await until(pilot, lambda: pilot.app.loads > 0)
+        agents = pilot.app.agents
+        await until(pilot, lambda: any(r["name"] == name for r in agents.records.values()))
+        key = next(k for k, r in agents.records.items() if r["name"] == name)
+        agents.move_cursor(row=agents.get_row_index(key))
+        for k in keys:
+            await pilot.press(k)
+        if after:
+            await until(pilot, lambda: after(pilot.app))
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def _preview_says(text: str) -> Callable[[Any], bool]:
+    from ctui.tui.widgets.preview import Preview
+
+    return lambda a: any(text in line for line in a.query_one(Preview).lines)
+
+
+def test_a_waiting_agents_question(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    run = _pick("frontend-0002", "p", after=_preview_says("npm run build"))
+    assert snap_compare(app(frozen), terminal_size=(120, 40), run_before=run)
+
+
+def test_a_failed_agent_says_why(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    with frozen.store.write() as conn:
+        conn.execute(
+            "UPDATE threads SET status = 'failed', exit_code = 3, started_at = ?, ended_at = ?, "
+            "error = 'agent exited with code 3: ModuleNotFoundError: No module named cart' "
+            "WHERE name = 'docs-sweep'",
+            (T0 - 120, T0 - 30),
+        )
+    run = _pick("docs-sweep", "p", after=_preview_says("ModuleNotFoundError"))
+    assert snap_compare(app(frozen), terminal_size=(120, 40), run_before=run)
+
+
+def test_an_agents_diff(frozen: Coordinator, snap_compare: SnapCompare) -> None:
+    frozen.threads.create("price-fix", prompt="fix prices", worktree=True)
+    tree = ROOT / ".ctui" / "worktrees" / "price-fix"
+    target = tree / "src" / "cart.py"
+    target.write_text(target.read_text() + "\n\ndef rounded(total):\n    return round(total, 2)\n")
+    (tree / "NOTES.md").write_text("prices are rounded once\n")
+    run = _pick("price-fix", "p", "p", after=_preview_says("def rounded"))
+    assert snap_compare(app(frozen), terminal_size=(120, 40), run_before=run)

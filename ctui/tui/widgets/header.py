@@ -38,34 +38,79 @@ class StatusBar(Vertical):
         yield Static(id="banner")
 
     def watch_info(self, info: dict[str, Any]) -> None:
-        line = Text()
-        line.append(" ctui ", style="bold reverse")
-        line.append(f"  {info.get('repo', '?')}", style="bold")
-        line.append(f"  ⎇ {info.get('branch') or '-'}", style="magenta")
-        line.append(f"  store {info.get('store', '-')}", style="dim")
-        remote, server = info.get("remote"), info.get("server")
-        if remote:
-            line.append(f"  ⇄ remote {remote}", style="bold cyan")
-        else:
-            line.append("  local", style="dim")
-            if server:
-                line.append(f" (server {server}: ctui tui --remote)", style="cyan")
-        if info.get("counts"):
-            line.append(f"  {info['counts']}", style="dim")
-        spend = info.get("spend")
-        if spend and (spend.get("usd") or spend.get("usd_cap") or spend.get("tokens_cap")):
-            from ctui.core.budget import headline
+        self._draw(info)
 
-            share = spend.get("share") or 0
-            style = "bold red" if share >= 1 else "bold yellow" if share >= 0.8 else "green"
-            line.append(f"  {headline({'day': spend})}", style=style)
-        waiting = info.get("waiting") or []
-        if waiting:
-            who = ", ".join(waiting[:3]) + (f" +{len(waiting) - 3}" if len(waiting) > 3 else "")
-            line.append(f"  ⚠ needs input: {who}", style="bold yellow")
-        self.query_one("#top", Static).update(line)
+    def on_resize(self) -> None:
+        self._draw(self.info)
+
+    def _draw(self, info: dict[str, Any]) -> None:
+        width = max(20, self.size.width - 2) if self.size.width else 200
+        self.query_one("#top", Static).update(top_line(info, width))
 
     def watch_trouble(self, text: str) -> None:
         banner = self.query_one("#banner", Static)
         banner.update(f"⚠ {text}  (retrying every second)" if text else "")
         banner.set_class(bool(text), "shown")
+
+
+def top_line(info: dict[str, Any], width: int) -> Text:
+    """The header in `width` cells: the needs-input alert first, then the agent counts,
+    today's cost and leases, then the repository, branch, store and connection.
+
+    Parts drop whole, lowest priority first; the alert is never dropped (a long list of
+    waiting agents is shortened to a count instead)."""
+    alert = Text()
+    waiting = info.get("waiting") or []
+    if waiting:
+        alert.append(f" ⚠ needs input: {', '.join(waiting)} ", style="bold reverse yellow")
+        if alert.cell_len > width // 2:
+            alert = Text(f" ⚠ {len(waiting)} need input: {waiting[0]}… ", "bold reverse yellow")
+    n = info.get("agents") or {}
+    status: list[tuple[int, Text]] = []
+    if n:
+        status.append((1, Text(f"● {n.get('working', 0)} working", "green")))
+        status.append((1, Text(f"? {n.get('waiting', 0)} waiting", "yellow")))
+        failed = n.get("failed", 0)
+        status.append((1, Text(f"✗ {failed} failed", "bold red" if failed else "dim")))
+    spend = info.get("spend") or {}
+    if spend.get("usd_cap") or spend.get("tokens_cap"):  # a day's budget: spend against it
+        from ctui.core.budget import headline
+
+        share = spend.get("share") or 0
+        style = "bold red" if share >= 1 else "bold yellow" if share >= 0.8 else "green"
+        status.append((2, Text(headline({"day": spend}), style)))
+    elif info.get("cost_today") is not None:
+        from ctui.core.fmt import money
+
+        status.append((2, Text(f"{money(info['cost_today'])} today", "bold")))
+    if info.get("leases") is not None:
+        status.append((2, Text(f"{info['leases']} leases", "")))
+    where: list[tuple[int, Text]] = [
+        (0, Text(" ctui ", style="bold reverse")),
+        (5, Text(str(info.get("repo", "?")), style="bold")),
+        (3, Text(f"⎇ {info.get('branch') or '-'}", style="magenta")),
+        (6, Text(f"store {info.get('store', '-')}", style="dim")),
+    ]
+    remote, server = info.get("remote"), info.get("server")
+    if remote:
+        where.append((2, Text(f"⇄ remote {remote}", style="bold cyan")))
+    elif server:
+        where.append((4, Text(f"local (server {server}: ctui tui --remote)", style="cyan")))
+    else:
+        where.append((4, Text("local", style="dim")))
+    parts = where + status
+    while True:
+        line = Text()
+        for _prio, part in parts:
+            if line:
+                line.append("  ")
+            line.append_text(part)
+        if alert:
+            line.append("  ")
+            line.append_text(alert)
+        droppable = [p for p in parts if p[0] > 0]
+        if line.cell_len <= width or not droppable:
+            break
+        parts.remove(max(droppable, key=lambda p: p[0]))
+    line.truncate(width, overflow="ellipsis")
+    return line

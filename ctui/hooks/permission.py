@@ -1,0 +1,29 @@
+"""PermissionRequest: hold a tool's permission request open until the operator answers in
+ctui (approve or deny), or the configured wait passes (then no answer: the client asks
+in its own prompt). See `ctui.core.permissions`."""
+
+from __future__ import annotations
+
+from ctui.core import permissions
+from ctui.hooks.session import Session, open_store
+
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
+    s = Session(payload, open_store(payload))
+    wait, sessions = permissions.settings(s.c)
+    if wait <= 0 or not (sessions or s.thread_instance):
+        return None
+    tool = str(payload.get("tool_name") or "a tool")
+    tool_input = payload.get("tool_input") or {}
+    with s.c.store.write():
+        me = s.ensure("needs_input")
+        rid = permissions.ask(s.c, me.id, tool, tool_input)
+    answer = permissions.wait(s.c, rid, wait)
+    if answer is None:
+        return None
+    s.ensure("working")
+    return permissions.hook_output(answer)

@@ -1,0 +1,83 @@
+"""`AgentList`: the control room's main list, one row per agent, columns fitted to its width.
+
+A `Pane` whose columns follow its width: on a resize the lowest-priority
+columns drop (or come back) and DOING takes the rest, so nothing is cut off
+half-way at any terminal size. Moving the cursor posts `AgentList.Selected`
+so the preview follows the selection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ctui.tui.agent_rows import AgentColumn, fit, spec
+from ctui.tui.rows import Record
+from ctui.tui.widgets.pane import Pane
+
+
+class AgentList(Pane):
+    """Agents: state, name, what each is doing, files held, task, branch, runtime, cost.
+
+    Enter opens the agent's details as in any pane (kept out of the footer: the
+    preview beside the list already shows them)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Details", id="agents.details", show=False),
+    ]
+
+    @dataclass
+    class Selected(Message):
+        """The cursor moved to another agent (or the list changed under it)."""
+
+        agent: Record | None
+
+    def __init__(self, **kw: Any) -> None:
+        self.fitted: tuple[AgentColumn, ...] = fit(120)
+        super().__init__(spec(self.fitted), **kw)
+        self._shown: tuple[list[Record], float, int | None, str] = ([], 0.0, None, "")
+        self._last_key: Any = None
+
+    def show(
+        self, records: list[Record], now: float, *, total: int | None = None, needle: str = ""
+    ) -> None:
+        self._shown = (records, now, total, needle)
+        super().show(records, now, total=total, needle=needle)
+        self._announce()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.refit(event.size.width)
+
+    def refit(self, width: int) -> None:
+        """Choose the columns for `width`; rebuild the table only when they change."""
+        wanted = fit(width)
+        if wanted == self.fitted:
+            return
+        self.fitted = wanted
+        self.spec = spec(wanted)
+        key = self.selected.get("key") if self.selected else None
+        self.clear(columns=True)
+        self._cells.clear()
+        self._order = []
+        for col in self.spec.columns:
+            self.add_column(col.label, key=col.key, width=col.width)
+        self.sort_column = None
+        records, now, total, needle = self._shown
+        Pane.show(self, records, now, total=total, needle=needle)
+        if key is not None and key in self._cells:
+            self.move_cursor(row=self.get_row_index(key))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._announce()
+
+    def _announce(self) -> None:
+        rec = self.selected
+        key = (rec or {}).get("key"), id(rec)
+        if key != self._last_key:
+            self._last_key = key
+            self.post_message(self.Selected(rec))
