@@ -63,7 +63,7 @@ def add_task(c: C, body: TaskIn) -> JSON:
     "(201 with the new ids; 200 when every task was already there)",
 )
 def import_tasks(c: C, body: TasksImportIn) -> JSON:
-    from ctui.core import plan
+    from ctui.core.tasks import plan
 
     result = plan.import_document(c, body.model_dump(exclude={"by"}), by=body.by)
     return ok(result, 201 if result["imported"] or result["plan"] else 200)

@@ -352,7 +352,7 @@ def _shower(ctx: Ctx) -> Any:
     while following), else stream-json made readable."""
     import json
 
-    from ctui.core.agents import pretty
+    from ctui.core.threads.agents import pretty
 
     raw = ctx.args.raw
 

@@ -22,20 +22,20 @@ from ctui.core import events as events_mod
 from ctui.core.clock import Clock, system_clock
 from ctui.core.config import Config
 from ctui.core.paths import RepoPaths, resolve_store_dir
-from ctui.core.store import DB_NAME, Store
+from ctui.core.store.connection import DB_NAME, Store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
     from ctui.core.decisions import Decisions
-    from ctui.core.discoveries import Discoveries
     from ctui.core.events import Events
     from ctui.core.instances import Instances
     from ctui.core.leases import Leases
     from ctui.core.tasks import Tasks
+    from ctui.core.tasks.discoveries import Discoveries
     from ctui.core.threads import Threads
-    from ctui.core.worktrees import Worktrees
+    from ctui.core.threads.worktrees import Worktrees
 
 
 class Coordinator:
@@ -150,7 +150,7 @@ class Coordinator:
 
     @cached_property
     def discoveries(self) -> Discoveries:
-        from ctui.core.discoveries import Discoveries
+        from ctui.core.tasks.discoveries import Discoveries
 
         return Discoveries(self)
 
@@ -162,7 +162,7 @@ class Coordinator:
 
     @cached_property
     def worktrees(self) -> Worktrees:
-        from ctui.core.worktrees import Worktrees
+        from ctui.core.threads.worktrees import Worktrees
 
         return Worktrees(self)
 

@@ -172,8 +172,8 @@ def _changed(root: Path, leases: list[Lease], since: float) -> list[tuple[Lease,
     Plain keys cost one `stat` each; only a glob lease asks git for the
     worktree's changed files.
     """
-    from ctui.core.globs import compile_glob
     from ctui.core.leases import file_sha1
+    from ctui.core.leases.globs import compile_glob
 
     found: list[tuple[Lease, str]] = []
     globs = [lease for lease in leases if lease.is_glob]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import builtins
 import sqlite3
 
-from ctui.core.instance_liveness import is_stale
-from ctui.core.instance_record import Instance
+from ctui.core.instances.liveness import is_stale
+from ctui.core.instances.record import Instance
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ import sqlite3
 from pathlib import Path
 
 from ctui.core.errors import UsageError
-from ctui.core.globs import compile_glob, fixed_prefix, is_glob, overlaps
-from ctui.core.lease_record import Lease
+from ctui.core.leases.globs import compile_glob, fixed_prefix, is_glob, overlaps
+from ctui.core.leases.record import Lease
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

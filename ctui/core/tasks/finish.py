@@ -14,10 +14,10 @@ import sqlite3
 
 from ctui.core.errors import Conflict
 from ctui.core.instances import OPERATOR
-from ctui.core.task_claim import own
-from ctui.core.task_deps import not_done, unblock
-from ctui.core.task_expiry import end_attempt
-from ctui.core.task_record import Task, fetch, set_status
+from ctui.core.tasks.claim import own
+from ctui.core.tasks.deps import not_done, unblock
+from ctui.core.tasks.expiry import end_attempt
+from ctui.core.tasks.record import Task, fetch, set_status
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ctui.core import lease_grant, lease_holders, lease_keys, lease_release, lease_verify
 from ctui.core.instances import OPERATOR
-from ctui.core.lease_keys import MAX_TTL as MAX_TTL
-from ctui.core.lease_record import COLUMNS as COLUMNS
-from ctui.core.lease_record import Lease, select
-from ctui.core.lease_verify import ABSENT, file_sha1
-from ctui.core.lease_verify import SHA1_CHUNK as SHA1_CHUNK
+from ctui.core.leases import grant as lease_grant
+from ctui.core.leases import holders as lease_holders
+from ctui.core.leases import keys as lease_keys
+from ctui.core.leases import release as lease_release
+from ctui.core.leases import verify as lease_verify
+from ctui.core.leases.keys import MAX_TTL as MAX_TTL
+from ctui.core.leases.record import COLUMNS as COLUMNS
+from ctui.core.leases.record import Lease, select
+from ctui.core.leases.verify import ABSENT, file_sha1
+from ctui.core.leases.verify import SHA1_CHUNK as SHA1_CHUNK
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

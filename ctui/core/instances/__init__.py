@@ -19,16 +19,14 @@ from __future__ import annotations
 import builtins
 import sqlite3
 
-from ctui.core import (
-    instance_heartbeat,
-    instance_lifecycle,
-    instance_liveness,
-    instance_reap,
-    instance_record,
-)
-from ctui.core.instance_lifecycle import ID_RE, ensure_operator
-from ctui.core.instance_liveness import HOST, is_stale, pid_alive, pid_start_time
-from ctui.core.instance_record import LIVE_STATES, OPERATOR, STATES, Instance
+from ctui.core.instances import heartbeat as instance_heartbeat
+from ctui.core.instances import lifecycle as instance_lifecycle
+from ctui.core.instances import liveness as instance_liveness
+from ctui.core.instances import reap as instance_reap
+from ctui.core.instances import record as instance_record
+from ctui.core.instances.lifecycle import ID_RE, ensure_operator
+from ctui.core.instances.liveness import HOST, is_stale, pid_alive, pid_start_time
+from ctui.core.instances.record import LIVE_STATES, OPERATOR, STATES, Instance
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -292,7 +292,7 @@ class Decisions:
         is harmless); the original maker becomes the author; `author` (the
         importing instance) is recorded on the events.
         """
-        from ctui.core.decision_import import load_log
+        from ctui.core.decisions.import_log import load_log
 
         return self.import_items(load_log(Path(path)), author=author)
 
@@ -300,7 +300,7 @@ class Decisions:
         self, items: builtins.list[Any], *, author: str = "operator"
     ) -> dict[str, Any]:
         """Import the decision objects of a log (a remote CLI sends these), all or nothing."""
-        from ctui.core.decision_import import parse_log
+        from ctui.core.decisions.import_log import parse_log
 
         parsed = parse_log(items, author)
         imported, skipped = [], []

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ctui.core.errors import Conflict, UsageError
 from ctui.core.instances import OPERATOR
-from ctui.core.task_record import Task, fetch, set_status
+from ctui.core.tasks.record import Task, fetch, set_status
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

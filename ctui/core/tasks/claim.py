@@ -15,10 +15,10 @@ import sqlite3
 
 from ctui.core.clock import iso
 from ctui.core.errors import Conflict
-from ctui.core.task_deps import not_done
-from ctui.core.task_expiry import expire_claims
-from ctui.core.task_queue import best
-from ctui.core.task_record import OPEN, Task, fetch
+from ctui.core.tasks.deps import not_done
+from ctui.core.tasks.expiry import expire_claims
+from ctui.core.tasks.queue import best
+from ctui.core.tasks.record import OPEN, Task, fetch
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

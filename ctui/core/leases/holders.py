@@ -15,8 +15,8 @@ from pathlib import Path
 from ctui.core.clock import ago, iso
 from ctui.core.errors import LeaseExpired, LeaseHeld, NotFound
 from ctui.core.instances import Instance, is_stale
-from ctui.core.lease_keys import overlapping, require_key
-from ctui.core.lease_record import Lease, row
+from ctui.core.leases.keys import overlapping, require_key
+from ctui.core.leases.record import Lease, row
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctui.core import plan_parse
-from ctui.core.agents import RunStats, check_profile
 from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
+from ctui.core.tasks import plan_parse
+from ctui.core.threads.agents import RunStats, check_profile
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator

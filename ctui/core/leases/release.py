@@ -14,10 +14,10 @@ from pathlib import Path
 
 from ctui.core.errors import NotFound, UsageError
 from ctui.core.instances import OPERATOR
-from ctui.core.lease_holders import own
-from ctui.core.lease_keys import checked_ttl, require_key
-from ctui.core.lease_queue import WAITER_STALE_S
-from ctui.core.lease_record import Lease, require_row, row
+from ctui.core.leases.holders import own
+from ctui.core.leases.keys import checked_ttl, require_key
+from ctui.core.leases.queue import WAITER_STALE_S
+from ctui.core.leases.record import Lease, require_row, row
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

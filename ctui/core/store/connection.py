@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ctui.core import schema
 from ctui.core.errors import StoreError
+from ctui.core.store import schema
 
 DB_NAME = "ctui.db"
 WRITER_QUEUE = "write.lock"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ctui.core.agents import RunStats
+from ctui.core.threads.agents import RunStats
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator

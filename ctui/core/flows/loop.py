@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctui.core.errors import CtuiError, UsageError
-from ctui.core.orchestrate import answer_text
+from ctui.core.flows.orchestrate import answer_text
 
 if TYPE_CHECKING:
     from ctui.core.coordinator import Coordinator

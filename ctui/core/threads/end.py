@@ -15,7 +15,7 @@ import sqlite3
 
 from ctui.core.errors import NotFound
 from ctui.core.instances import HOST, pid_alive
-from ctui.core.thread_model import FINISHED, Thread
+from ctui.core.threads.model import FINISHED, Thread
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
@@ -53,10 +53,10 @@ def stop(c: Coordinator, name: str, *, grace: float | None = None, by: str = "op
             actor=by,
             data={"run": t.run_id, "was": t.status},
         )
-    from ctui.core import procs
+    from ctui.core.threads import procs
 
     if t.mode == "interactive":
-        from ctui.core import tmux
+        from ctui.core.threads import tmux
 
         tmux.kill(name)
     if t.supervisor_pid is not None and t.host in (None, HOST):
@@ -103,7 +103,7 @@ def orphaned(c: Coordinator, t: Thread) -> bool:
 
 def reap(c: Coordinator, conn: sqlite3.Connection) -> list[str]:
     """Fail running threads whose supervisor is gone; returns their names."""
-    from ctui.core import procs
+    from ctui.core.threads import procs
 
     failed = []
     now = c.now()

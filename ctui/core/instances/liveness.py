@@ -13,7 +13,7 @@ import os
 import sqlite3
 
 from ctui.core.errors import StaleInstance
-from ctui.core.instance_record import OPERATOR, Instance, get
+from ctui.core.instances.record import OPERATOR, Instance, get
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from ctui.core.errors import LeaseHeld
-from ctui.core.globs import fixed_prefix, is_glob, overlaps
+from ctui.core.leases.globs import fixed_prefix, is_glob, overlaps
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ctui.core.errors import Conflict, UsageError
-from ctui.core.globs import is_glob
-from ctui.core.lease_holders import own
-from ctui.core.lease_keys import key as lease_key
-from ctui.core.lease_keys import require_key
-from ctui.core.lease_record import Lease, require_row, row
+from ctui.core.leases.globs import is_glob
+from ctui.core.leases.holders import own
+from ctui.core.leases.keys import key as lease_key
+from ctui.core.leases.keys import require_key
+from ctui.core.leases.record import Lease, require_row, row
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ hands it to the module that owns it. The record and its rows are in
 unblocking) in `task_deps`, queue order and listing in `task_queue`, claiming
 and renewing in `task_claim`, ended attempts (expiry, requeue) in
 `task_expiry`, and complete, fail, cancel and retry in `task_finish`. The plan
-is in `ctui.core.plan`.
+is in `ctui.core.tasks.plan`.
 """
 
 from __future__ import annotations
@@ -27,27 +27,31 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ctui.core import task_add, task_claim, task_deps, task_finish, task_queue
 from ctui.core.instances import OPERATOR
-from ctui.core.task_add import (
+from ctui.core.tasks import add as task_add
+from ctui.core.tasks import claim as task_claim
+from ctui.core.tasks import deps as task_deps
+from ctui.core.tasks import finish as task_finish
+from ctui.core.tasks import queue as task_queue
+from ctui.core.tasks.add import (
     MAX_ATTEMPTS_LIMIT,
     MAX_DESCRIPTION,
     check_max_attempts,
     check_priority,
     insert,
 )
-from ctui.core.task_deps import reaches, unblock
-from ctui.core.task_expiry import end_attempt, expire_claims, requeue_claims
-from ctui.core.task_finish import cancel_dependents
-from ctui.core.task_queue import BEST_QUERY
-from ctui.core.task_record import OPEN, STATUSES, TIMES, Task, fetch
+from ctui.core.tasks.deps import reaches, unblock
+from ctui.core.tasks.expiry import end_attempt, expire_claims, requeue_claims
+from ctui.core.tasks.finish import cancel_dependents
+from ctui.core.tasks.queue import BEST_QUERY
+from ctui.core.tasks.record import OPEN, STATUSES, TIMES, Task, fetch
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
     from ctui.core.coordinator import Coordinator
-    from ctui.core.plan import Plan
+    from ctui.core.tasks.plan import Plan
 
 
 class Tasks:
@@ -126,18 +130,18 @@ class Tasks:
             return expire_claims(self._c, conn)
 
     def import_file(self, path: str | os.PathLike[str], *, by: str = OPERATOR) -> dict[str, Any]:
-        """Import option A's `tasks.json` (see `ctui.core.plan.import_tasks`)."""
-        from ctui.core import plan
+        """Import option A's `tasks.json` (see `ctui.core.tasks.plan.import_tasks`)."""
+        from ctui.core.tasks import plan
 
         return plan.import_tasks(self._c, Path(path), by=by)
 
     def plan(self) -> Plan | None:
-        from ctui.core import plan
+        from ctui.core.tasks import plan
 
         return plan.get(self._c.store.conn)
 
     def set_plan(self, goal: str, text: str = "", *, by: str = OPERATOR) -> Plan:
-        from ctui.core import plan
+        from ctui.core.tasks import plan
 
         return plan.set_plan(self._c, goal, text, by=by)
 

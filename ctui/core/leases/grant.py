@@ -3,7 +3,7 @@
 A grant runs inside `BEGIN IMMEDIATE`, so two processes can never both be
 granted overlapping keys. In order it renews the caller's own live lease,
 refuses while another live holder overlaps (reaping dead holders first), defers
-to earlier waiters in `ctui.core.lease_queue`, and only then takes a fencing
+to earlier waiters in `ctui.core.leases.queue`, and only then takes a fencing
 token from a counter that only grows.
 """
 
@@ -13,13 +13,13 @@ import math
 import sqlite3
 from pathlib import Path
 
-from ctui.core import lease_queue
 from ctui.core.errors import LeaseHeld, UsageError
-from ctui.core.globs import fixed_prefix, is_glob
-from ctui.core.lease_holders import held_error, holder_gone
-from ctui.core.lease_keys import checked_ttl, overlapping, require_key
-from ctui.core.lease_record import Lease, require_row, row
-from ctui.core.lease_verify import file_sha1
+from ctui.core.leases import queue as lease_queue
+from ctui.core.leases.globs import fixed_prefix, is_glob
+from ctui.core.leases.holders import held_error, holder_gone
+from ctui.core.leases.keys import checked_ttl, overlapping, require_key
+from ctui.core.leases.record import Lease, require_row, row
+from ctui.core.leases.verify import file_sha1
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ import sqlite3
 from pathlib import Path
 
 from ctui.core.errors import UsageError
-from ctui.core.instance_liveness import HOST, pid_alive, pid_start_time
-from ctui.core.instance_reap import reap
-from ctui.core.instance_record import LIVE_STATES, OPERATOR, Instance, get
+from ctui.core.instances.liveness import HOST, pid_alive, pid_start_time
+from ctui.core.instances.reap import reap
+from ctui.core.instances.record import LIVE_STATES, OPERATOR, Instance, get
 from ctui.core.paths import worktree_branch
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record

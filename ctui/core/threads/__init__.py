@@ -16,10 +16,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-from ctui.core import agents, thread_end
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import HOST
-from ctui.core.thread_model import (
+from ctui.core.threads import agents
+from ctui.core.threads import end as thread_end
+from ctui.core.threads.model import (
     ACTIVE,
     FINISHED,
     NAME_RE,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ctui.core.coordinator import Coordinator
-    from ctui.core.worktrees import Worktrees
+    from ctui.core.threads.worktrees import Worktrees
 
 __all__ = ["ACTIVE", "FINISHED", "NAME_RE", "STATUSES", "Thread", "Threads", "check_name"]
 
@@ -153,7 +154,7 @@ class Threads:
         agent: str,
         cwd: Path | None,
     ) -> str:
-        from ctui.core import templates
+        from ctui.core.threads import templates
 
         parts = []
         if template:
@@ -215,7 +216,7 @@ class Threads:
 
     def _launch(self, name: str, run_id: int, prompt: str | None = None) -> Thread:
         """Start the supervisor of a claimed run and record its pid."""
-        from ctui.core import procs
+        from ctui.core.threads import procs
 
         prompt_file = None
         if prompt is not None:
@@ -227,7 +228,7 @@ class Threads:
                 self._c.store.path, self._c.root, name, run_id, self.log_path(name), prompt_file
             )
         except OSError as exc:
-            from ctui.core import runs
+            from ctui.core.threads import runs
 
             runs.finish(
                 self._c, name, run_id, "failed", None, f"could not start the supervisor: {exc}"

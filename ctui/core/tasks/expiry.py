@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from ctui.core.clock import ago
-from ctui.core.task_record import Task, fetch, set_status
+from ctui.core.tasks.record import Task, fetch, set_status
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

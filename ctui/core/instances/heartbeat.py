@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 
 from ctui.core.errors import UsageError
-from ctui.core.instance_liveness import require_live
-from ctui.core.instance_record import LIVE_STATES, Instance, get
+from ctui.core.instances.liveness import require_live
+from ctui.core.instances.record import LIVE_STATES, Instance, get
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Adding a task: the checks on what it says and what it waits on, then one insert.
 
 `insert` runs inside the caller's transaction so that `Tasks.add` and the plan
-import (`ctui.core.plan`, which adds many tasks at once or none) share one set
+import (`ctui.core.tasks.plan`, which adds many tasks at once or none) share one set
 of checks and messages. A dependency must exist and must not be cancelled; the
 new task starts `available` only when every dependency is already done.
 Cycles cannot arise here (a new task has no dependents); `task_deps.depend`
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import OPERATOR
-from ctui.core.task_record import Task, fetch
+from ctui.core.tasks.record import Task, fetch
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:

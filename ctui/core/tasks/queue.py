@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 
 from ctui.core.errors import NotFound, UsageError
-from ctui.core.task_record import OPEN, STATUSES, Task
+from ctui.core.tasks.record import OPEN, STATUSES, Task
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
