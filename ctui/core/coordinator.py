@@ -19,9 +19,10 @@ from functools import cached_property
 from pathlib import Path
 
 from ctui.core import events as events_mod
-from ctui.core.clock import Clock, system_clock
+from ctui.core.clock import Clock
 from ctui.core.config import Config
-from ctui.core.paths import RepoPaths, resolve_store_dir
+from ctui.core.context import Context
+from ctui.core.paths import resolve_store_dir
 from ctui.core.store.connection import DB_NAME, Store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -38,15 +39,13 @@ if TYPE_CHECKING:
     from ctui.core.threads.worktrees import Worktrees
 
 
-class Coordinator:
+class Coordinator(Context):
     """The coordination store of one repository, with its domain parts as attributes."""
 
     def __init__(
         self, store: Store, *, clock: Clock | None = None, config: Config | None = None
     ) -> None:
-        self.store = store
-        self.clock = clock or system_clock
-        self._config = config
+        super().__init__(store, clock=clock, config=config)
         if store.conn.execute("SELECT 1 FROM instances WHERE id = 'operator'").fetchone() is None:
             from ctui.core.instances import ensure_operator
 
@@ -70,44 +69,6 @@ class Coordinator:
         folder = resolve_store_dir(store_dir, start_path)
         store = Store.open(folder, create=create, **({"timeout": timeout} if timeout else {}))
         return cls(store, clock=clock)
-
-    def now(self) -> float:
-        return self.clock()
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            self._config = Config.load(self.store.path)
-        return self._config
-
-    @property
-    def root(self) -> Path:
-        """The repository root the store belongs to (the folder holding `.ctui/`)."""
-        return self.store.path.parent
-
-    @cached_property
-    def paths(self) -> RepoPaths:
-        return RepoPaths(self.root)
-
-    def log(
-        self,
-        conn: sqlite3.Connection,
-        kind: str,
-        *,
-        actor: str | None = None,
-        subject: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> int:
-        """Record an event inside the current write transaction."""
-        return events_mod.record(
-            conn,
-            kind,
-            at=self.now(),
-            actor=actor,
-            subject=subject,
-            data=data,
-            keep=self.config.events_keep,
-        )
 
     def release_holdings(
         self, conn: sqlite3.Connection, instance_id: str, *, reason: str

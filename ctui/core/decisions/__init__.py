@@ -15,19 +15,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ctui.core.clock import iso
+from ctui.core.decisions.rules import CATEGORY_RE as CATEGORY_RE
+from ctui.core.decisions.rules import SCOPES as SCOPES
+from ctui.core.decisions.rules import STATUSES as STATUSES
+from ctui.core.decisions.rules import _check as _check
 from ctui.core.errors import NotFound, UsageError
+from ctui.core.instances.liveness import require_live
 from ctui.core.record import Record
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
-SCOPES = ("file", "module", "service", "system")
-STATUSES = ("proposed", "accepted", "superseded", "rejected")
 ID_RE = re.compile(r"^DEC-(\d{8})-(\d{4,})$")
-CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,47}$")
 
 
 class Decision(Record):
@@ -111,21 +113,6 @@ class Decision(Record):
         }
 
 
-def _check(category: str, title: str, scope: str, status: str) -> str:
-    category = (category or "").strip().lower()
-    if not CATEGORY_RE.match(category):
-        raise UsageError(
-            f"bad category {category!r}: a short lowercase word such as 'api-design' or 'database'"
-        )
-    if not title or not title.strip():
-        raise UsageError("a decision needs a title (--title TEXT)")
-    if scope not in SCOPES:
-        raise UsageError(f"bad scope {scope!r}: one of {', '.join(SCOPES)}")
-    if status not in STATUSES:
-        raise UsageError(f"bad status {status!r}: one of {', '.join(STATUSES)}")
-    return category
-
-
 def _match_query(text: str) -> str:
     """Turn free text into a safe FTS5 query: every word must appear (prefix match)."""
     words = re.findall(r"\w+", text)
@@ -137,7 +124,7 @@ def _match_query(text: str) -> str:
 class Decisions:
     """Log, list, query, search and import decisions."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Context) -> None:
         self._c = coord
 
     def add(
@@ -165,7 +152,7 @@ class Decisions:
         now = self._c.now() if at is None else at
         with self._c.store.write() as conn:
             if author != "operator" and logged_by is None:
-                self._c.instances.require_live(author, conn)
+                require_live(self._c, author, conn)
             if supersedes is not None:
                 old = conn.execute(
                     "SELECT status FROM decisions WHERE id = ?", (supersedes,)

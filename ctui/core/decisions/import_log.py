@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ctui.core.decisions import _check
+from ctui.core.decisions.rules import _check
 from ctui.core.errors import UsageError
 
 

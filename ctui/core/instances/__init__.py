@@ -30,13 +30,13 @@ from ctui.core.instances.record import LIVE_STATES, OPERATOR, STATES, Instance
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
 class Instances:
     """Register, heartbeat, list and reap instances."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Context) -> None:
         self._c = coord
 
     def register(

@@ -16,11 +16,11 @@ from ctui.core.instances.record import LIVE_STATES, Instance, get
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
 def heartbeat(
-    c: Coordinator, instance_id: str, *, state: str | None = None, renew_leases: bool = True
+    c: Context, instance_id: str, *, state: str | None = None, renew_leases: bool = True
 ) -> Instance:
     """Refresh the heartbeat (and the instance's leases); optionally set the state."""
     if state is not None and state not in LIVE_STATES:
@@ -41,7 +41,7 @@ def heartbeat(
 
 
 def _set_state(
-    c: Coordinator, conn: sqlite3.Connection, inst: Instance, state: str, now: float
+    c: Context, conn: sqlite3.Connection, inst: Instance, state: str, now: float
 ) -> None:
     conn.execute("UPDATE instances SET state = ?, state_at = ? WHERE id = ?", (state, now, inst.id))
     c.log(
@@ -53,7 +53,7 @@ def _set_state(
     )
 
 
-def set_task(c: Coordinator, instance_id: str, task: str | None) -> Instance:
+def set_task(c: Context, instance_id: str, task: str | None) -> Instance:
     """Say what the instance works on (the hook takes it from a session's first prompt)."""
     with c.store.write() as conn:
         get(conn, instance_id)
@@ -62,7 +62,7 @@ def set_task(c: Coordinator, instance_id: str, task: str | None) -> Instance:
         return get(conn, instance_id)
 
 
-def mark_seen(c: Coordinator, instance_id: str, event_id: int) -> None:
+def mark_seen(c: Context, instance_id: str, event_id: int) -> None:
     """Remember the newest event this instance has been told about (hook context)."""
     with c.store.write() as conn:
         conn.execute(

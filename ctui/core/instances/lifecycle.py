@@ -4,7 +4,7 @@ Registration checks everything before it writes: the id, TTL, state and pid
 (which must run, when on this host). Then, in one transaction, it reaps stale
 instances, picks an id when none is given (`ROLE-NNNN`), finds the worktree
 and branch from `cwd`, and upserts the row, so registering an id again revives
-it. Unregistering frees what the instance holds (`Coordinator.release_holdings`:
+it. Unregistering frees what the instance holds (`Context.release_holdings`:
 leases, queued waits, task claims) before marking it ended.
 """
 
@@ -22,13 +22,13 @@ from ctui.core.paths import worktree_branch
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
 def register(
-    c: Coordinator,
+    c: Context,
     *,
     instance_id: str | None = None,
     role: str | None = None,
@@ -122,7 +122,7 @@ def register(
         return get(conn, instance_id)
 
 
-def _new_id(c: Coordinator, conn: sqlite3.Connection, role: str | None) -> str:
+def _new_id(c: Context, conn: sqlite3.Connection, role: str | None) -> str:
     """`ROLE-NNNN` from a counter, skipping ids someone chose by hand."""
     base = _slug(role) or "agent"
     while True:
@@ -135,7 +135,7 @@ def _slug(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")[:24]
 
 
-def unregister(c: Coordinator, instance_id: str, *, reason: str = "unregistered") -> dict[str, int]:
+def unregister(c: Context, instance_id: str, *, reason: str = "unregistered") -> dict[str, int]:
     """End the instance: release its leases, requeue its claims, mark it ended."""
     if instance_id == OPERATOR:
         raise UsageError("the operator instance cannot be unregistered")

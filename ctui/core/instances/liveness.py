@@ -17,7 +17,7 @@ from ctui.core.instances.record import OPERATOR, Instance, get
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 HOST = os.uname().nodename  # socket.gethostname() without importing socket
 
@@ -61,9 +61,7 @@ def is_stale(inst: Instance, now: float) -> bool:
     return inst.pid is not None and inst.host == HOST and not pid_alive(inst.pid, inst.pid_start)
 
 
-def require_live(
-    c: Coordinator, instance_id: str, conn: sqlite3.Connection | None = None
-) -> Instance:
+def require_live(c: Context, instance_id: str, conn: sqlite3.Connection | None = None) -> Instance:
     """The instance, or `StaleInstance` when it is stale or ended (exit 13)."""
     inst = get(conn or c.store.conn, instance_id)
     if not inst.is_live or is_stale(inst, c.now()):

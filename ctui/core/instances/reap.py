@@ -3,7 +3,7 @@
 A reader never writes, so `select` shows an instance that is stale by now
 (`instance_liveness.is_stale`) as `stale` without changing its row. `reap`,
 inside a write transaction, marks such instances stale, frees what they hold
-(`Coordinator.release_holdings`) and logs why: the heartbeat ran out or the
+(`Context.release_holdings`) and logs why: the heartbeat ran out or the
 process is gone. Registration and `ctui cleanup` reap everyone; a lease grant
 or a claim that finds nothing free reaps only the holders or claimants in its way.
 """
@@ -20,10 +20,10 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
-def select(c: Coordinator, *, include_ended: bool = False) -> list[Instance]:
+def select(c: Context, *, include_ended: bool = False) -> list[Instance]:
     """Instances, live first; stale-by-now ones are shown as `stale` without a write."""
     sql = "SELECT * FROM instances"
     if not include_ended:
@@ -42,7 +42,7 @@ def select(c: Coordinator, *, include_ended: bool = False) -> list[Instance]:
 
 
 def reap(
-    c: Coordinator,
+    c: Context,
     *,
     conn: sqlite3.Connection | None = None,
     only: builtins.list[str] | None = None,

@@ -33,14 +33,14 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     import sqlite3
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
     from ctui.core.errors import LeaseHeld
 
 
 class Leases:
     """Acquire, renew, release, check, verify and list leases."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Context) -> None:
         self._c = coord
 
     def key(self, path: str, cwd: Path | None = None) -> str | None:

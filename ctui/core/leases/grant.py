@@ -14,6 +14,8 @@ import sqlite3
 from pathlib import Path
 
 from ctui.core.errors import LeaseHeld, UsageError
+from ctui.core.instances.liveness import require_live
+from ctui.core.instances.reap import reap
 from ctui.core.leases import queue as lease_queue
 from ctui.core.leases.globs import fixed_prefix, is_glob
 from ctui.core.leases.holders import held_error, holder_gone
@@ -23,8 +25,8 @@ from ctui.core.leases.verify import file_sha1
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
-    from ctui.core.leases import Leases
+    from ctui.core.context import Context
+    from ctui.core.leases.queue import Leases
 
 
 def acquire(
@@ -53,7 +55,7 @@ def acquire(
 
 
 def try_grant(
-    c: Coordinator,
+    c: Context,
     key: str,
     instance: str,
     intent: str | None,
@@ -78,7 +80,7 @@ def try_grant(
 
 
 def grant(
-    c: Coordinator,
+    c: Context,
     conn: sqlite3.Connection,
     key: str,
     instance: str,
@@ -90,7 +92,7 @@ def grant(
 ) -> Lease:
     """Grant inside `conn`; `file` is the caller's own copy (it may sit in a worktree)."""
     now = c.now()
-    c.instances.require_live(instance, conn)
+    require_live(c, instance, conn)
     mine = row(conn, key)
     if mine is not None and mine.holder == instance and not mine.expired(now):
         conn.execute(
@@ -154,7 +156,7 @@ def grant(
 
 
 def _blocking(
-    c: Coordinator, conn: sqlite3.Connection, key: str, instance: str, now: float
+    c: Context, conn: sqlite3.Connection, key: str, instance: str, now: float
 ) -> list[Lease]:
     """Unexpired leases of other live instances that overlap `key` (reaping dead holders)."""
     found = [
@@ -165,5 +167,5 @@ def _blocking(
     if not found:
         return []
     holders = sorted({lease.holder for lease in found})
-    reaped: set[str] = set(c.instances.reap(conn=conn, only=holders))
+    reaped: set[str] = set(reap(c, conn=conn, only=holders))
     return [lease for lease in found if lease.holder not in reaped]

@@ -20,7 +20,7 @@ from ctui.core.leases.record import Lease, row
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
 def holder_gone(conn: sqlite3.Connection, holder: str, now: float) -> bool:
@@ -56,7 +56,7 @@ def held_error(conn: sqlite3.Connection, key: str, lease: Lease, now: float) -> 
 
 
 def own(
-    c: Coordinator,
+    c: Context,
     conn: sqlite3.Connection,
     key: str,
     instance: str,
@@ -82,7 +82,7 @@ def own(
     return lease
 
 
-def check(c: Coordinator, path: str, *, cwd: Path | None = None) -> Lease | None:
+def check(c: Context, path: str, *, cwd: Path | None = None) -> Lease | None:
     """The unexpired lease that covers `path` (exactly or through a glob), if any."""
     key = require_key(c, path, cwd)
     now = c.now()
@@ -96,7 +96,7 @@ def check(c: Coordinator, path: str, *, cwd: Path | None = None) -> Lease | None
     return live[0] if live else None
 
 
-def held_by_other(c: Coordinator, key: str, instance: str) -> Lease | None:
+def held_by_other(c: Context, key: str, instance: str) -> Lease | None:
     """An unexpired lease overlapping `key` whose holder is not `instance`."""
     now = c.now()
     conn = c.store.conn

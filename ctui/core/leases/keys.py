@@ -19,7 +19,7 @@ from ctui.core.leases.record import Lease
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 MAX_TTL = 30 * 86400.0
 
@@ -31,7 +31,7 @@ def _is_dir(path: Path) -> bool:
         raise UsageError(f"bad path {str(path)[:80]!r}: {exc.strerror}") from exc
 
 
-def key(c: Coordinator, path: str, cwd: Path | None = None) -> str | None:
+def key(c: Context, path: str, cwd: Path | None = None) -> str | None:
     """The lease key for a path or glob, or None when it is outside the repository."""
     found = c.paths.key(path, cwd)
     if found is not None and not is_glob(found) and (path.endswith("/") or _is_dir(c.root / found)):
@@ -41,7 +41,7 @@ def key(c: Coordinator, path: str, cwd: Path | None = None) -> str | None:
     return found
 
 
-def require_key(c: Coordinator, path: str, cwd: Path | None = None) -> str:
+def require_key(c: Context, path: str, cwd: Path | None = None) -> str:
     """The lease key for `path`; `UsageError` when it is outside the repository."""
     found = key(c, path, cwd)
     if found is None:
@@ -51,7 +51,7 @@ def require_key(c: Coordinator, path: str, cwd: Path | None = None) -> str:
     return found
 
 
-def checked_ttl(c: Coordinator, ttl: float | None) -> float:
+def checked_ttl(c: Context, ttl: float | None) -> float:
     """The TTL to grant: the configured default when None, else `ttl` if sane."""
     value = c.config.lease_ttl if ttl is None else ttl
     if (

@@ -14,13 +14,34 @@ import time
 from collections.abc import Callable
 
 from ctui.core.errors import LeaseHeld
+from ctui.core.instances.liveness import require_live
 from ctui.core.leases.globs import fixed_prefix, is_glob, overlaps
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Protocol
 
-    from ctui.core.leases import Lease, Leases
+    from ctui.core.context import Context
+    from ctui.core.leases.record import Lease
+
+    class Leases(Protocol):
+        """The facade, `ctui.core.leases.Leases`, as the queue uses it (it cannot import it)."""
+
+        _c: Context
+
+        def _try_grant(
+            self,
+            key: str,
+            instance: str,
+            intent: str | None,
+            ttl: float,
+            *,
+            waiter: int | None,
+            seen: bool = False,
+            file: Path | None = None,
+        ) -> Lease | LeaseHeld: ...
+
 
 WAITER_STALE_S = 10.0
 SEEN_EVERY_S = 1.0
@@ -40,7 +61,7 @@ def wait_for(
     c = leases._c
     deadline = time.monotonic() + wait
     with c.store.write() as conn:
-        c.instances.require_live(instance, conn)
+        require_live(c, instance, conn)
         now = c.now()
         waiter = conn.execute(
             "INSERT INTO lease_waiters(path, is_glob, prefix, instance, since, seen_at) "

@@ -17,7 +17,7 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 COLUMNS = "path, is_glob, holder, token, intent, acquired_at, renewed_at, expires_at, ttl, sha1"
 """The `Lease` fields in constructor order."""
@@ -123,7 +123,7 @@ def require_row(conn: sqlite3.Connection, key: str) -> Lease:
     return lease
 
 
-def select(c: Coordinator, *, holder: str | None, include_expired: bool) -> list[Lease]:
+def select(c: Context, *, holder: str | None, include_expired: bool) -> list[Lease]:
     """Leases by path. Plain tuples, not `sqlite3.Row`: `status` lists thousands."""
     sql = f"SELECT {COLUMNS} FROM leases"
     args: list[Any] = []

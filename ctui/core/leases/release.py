@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ctui.core.errors import NotFound, UsageError
 from ctui.core.instances import OPERATOR
+from ctui.core.instances.liveness import require_live
 from ctui.core.leases.holders import own
 from ctui.core.leases.keys import checked_ttl, require_key
 from ctui.core.leases.queue import WAITER_STALE_S
@@ -21,16 +22,16 @@ from ctui.core.leases.record import Lease, require_row, row
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
 def renew(
-    c: Coordinator, path: str, *, instance: str, ttl: float | None = None, cwd: Path | None = None
+    c: Context, path: str, *, instance: str, ttl: float | None = None, cwd: Path | None = None
 ) -> Lease:
     """Push the expiry of the caller's own lease to now + TTL."""
     key = require_key(c, path, cwd)
     with c.store.write() as conn:
-        c.instances.require_live(instance, conn)
+        require_live(c, instance, conn)
         lease = own(c, conn, key, instance)
         new_ttl = lease.ttl if ttl is None else checked_ttl(c, ttl)
         now = c.now()
@@ -41,7 +42,7 @@ def renew(
         return require_row(conn, key)
 
 
-def release(c: Coordinator, path: str, *, instance: str, cwd: Path | None = None) -> Lease:
+def release(c: Context, path: str, *, instance: str, cwd: Path | None = None) -> Lease:
     """Give back the caller's own lease (an expired one is released too)."""
     key = require_key(c, path, cwd)
     with c.store.write() as conn:
@@ -52,7 +53,7 @@ def release(c: Coordinator, path: str, *, instance: str, cwd: Path | None = None
 
 
 def force_release(
-    c: Coordinator, path: str, *, reason: str, by: str = OPERATOR, cwd: Path | None = None
+    c: Context, path: str, *, reason: str, by: str = OPERATOR, cwd: Path | None = None
 ) -> Lease:
     """The operator takes a lease away from its holder; the event names both and why."""
     if by != OPERATOR:
@@ -77,7 +78,7 @@ def force_release(
         return lease
 
 
-def release_all(c: Coordinator, conn: sqlite3.Connection, instance: str, *, reason: str) -> int:
+def release_all(c: Context, conn: sqlite3.Connection, instance: str, *, reason: str) -> int:
     """Release every lease `instance` holds (inside the caller's transaction)."""
     rows = conn.execute("SELECT path, token FROM leases WHERE holder = ?", (instance,)).fetchall()
     for found in rows:
@@ -92,7 +93,7 @@ def release_all(c: Coordinator, conn: sqlite3.Connection, instance: str, *, reas
     return len(rows)
 
 
-def expire(c: Coordinator, conn: sqlite3.Connection | None = None) -> int:
+def expire(c: Context, conn: sqlite3.Connection | None = None) -> int:
     """Delete expired leases and forgotten waiters; returns how many leases went."""
     if conn is None:
         with c.store.write() as wconn:

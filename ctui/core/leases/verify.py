@@ -19,7 +19,7 @@ from ctui.core.leases.record import Lease, require_row, row
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 ABSENT = "absent"
 SHA1_CHUNK = 1 << 18
@@ -48,7 +48,7 @@ def file_sha1(path: Path) -> str | None:
         return None
 
 
-def verify(c: Coordinator, path: str, *, instance: str, cwd: Path | None = None) -> Lease:
+def verify(c: Context, path: str, *, instance: str, cwd: Path | None = None) -> Lease:
     """Check that the file is as the holder last saw it; `Conflict` (12) if not."""
     key = require_key(c, path, cwd)
     if is_glob(key):
@@ -71,9 +71,7 @@ def verify(c: Coordinator, path: str, *, instance: str, cwd: Path | None = None)
     return lease
 
 
-def record_edit(
-    c: Coordinator, path: str, *, instance: str, cwd: Path | None = None
-) -> Lease | None:
+def record_edit(c: Context, path: str, *, instance: str, cwd: Path | None = None) -> Lease | None:
     """After the holder's own edit: record the new SHA-1 and renew. None if not held."""
     key = lease_key(c, path, cwd)
     if key is None or is_glob(key):

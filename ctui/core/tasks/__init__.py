@@ -50,14 +50,14 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
     from ctui.core.tasks.plan import Plan
 
 
 class Tasks:
     """Add, claim, complete, fail, cancel, retry and list tasks; the plan lives here too."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Context) -> None:
         self._c = coord
 
     def add(

@@ -16,13 +16,14 @@ from collections.abc import Iterable, Sequence
 
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import OPERATOR
+from ctui.core.instances.liveness import require_live
 from ctui.core.tasks.record import Task, fetch
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 MAX_DESCRIPTION = 20_000
 MAX_ATTEMPTS_LIMIT = 100
@@ -55,7 +56,7 @@ def _texts(values: Iterable[Any] | str, what: str) -> list[str]:
 
 
 def insert(
-    coord: Coordinator,
+    coord: Context,
     conn: sqlite3.Connection,
     description: str,
     *,
@@ -140,7 +141,7 @@ def insert(
 
 
 def add(
-    c: Coordinator,
+    c: Context,
     description: str,
     *,
     priority: int = 5,
@@ -153,7 +154,7 @@ def add(
     """Queue a task; `available` at once unless a dependency is not done yet."""
     with c.store.write() as conn:
         if created_by != OPERATOR:
-            c.instances.require_live(created_by, conn)
+            require_live(c, created_by, conn)
         task_id = insert(
             c,
             conn,

@@ -15,6 +15,7 @@ import sqlite3
 
 from ctui.core.clock import iso
 from ctui.core.errors import Conflict
+from ctui.core.instances.liveness import require_live
 from ctui.core.tasks.deps import not_done
 from ctui.core.tasks.expiry import expire_claims
 from ctui.core.tasks.queue import best
@@ -22,16 +23,16 @@ from ctui.core.tasks.record import OPEN, Task, fetch
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
-def claim(c: Coordinator, instance: str, task_id: str | None = None) -> Task:
+def claim(c: Context, instance: str, task_id: str | None = None) -> Task:
     """Claim the best available task (lowest priority number, then oldest) or the named one.
 
     Raises `NotFound` (exit 4) when nothing is available.
     """
     with c.store.write() as conn:
-        c.instances.require_live(instance, conn)
+        require_live(c, instance, conn)
         expire_claims(c, conn)
         if task_id is None:
             task_id = best(c, conn)
@@ -85,7 +86,7 @@ def own(conn: sqlite3.Connection, task_id: str, instance: str, verb: str) -> Tas
     raise Conflict(f"{task_id} is already {task.status}: nothing to {verb}")
 
 
-def _renew(c: Coordinator, conn: sqlite3.Connection, task: Task) -> Task:
+def _renew(c: Context, conn: sqlite3.Connection, task: Task) -> Task:
     now = c.now()
     conn.execute(
         "UPDATE tasks SET claim_expires_at = ?, updated_at = ? WHERE id = ?",
@@ -94,7 +95,7 @@ def _renew(c: Coordinator, conn: sqlite3.Connection, task: Task) -> Task:
     return fetch(conn, task.id)
 
 
-def renew(c: Coordinator, instance: str, task_id: str | None = None) -> builtins.list[Task]:
+def renew(c: Context, instance: str, task_id: str | None = None) -> builtins.list[Task]:
     """Push out the claim lease of the instance's claimed tasks (or just one of them)."""
     with c.store.write() as conn:
         if task_id is not None:

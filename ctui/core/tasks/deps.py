@@ -17,7 +17,7 @@ from ctui.core.tasks.record import Task, fetch, set_status
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
 def not_done(conn: sqlite3.Connection, task_id: str) -> list[str]:
@@ -47,7 +47,7 @@ def reaches(conn: sqlite3.Connection, start: str, target: str) -> bool:
     return False
 
 
-def unblock(coord: Coordinator, conn: sqlite3.Connection, done_id: str) -> list[str]:
+def unblock(coord: Context, conn: sqlite3.Connection, done_id: str) -> list[str]:
     """Make the pending dependents of a task that just finished available, when ready."""
     freed = []
     for (dep_id,) in conn.execute(
@@ -62,7 +62,7 @@ def unblock(coord: Coordinator, conn: sqlite3.Connection, done_id: str) -> list[
     return freed
 
 
-def depend(c: Coordinator, task_id: str, on: Sequence[str], by: str = OPERATOR) -> Task:
+def depend(c: Context, task_id: str, on: Sequence[str], by: str = OPERATOR) -> Task:
     """Add dependencies to an open, unclaimed task; refuses unknown ids and cycles."""
     with c.store.write() as conn:
         task = fetch(conn, task_id)

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from ctui.core.clock import iso
 from ctui.core.errors import UsageError
 from ctui.core.instances import OPERATOR
+from ctui.core.instances.liveness import require_live
 from ctui.core.record import Record
 
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,39}$")
 MAX_TEXT = 10_000
@@ -92,7 +93,7 @@ def _search_clause(text: str) -> tuple[str, list[str]]:
 class Discoveries:
     """Add, list and search discoveries."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Context) -> None:
         self._c = coord
 
     def add(self, text: str, *, instance: str, tags: Iterable[str] | str = ()) -> Discovery:
@@ -104,7 +105,7 @@ class Discoveries:
         clean = check_tags(tags)
         with self._c.store.write() as conn:
             if instance != OPERATOR:
-                self._c.instances.require_live(instance, conn)
+                require_live(self._c, instance, conn)
             cur = conn.execute(
                 "INSERT INTO discoveries(instance, text, tags, created_at) VALUES (?, ?, ?, ?)",
                 (instance, text.strip(), json.dumps(clean), self._c.now()),

@@ -5,7 +5,7 @@ Every way a claim can end without the work being done counts as one attempt.
 `max_attempts` are used up, and logs which. Expired claims are taken back at
 the start of every claim and by `ctui cleanup`; the claims of a stale or ended
 instance are taken back when it is reaped or unregistered
-(`Coordinator.release_holdings`).
+(`Context.release_holdings`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from ctui.core.tasks.record import Task, fetch, set_status
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
 def end_attempt(
-    coord: Coordinator,
+    coord: Context,
     conn: sqlite3.Connection,
     task: Task,
     *,
@@ -59,7 +59,7 @@ def end_attempt(
 
 
 def requeue_claims(
-    coord: Coordinator, conn: sqlite3.Connection, instance_id: str, *, reason: str
+    coord: Context, conn: sqlite3.Connection, instance_id: str, *, reason: str
 ) -> int:
     """Take back every claim the instance holds (inside the caller's transaction)."""
     rows = conn.execute(
@@ -77,7 +77,7 @@ def requeue_claims(
     return len(rows)
 
 
-def expire_claims(coord: Coordinator, conn: sqlite3.Connection) -> int:
+def expire_claims(coord: Context, conn: sqlite3.Connection) -> int:
     """Take back claims whose lease ran out (inside the caller's transaction)."""
     now = coord.now()
     rows = conn.execute(

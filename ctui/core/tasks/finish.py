@@ -21,10 +21,10 @@ from ctui.core.tasks.record import Task, fetch, set_status
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
-def complete(c: Coordinator, task_id: str, instance: str, result: str | None = None) -> Task:
+def complete(c: Context, task_id: str, instance: str, result: str | None = None) -> Task:
     """Mark the caller's claimed task done; dependents waiting only on it become available."""
     with c.store.write() as conn:
         own(conn, task_id, instance, "complete")
@@ -49,7 +49,7 @@ def complete(c: Coordinator, task_id: str, instance: str, result: str | None = N
         return fetch(conn, task_id)
 
 
-def fail(c: Coordinator, task_id: str, instance: str, reason: str | None = None) -> Task:
+def fail(c: Context, task_id: str, instance: str, reason: str | None = None) -> Task:
     """Give up the caller's claim: back to available, or `failed` when attempts ran out."""
     with c.store.write() as conn:
         task = own(conn, task_id, instance, "fail")
@@ -64,7 +64,7 @@ def fail(c: Coordinator, task_id: str, instance: str, reason: str | None = None)
         return fetch(conn, task_id)
 
 
-def cancel(c: Coordinator, task_id: str, by: str = OPERATOR) -> Task:
+def cancel(c: Context, task_id: str, by: str = OPERATOR) -> Task:
     """Cancel a task that is not done, and every open task that depends on it."""
     with c.store.write() as conn:
         task = fetch(conn, task_id)
@@ -91,9 +91,7 @@ def cancel(c: Coordinator, task_id: str, by: str = OPERATOR) -> Task:
         return fetch(conn, task_id)
 
 
-def cancel_dependents(
-    coord: Coordinator, conn: sqlite3.Connection, task_id: str, by: str
-) -> list[str]:
+def cancel_dependents(coord: Context, conn: sqlite3.Connection, task_id: str, by: str) -> list[str]:
     """Cancel every open task that (transitively) waits on `task_id`: it can never run."""
     cancelled, todo = [], [task_id]
     while todo:
@@ -120,7 +118,7 @@ def cancel_dependents(
     return cancelled
 
 
-def retry(c: Coordinator, task_id: str, by: str = OPERATOR) -> Task:
+def retry(c: Context, task_id: str, by: str = OPERATOR) -> Task:
     """Give a failed task a fresh set of attempts."""
     with c.store.write() as conn:
         task = fetch(conn, task_id)

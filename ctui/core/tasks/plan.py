@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from ctui.core.clock import iso
 from ctui.core.errors import UsageError
 from ctui.core.instances import OPERATOR
-from ctui.core.tasks import check_priority, insert
+from ctui.core.tasks.add import check_priority, insert
 
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 KEYS = ("goal", "text", "set_at", "set_by")
 STATUS_MAP = {
@@ -64,7 +64,7 @@ def get(conn: sqlite3.Connection) -> Plan | None:
     )
 
 
-def set_plan(coord: Coordinator, goal: str, text: str = "", *, by: str = OPERATOR) -> Plan:
+def set_plan(coord: Context, goal: str, text: str = "", *, by: str = OPERATOR) -> Plan:
     """Set (or replace) the goal and master plan."""
     if not isinstance(goal, str) or not goal.strip():
         raise UsageError("a plan needs a goal: one sentence saying what the agents are building")
@@ -196,14 +196,12 @@ def load_tasks(path: Path) -> dict[str, Any]:
     }
 
 
-def import_tasks(coord: Coordinator, path: Path, *, by: str = OPERATOR) -> dict[str, Any]:
+def import_tasks(coord: Context, path: Path, *, by: str = OPERATOR) -> dict[str, Any]:
     """Import option A's `tasks.json` (see `import_document`)."""
     return import_document(coord, load_tasks(Path(path)), by=by)
 
 
-def import_document(
-    coord: Coordinator, doc: dict[str, Any], *, by: str = OPERATOR
-) -> dict[str, Any]:
+def import_document(coord: Context, doc: dict[str, Any], *, by: str = OPERATOR) -> dict[str, Any]:
     """Apply an import document from `load_tasks`, in one transaction: all of it or nothing.
 
     Returns `{"imported": {old id: new id}, "skipped": [old ids], "plan": bool}`.
@@ -255,7 +253,7 @@ def import_document(
     return {"imported": imported, "skipped": skipped, "plan": plan_set}
 
 
-def _import_plan(coord: Coordinator, conn: sqlite3.Connection, text: Any, by: str) -> bool:
+def _import_plan(coord: Context, conn: sqlite3.Connection, text: Any, by: str) -> bool:
     if get(conn) is not None or not isinstance(text, str):
         return False
     heading = next((line for line in text.splitlines() if line.strip()), "")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ctui.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 MAX_TASKS = 200
 FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.S)
@@ -134,13 +134,15 @@ def _ordered(tasks: list[Planned]) -> list[Planned]:
 
 
 def queue(
-    c: Coordinator, tasks: list[Planned], *, created_by: str, max_attempts: int | None = None
+    c: Context, tasks: list[Planned], *, created_by: str, max_attempts: int | None = None
 ) -> dict[str, str]:
     """Add the planned tasks in one transaction; returns local id → task id."""
+    from ctui.core.tasks import Tasks
+
     ids: dict[str, str] = {}
     with c.store.write():
         for t in tasks:
-            task = c.tasks.add(
+            task = Tasks(c).add(
                 t.description,
                 priority=t.priority,
                 depends_on=[ids[d] for d in t.depends_on],

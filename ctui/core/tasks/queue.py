@@ -12,17 +12,18 @@ from __future__ import annotations
 import sqlite3
 
 from ctui.core.errors import NotFound, UsageError
+from ctui.core.instances.reap import reap
 from ctui.core.tasks.record import OPEN, STATUSES, Task
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 BEST_QUERY = "SELECT id FROM tasks WHERE status = 'available' ORDER BY priority, num LIMIT 1"
 """The claim's pick: walks the `tasks_queue` index (status, priority, num), no sort."""
 
 
-def best(c: Coordinator, conn: sqlite3.Connection) -> str:
+def best(c: Context, conn: sqlite3.Connection) -> str:
     """The id of the task a claim takes next, or `NotFound` that says why there is none."""
     query = BEST_QUERY
     row = conn.execute(query).fetchone()
@@ -34,7 +35,7 @@ def best(c: Coordinator, conn: sqlite3.Connection) -> str:
                 "WHERE status = 'claimed' AND claimed_by IS NOT NULL"
             )
         ]
-        if claimants and c.instances.reap(conn=conn, only=claimants):
+        if claimants and reap(c, conn=conn, only=claimants):
             row = conn.execute(query).fetchone()
     if row is None:
         raise NotFound(_nothing(conn))
@@ -51,7 +52,7 @@ def _nothing(conn: sqlite3.Connection) -> str:
     )
 
 
-def select(c: Coordinator, status: str | None = None) -> list[Task]:
+def select(c: Context, status: str | None = None) -> list[Task]:
     """Tasks in queue order (`status` may also be `open`: pending, available or claimed)."""
     wanted = OPEN if status == "open" else (status,) if status else STATUSES
     if status not in (None, "open", *STATUSES):
@@ -65,7 +66,7 @@ def select(c: Coordinator, status: str | None = None) -> list[Task]:
     return [Task.from_row(r, deps.get(r["id"], [])) for r in rows]
 
 
-def counts(c: Coordinator) -> dict[str, int]:
+def counts(c: Context) -> dict[str, int]:
     """How many tasks are in each status (every status is present, zero or more)."""
     found = dict.fromkeys(STATUSES, 0)
     for row in c.store.conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status"):

@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 STATUSES = ("pending", "available", "claimed", "done", "failed", "cancelled")
 OPEN = ("pending", "available", "claimed")
@@ -153,7 +153,7 @@ def fetch(conn: sqlite3.Connection, task_id: str) -> Task:
 
 
 def set_status(
-    coord: Coordinator, conn: sqlite3.Connection, task_id: str, status: str, **cols: Any
+    coord: Context, conn: sqlite3.Connection, task_id: str, status: str, **cols: Any
 ) -> None:
     """Move a task to `status` (and set `cols`), stamping `updated_at`."""
     values = {"status": status, "updated_at": coord.now(), **cols}

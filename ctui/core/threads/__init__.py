@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+from functools import cached_property
 from pathlib import Path
 
 from ctui.core.errors import Conflict, NotFound, UsageError
@@ -33,7 +34,7 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
     from ctui.core.threads.worktrees import Worktrees
 
 __all__ = ["ACTIVE", "FINISHED", "NAME_RE", "STATUSES", "Thread", "Threads", "check_name"]
@@ -42,12 +43,14 @@ __all__ = ["ACTIVE", "FINISHED", "NAME_RE", "STATUSES", "Thread", "Threads", "ch
 class Threads:
     """Create, start, stop, list and reap threads."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Context) -> None:
         self._c = coord
 
-    @property
+    @cached_property
     def worktrees(self) -> Worktrees:
-        return self._c.worktrees
+        from ctui.core.threads.worktrees import Worktrees
+
+        return Worktrees(self._c)
 
     def log_path(self, name: str) -> Path:
         return self._c.store.path / "logs" / f"{name}.log"

@@ -19,7 +19,7 @@ from ctui.core.threads.model import FINISHED, Thread
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 LAUNCH_GRACE_S = 60.0
 
@@ -33,7 +33,7 @@ def _require(conn: sqlite3.Connection, name: str) -> sqlite3.Row:
     return row
 
 
-def stop(c: Coordinator, name: str, *, grace: float | None = None, by: str = "operator") -> Thread:
+def stop(c: Context, name: str, *, grace: float | None = None, by: str = "operator") -> Thread:
     """Stop a thread: SIGTERM to its supervisor's group, SIGKILL after the grace period."""
     now = c.now()
     with c.store.write() as conn:
@@ -75,7 +75,7 @@ def stop(c: Coordinator, name: str, *, grace: float | None = None, by: str = "op
 
 
 def end_instance(
-    c: Coordinator, conn: sqlite3.Connection, instance_id: str | None, reason: str
+    c: Context, conn: sqlite3.Connection, instance_id: str | None, reason: str
 ) -> None:
     """End a run's instance inside the caller's transaction, freeing its leases and claims."""
     if not instance_id:
@@ -92,7 +92,7 @@ def end_instance(
     c.log(conn, "instance.ended", subject=instance_id, data={"reason": reason})
 
 
-def orphaned(c: Coordinator, t: Thread) -> bool:
+def orphaned(c: Context, t: Thread) -> bool:
     """Whether a running thread's supervisor (on this host) is gone, or never came."""
     if t.host not in (None, HOST):
         return False
@@ -101,7 +101,7 @@ def orphaned(c: Coordinator, t: Thread) -> bool:
     return not pid_alive(t.supervisor_pid, t.supervisor_start)
 
 
-def reap(c: Coordinator, conn: sqlite3.Connection) -> list[str]:
+def reap(c: Context, conn: sqlite3.Connection) -> list[str]:
     """Fail running threads whose supervisor is gone; returns their names."""
     from ctui.core.threads import procs
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from ctui.core.threads.agents import RunStats
 
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 
 def record_agent(
-    c: Coordinator, name: str, run_id: int, agent_pid: int, instance_id: str | None
+    c: Context, name: str, run_id: int, agent_pid: int, instance_id: str | None
 ) -> str:
     """Note the agent's pid and instance; returns the thread's status now."""
     with c.store.write() as conn:
@@ -37,7 +37,7 @@ def record_agent(
 
 
 def record_supervisor(
-    c: Coordinator, name: str, run_id: int, pid: int, start: str | None
+    c: Context, name: str, run_id: int, pid: int, start: str | None
 ) -> str | None:
     """Note the supervisor's pid; returns the thread's status if this run is current, else None."""
     with c.store.write() as conn:
@@ -52,7 +52,7 @@ def record_supervisor(
         return str(row["status"])
 
 
-def base_counters(c: Coordinator, name: str) -> tuple[int, float, int, int]:
+def base_counters(c: Context, name: str) -> tuple[int, float, int, int]:
     """Turns, cost and tokens of earlier runs: a thread's totals add up across runs."""
     row = c.store.conn.execute(
         "SELECT turns, cost_usd, tokens_in, tokens_out FROM threads WHERE name = ?", (name,)
@@ -65,7 +65,7 @@ def base_counters(c: Coordinator, name: str) -> tuple[int, float, int, int]:
 
 
 def record_stats(
-    c: Coordinator, name: str, run_id: int, stats: RunStats, base: tuple[int, float, int, int]
+    c: Context, name: str, run_id: int, stats: RunStats, base: tuple[int, float, int, int]
 ) -> None:
     with c.store.write() as conn:
         conn.execute(
@@ -84,7 +84,7 @@ def record_stats(
         )
 
 
-def set_active(c: Coordinator, name: str, run_id: int, status: str) -> None:
+def set_active(c: Context, name: str, run_id: int, status: str) -> None:
     """Switch a live run between `running` and `waiting` (the agent needs input)."""
     with c.store.write() as conn:
         cur = conn.execute(
@@ -97,7 +97,7 @@ def set_active(c: Coordinator, name: str, run_id: int, status: str) -> None:
 
 
 def finish(
-    c: Coordinator, name: str, run_id: int, status: str, exit_code: int | None, error: str | None
+    c: Context, name: str, run_id: int, status: str, exit_code: int | None, error: str | None
 ) -> None:
     """Record the end of a run (status kept as `stopped` if the operator stopped it)."""
     now = c.now()

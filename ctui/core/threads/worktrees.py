@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ctui.core.errors import Conflict, CtuiError, NotFound, UsageError
 
 if TYPE_CHECKING:
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.context import Context
 
 T = TypeVar("T")
 BRANCH_PREFIX = "ctui/"
@@ -80,7 +80,7 @@ def git_error(exc: Exception) -> str:
 class Worktrees:
     """Create, inspect, diff and clean up the worktrees ctui makes for threads."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Context) -> None:
         self._c = coord
 
     @property
