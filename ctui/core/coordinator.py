@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -69,6 +71,18 @@ class Coordinator(Context):
         folder = resolve_store_dir(store_dir, start_path)
         store = Store.open(folder, create=create, **({"timeout": timeout} if timeout else {}))
         return cls(store, clock=clock)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several calls as one write transaction: all of them or none (nested calls join it)."""
+        with self.store.write():
+            yield
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Several reads that see the store at one moment."""
+        with self.store.read():
+            yield
 
     def release_holdings(
         self, conn: sqlite3.Connection, instance_id: str, *, reason: str

@@ -63,7 +63,7 @@ def _file_path(payload: dict[str, Any], tool: str) -> str:
 def before_edit(s: Session, path: str, tool: str) -> dict[str, Any] | None:
     """Acquire or renew; deny when another live instance (outside the family) holds it."""
     c = s.c
-    with c.store.write():
+    with c.transaction():
         inst = s.ensure("working")
         try:
             c.leases.acquire(path, instance=inst.id, intent=f"{tool.lower()} it", cwd=s.cwd)
@@ -93,7 +93,7 @@ def before_edit(s: Session, path: str, tool: str) -> dict[str, Any] | None:
 def after_edit(s: Session, path: str) -> dict[str, Any] | None:
     """Record the edit's SHA-1 under the holder's lease, renew, apply the release policy."""
     c = s.c
-    with c.store.write():
+    with c.transaction():
         inst = s.ensure("working")
         mine = c.leases.record_edit(path, instance=inst.id, cwd=s.cwd)
         if mine is None:

@@ -92,7 +92,7 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
 
         raise StoreError(f"the store {store.db_path} is gone: run `ctui init` to create it again")
     snap = Snapshot(at=now)
-    reading = store.read() if store is not None else contextlib.nullcontext()
+    reading = coord.read_snapshot() if store is not None else contextlib.nullcontext()
     with reading:
         insts = [record(i) for i in coord.instances.list(include_ended=True)]
         insts = [
