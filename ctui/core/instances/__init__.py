@@ -7,9 +7,9 @@ always exists and never goes stale.
 
 This module is the facade, `c.instances`: each method names one operation and
 hands it to the module that owns it. The record and its readers are in
-`instance_record`, pids and staleness in `instance_liveness`, registering and
-ending in `instance_lifecycle`, heartbeats and self-updates in
-`instance_heartbeat`, and listing and reaping in `instance_reap`. The hook and
+`record`, pids and staleness in `liveness`, registering and
+ending in `lifecycle`, heartbeats and self-updates in
+`heartbeat`, and listing and reaping in `reap`. The hook and
 `ctui lock acquire` import this module on every call, so neither it nor those
 modules import more than the standard library and the core.
 """

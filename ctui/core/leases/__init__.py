@@ -7,10 +7,10 @@ grows. Waiters queue in a table and are served in the order they asked.
 
 This module is the facade, `c.leases`: each method names one operation and
 hands it to the module that owns it. The record and its rows are in
-`lease_record`, keys, TTLs and overlaps in `lease_keys`, holders and refusals
-in `lease_holders`, granting in `lease_grant` (with its FIFO queue in
-`lease_queue`), renewal, release and expiry in `lease_release`, and the file's
-SHA-1 in `lease_verify`.
+`record`, keys, TTLs and overlaps in `keys`, holders and refusals
+in `holders`, granting in `grant` (with its FIFO queue in
+`queue`), renewal, release and expiry in `release`, and the file's
+SHA-1 in `verify`.
 """
 
 from __future__ import annotations

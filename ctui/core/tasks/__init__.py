@@ -13,10 +13,10 @@ is `failed` after that (`retry` gives it a fresh set).
 
 This module is the facade, `c.tasks`: each method names one operation and
 hands it to the module that owns it. The record and its rows are in
-`task_record`, adding and its checks in `task_add`, dependencies (cycles,
-unblocking) in `task_deps`, queue order and listing in `task_queue`, claiming
-and renewing in `task_claim`, ended attempts (expiry, requeue) in
-`task_expiry`, and complete, fail, cancel and retry in `task_finish`. The plan
+`record`, adding and its checks in `add`, dependencies (cycles,
+unblocking) in `deps`, queue order and listing in `queue`, claiming
+and renewing in `claim`, ended attempts (expiry, requeue) in
+`expiry`, and complete, fail, cancel and retry in `finish`. The plan
 is in `ctui.core.tasks.plan`.
 """
 

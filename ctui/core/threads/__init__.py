@@ -6,7 +6,7 @@ Life of a thread: `created` (row inserted, worktree being made) → `ready` →
 `stopped`. Starting is a compare-and-set inside one write transaction, so
 several processes starting the same thread produce exactly one run; a
 finished or blocked thread runs only when asked (`again=True`). Stopping and
-reaping live in `thread_end`, the record itself in `thread_model`.
+reaping live in `end`, the record itself in `model`.
 """
 
 from __future__ import annotations
