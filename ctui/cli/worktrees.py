@@ -78,8 +78,8 @@ def wt_diff(ctx: Ctx) -> int:
 
 def conflicts(ctx: Ctx) -> int:
     from ctui.cli.core import banner
-    from ctui.core import radar
     from ctui.core.errors import CONFLICT
+    from ctui.core.flows import radar
 
     c = ctx.coord
     found = c.conflicts() if getattr(c, "remote", False) is True else radar.scan(c)
@@ -95,8 +95,8 @@ def conflicts(ctx: Ctx) -> int:
 def attach(ctx: Ctx) -> int:
     import os
 
-    from ctui.core import tmux
     from ctui.core.errors import NotFound, UsageError
+    from ctui.core.threads import tmux
 
     t = ctx.coord.threads.get(ctx.args.name)
     if t.mode != "interactive":

@@ -111,7 +111,7 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
 
         raise StoreError(f"the store {store.db_path} is gone: run `ctui init` to create it again")
     snap = Snapshot(at=now)
-    reading = store.read() if store is not None else contextlib.nullcontext()
+    reading = coord.read_snapshot() if store is not None else contextlib.nullcontext()
     with reading:
         insts = [record(i) for i in coord.instances.list(include_ended=True)]
         insts = [
@@ -147,7 +147,7 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
         snap.records["activity"] = events
         snap.totals["activity"] = int(events[0]["id"]) if events else 0
     if store is not None:
-        from ctui.core import budget
+        from ctui.core.threads import budget
 
         snap.spend = budget.summary(coord)["day"]
     snap.took = time.perf_counter() - started

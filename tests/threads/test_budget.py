@@ -11,7 +11,7 @@ import pytest
 
 from ctui.core import Coordinator, runs
 from ctui.core.instances import pid_alive
-from ctui.core.procs import group_members
+from ctui.core.threads.procs import group_members
 from tests.conftest import Cli
 from tests.threads.conftest import wait_for
 

@@ -54,7 +54,7 @@ class StatusBar(Vertical):
             line.append(f"  {info['counts']}", style="dim")
         spend = info.get("spend")
         if spend and (spend.get("usd") or spend.get("usd_cap") or spend.get("tokens_cap")):
-            from ctui.core.budget import headline
+            from ctui.core.threads.budget import headline
 
             share = spend.get("share") or 0
             style = "bold red" if share >= 1 else "bold yellow" if share >= 0.8 else "green"
