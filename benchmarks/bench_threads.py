@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ctui.core import procs
+from ctui.core.threads import procs
 
 ROOT = Path(__file__).resolve().parent.parent
 CTUI = str(Path(sys.executable).parent / "ctui")

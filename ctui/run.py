@@ -29,9 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ctui.core import Coordinator, agents, budget, limits, private, runs, tmux
+from ctui.core import Coordinator, private
 from ctui.core.instances import pid_start_time
-from ctui.core.threads import ACTIVE, Thread
+from ctui.core.threads import ACTIVE, Thread, agents, budget, limits, runs, tmux
 
 SAVE_EVERY_S = 0.5
 

@@ -176,7 +176,7 @@ def _statuses(coord: Any, part: str) -> Counter[str]:
 def render(coord: Any, latency: Latency, denials: DenialCounter) -> str:
     """The whole exposition document."""
     now = coord.now()
-    with coord.store.read():
+    with coord.read_snapshot():
         states = Counter(i.state for i in coord.instances.list(include_ended=True))
         leases = coord.leases.list()
         tasks = _statuses(coord, "tasks")
@@ -202,7 +202,7 @@ def render(coord: Any, latency: Latency, denials: DenialCounter) -> str:
 
 def _budget_lines(coord: Any) -> list[str]:
     """Today's spend (UTC) and the configured caps, so an alert can fire before a cap stops work."""
-    from ctui.core import budget
+    from ctui.core.threads import budget
 
     doc = budget.summary(coord)
     day = doc["day"]

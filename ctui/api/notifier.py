@@ -10,7 +10,8 @@ import logging
 import threading
 from pathlib import Path
 
-from ctui.core import Coordinator, notify
+from ctui.core import Coordinator
+from ctui.core.flows import notify
 
 log = logging.getLogger("ctui.notify")
 POLL_S = 1.0

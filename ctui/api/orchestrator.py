@@ -126,14 +126,14 @@ class Orchestrator:
         result = dict(coord.cleanup())
         result["threads_resumed"] = self._resume_due(coord)
         result["threads_started"] = self._start_ready(coord)
-        from ctui.core import limits
+        from ctui.core.threads import limits
 
         result["held"] = {agent: iso(until) for agent, until in limits.held(coord).items()}
         return result
 
     def _resume_due(self, coord: Coordinator) -> list[str]:
         """Resume threads paused on a usage limit whose reset time has come."""
-        from ctui.core import limits
+        from ctui.core.threads import limits
 
         resumed: list[str] = []
         threads: Any = coord.threads
@@ -158,7 +158,7 @@ class Orchestrator:
         threads: Any = coord.threads
         if not hasattr(threads, "list") or not hasattr(threads, "start"):
             return []
-        from ctui.core import budget, limits
+        from ctui.core.threads import budget, limits
 
         running = len(threads.list(status="running"))
         started = []

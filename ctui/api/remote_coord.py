@@ -134,7 +134,7 @@ class RemoteDecisions(Part):
 
     def import_file(self, path: Path, *, author: str = "operator") -> dict[str, Any]:
         """Read and check the log here (as a local import would), then send it in one request."""
-        from ctui.core.decision_import import load_log, parse_log
+        from ctui.core.decisions.import_log import load_log, parse_log
 
         items = load_log(Path(path))
         parse_log(items, author)  # the file's errors, named as a local import names them

@@ -69,7 +69,7 @@ class RemoteTasks(Part):
 
         The server applies it in one transaction: all of it or nothing.
         """
-        from ctui.core.plan import load_tasks
+        from ctui.core.tasks.plan import load_tasks
 
         doc = load_tasks(Path(path))
         return dict(send_import(self.api, "/api/tasks/import", {**doc, "by": by}, path))

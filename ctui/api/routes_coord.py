@@ -19,7 +19,8 @@ from ctui.api.models import (
     LockRef,
     RenewIn,
 )
-from ctui.core import Coordinator, radar
+from ctui.core import Coordinator
+from ctui.core.flows import radar
 
 router = APIRouter(prefix="/api", responses=ERRORS, default_response_class=JSON)
 C = Annotated[Coordinator, Depends(coord)]

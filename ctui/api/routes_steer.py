@@ -10,7 +10,8 @@ from pydantic import Field
 
 from ctui.api.common import ERRORS, JSON, coord, ok
 from ctui.api.models import Body, ByIn
-from ctui.core import Coordinator, permissions, steer
+from ctui.core import Coordinator
+from ctui.core.flows import permissions, steer
 
 router = APIRouter(prefix="/api", responses=ERRORS, default_response_class=JSON)
 C = Annotated[Coordinator, Depends(coord)]

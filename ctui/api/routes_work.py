@@ -64,7 +64,7 @@ def add_task(c: C, body: TaskIn) -> JSON:
     "(201 with the new ids; 200 when every task was already there)",
 )
 def import_tasks(c: C, body: TasksImportIn) -> JSON:
-    from ctui.core import plan
+    from ctui.core.tasks import plan
 
     result = plan.import_document(c, body.model_dump(exclude={"by"}), by=body.by)
     return ok(result, 201 if result["imported"] or result["plan"] else 200)
@@ -195,7 +195,7 @@ def create_thread(c: C, body: ThreadIn) -> JSON:
 
 @router.get("/threads/{name}", summary="one thread, with its runs")
 def thread(c: C, name: str) -> JSON:
-    from ctui.core import runs
+    from ctui.core.threads import runs
 
     return ok({**c.threads.get(name).to_dict(), "runs": runs.listed(c, name)})
 
@@ -216,7 +216,7 @@ def resume_thread(c: C, name: str, body: ResumeIn | None = None) -> JSON:
 
 
 def _budget(usd: float | None, tokens: int | None) -> dict[str, Any]:
-    from ctui.core.budget import parse_caps
+    from ctui.core.threads.budget import parse_caps
 
     caps = parse_caps(usd, tokens)
     return {"budget": caps} if caps else {}

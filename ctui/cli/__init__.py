@@ -122,8 +122,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ctui.hook import main as hook_main
 
         return hook_main(args_list[1:])
-    import sqlite3  # not at the top: `ctui hook` above must not pay for argparse or sqlite3 here
-
     from ctui.cli.common import Ctx
     from ctui.core.errors import CtuiError
 
@@ -141,15 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(ctx) or 0)
     except CtuiError as exc:
         return _fail(ctx, exc.message, exc.exit_code, exc.details)
-    except sqlite3.Error as exc:
-        message = f"store error: {exc}: try again, or move a damaged .ctui/ctui.db aside"
-        return _fail(ctx, message, 1)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug or an unforeseen OS error: one line, the trace on request
         import os
+
+        from ctui.core.store import failure
+
+        if (stored := failure(exc)) is not None:  # the store's own error, e.g. a damaged file
+            return _fail(ctx, stored.message, stored.exit_code)
 
         if os.environ.get("CTUI_DEBUG"):
             raise

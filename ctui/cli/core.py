@@ -118,7 +118,7 @@ def status(ctx: Ctx) -> int:
     now = c.now()
     out = [_where(ctx, c, data)]
     if data.get("budget"):
-        from ctui.core.budget import headline
+        from ctui.core.threads.budget import headline
 
         out.append(f"spend  {headline(data['budget'])}")
     out.append("")

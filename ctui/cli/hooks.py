@@ -322,9 +322,8 @@ def _thread_worktrees(ctx: Ctx) -> dict[str, str]:
     except CtuiError:
         return {}
     try:
-        rows = c.store.conn.execute(
-            "SELECT name, worktree FROM threads WHERE worktree IS NOT NULL"
-        ).fetchall()
+        with c.read_snapshot():  # a read: the doctor reaps nothing, it only looks
+            rows = [(t.name, t.worktree) for t in c.threads.list() if t.worktree is not None]
     finally:
         c.close()
     found = {}

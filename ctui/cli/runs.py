@@ -124,9 +124,9 @@ def _reporter(ctx: Ctx) -> Any:
 
 
 def run(ctx: Ctx) -> int:
-    from ctui.core.budget import parse_caps
     from ctui.core.errors import UsageError
-    from ctui.core.orchestrate import Orchestrator, load_tasks_file, unfinished
+    from ctui.core.flows.orchestrate import Orchestrator, load_tasks_file, unfinished
+    from ctui.core.threads.budget import parse_caps
 
     a = ctx.args
     if a.no_plan and not a.tasks:
@@ -224,7 +224,7 @@ def _short(text: str, width: int = 50) -> str:
 
 
 def loop(ctx: Ctx) -> int:
-    from ctui.core.loop import loop as run_loop
+    from ctui.core.flows.loop import loop as run_loop
 
     a = ctx.args
     c = ctx.coord

@@ -1,7 +1,7 @@
 """`ctui send NAME TEXT`, `ctui restart NAME`, `ctui approve|deny NAME` (and `ctui attach`'s
 body): steering one agent.
 
-The same core calls (`ctui.core.steer`) serve the control room's keys and the
+The same core calls (`ctui.core.flows.steer`) serve the control room's keys and the
 API's `/api/threads/{name}/send` and `/restart` routes.
 """
 
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def send(ctx: Ctx) -> int:
-    from ctui.core import steer
+    from ctui.core.flows import steer
 
     text = sys.stdin.read() if ctx.args.text == "-" else ctx.args.text
     done = steer.send(ctx.coord, ctx.args.name, text, by=ctx.actor)
@@ -60,8 +60,8 @@ def send(ctx: Ctx) -> int:
 def notify(ctx: Ctx) -> int:
     import threading
 
-    from ctui.core import notify as notes
     from ctui.core.errors import UsageError
+    from ctui.core.flows import notify as notes
 
     if not 0.05 <= ctx.args.poll <= 60:
         raise UsageError("--poll must be from 0.05 to 60 seconds")
@@ -99,7 +99,7 @@ def deny(ctx: Ctx) -> int:
 
 
 def _answer(ctx: Ctx, *, allow: bool) -> int:
-    from ctui.core import permissions
+    from ctui.core.flows import permissions
 
     done = permissions.answer(
         ctx.coord, ctx.args.name, allow=allow, message=ctx.args.message, by=ctx.actor
@@ -110,7 +110,7 @@ def _answer(ctx: Ctx, *, allow: bool) -> int:
 
 
 def restart(ctx: Ctx) -> int:
-    from ctui.core import steer
+    from ctui.core.flows import steer
 
     t = steer.restart(ctx.coord, ctx.args.name, by=ctx.actor)
     ctx.emit(t.to_dict(), f"{t.name}  run {t.run_id} started")
@@ -120,7 +120,7 @@ def restart(ctx: Ctx) -> int:
 def attach(ctx: Ctx) -> int:
     """An interactive thread's terminal (switch-client inside tmux, attach outside);
     a headless thread's live log."""
-    from ctui.core import steer
+    from ctui.core.flows import steer
 
     argv = steer.attach(ctx.coord, ctx.args.name, inside_tmux=bool(os.environ.get("TMUX")))
     if argv is None:  # headless: its live log is the view

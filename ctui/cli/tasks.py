@@ -360,14 +360,14 @@ def leader_status(ctx: Ctx) -> int:
 
 def discover_add(ctx: Ctx) -> int:
     d = ctx.coord.discoveries.add(ctx.args.text, instance=ctx.actor, tags=ctx.args.tag)
-    from ctui.core.discoveries import label
+    from ctui.core.tasks.discoveries import label
 
     ctx.emit(d.to_dict(), label(d.id))
     return 0
 
 
 def _discoveries(ctx: Ctx, found: list[Any]) -> int:
-    from ctui.core.discoveries import label
+    from ctui.core.tasks.discoveries import label
 
     ctx.emit(
         [d.to_dict() for d in found],

@@ -14,7 +14,7 @@ from ctui.core import private
 from ctui.core.clock import ago
 from ctui.core.errors import CtuiError
 from ctui.core.fmt import duration, money
-from ctui.core.thread_model import STATUSES
+from ctui.core.threads.model import STATUSES
 
 SPAWN_EXAMPLES = """examples:
   ctui spawn fix-login -t fixer --context '{"problem": "login returns 500"}' --wait
@@ -163,7 +163,7 @@ def _thread_options(p: argparse.ArgumentParser) -> None:
 
 
 def _create(ctx: Ctx, start: bool = False) -> Any:
-    from ctui.core.budget import parse_caps
+    from ctui.core.threads.budget import parse_caps
 
     a = ctx.args
     caps = parse_caps(a.budget_usd, a.budget_tokens)
@@ -198,7 +198,7 @@ def start(ctx: Ctx) -> int:
 
 
 def resume(ctx: Ctx) -> int:
-    from ctui.core.budget import parse_caps
+    from ctui.core.threads.budget import parse_caps
 
     a = ctx.args
     caps = parse_caps(a.budget_usd, a.budget_tokens)
@@ -341,7 +341,7 @@ def status(ctx: Ctx) -> int:
     t = c.threads.get(ctx.args.name)
     data = t.to_dict(c.now())
     if getattr(c, "remote", False) is not True:
-        from ctui.core import runs
+        from ctui.core.threads import runs
 
         data["runs"] = runs.listed(c, t.name)
     ctx.emit(data, lambda: _details(data))
@@ -477,7 +477,7 @@ def _shower(ctx: Ctx) -> Any:
     while following), else stream-json made readable."""
     import json
 
-    from ctui.core.agents import pretty
+    from ctui.core.threads.agents import pretty
 
     raw = ctx.args.raw
 

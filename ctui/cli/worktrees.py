@@ -79,8 +79,8 @@ def wt_diff(ctx: Ctx) -> int:
 
 def conflicts(ctx: Ctx) -> int:
     from ctui.cli.core import banner
-    from ctui.core import radar
     from ctui.core.errors import CONFLICT
+    from ctui.core.flows import radar
 
     c = ctx.coord
     found = c.conflicts() if getattr(c, "remote", False) is True else radar.scan(c)

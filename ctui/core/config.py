@@ -25,7 +25,7 @@ token = "..."        # the server's bearer token (CT_API_TOKEN wins)
 strategy = "merge"   # or "rebase" (see ctui.core.merge.settings)
 batch = 1
 on_failure = "operator"   # or "resume"
-[budget]             # caps; none set means no cap (see ctui.core.budget)
+[budget]             # caps; none set means no cap (see ctui.core.threads.budget)
 thread_usd = 2.0     # per thread (all its runs); also thread_tokens
 run_usd = 10.0       # per `ctui run`; also run_tokens
 day_usd = 50.0       # per UTC day for the repository; also day_tokens

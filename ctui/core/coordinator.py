@@ -15,39 +15,40 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 from ctui.core import events as events_mod
-from ctui.core.clock import Clock, system_clock
+from ctui.core.clock import Clock
 from ctui.core.config import Config
-from ctui.core.paths import RepoPaths, refuse_accidental_store, resolve_store_dir
-from ctui.core.store import DB_NAME, Store
+from ctui.core.context import Context
+from ctui.core.paths import refuse_accidental_store, resolve_store_dir
+from ctui.core.store.connection import DB_NAME, Store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
     from ctui.core.decisions import Decisions
-    from ctui.core.discoveries import Discoveries
     from ctui.core.events import Events
     from ctui.core.instances import Instances
     from ctui.core.leases import Leases
     from ctui.core.merge import MergeQueue
     from ctui.core.tasks import Tasks
+    from ctui.core.tasks.discoveries import Discoveries
     from ctui.core.threads import Threads
-    from ctui.core.worktrees import Worktrees
+    from ctui.core.threads.worktrees import Worktrees
 
 
-class Coordinator:
+class Coordinator(Context):
     """The coordination store of one repository, with its domain parts as attributes."""
 
     def __init__(
         self, store: Store, *, clock: Clock | None = None, config: Config | None = None
     ) -> None:
-        self.store = store
-        self.clock = clock or system_clock
-        self._config = config
+        super().__init__(store, clock=clock, config=config)
         if store.conn.execute("SELECT 1 FROM instances WHERE id = 'operator'").fetchone() is None:
             from ctui.core.instances import ensure_operator
 
@@ -74,43 +75,17 @@ class Coordinator:
         store = Store.open(folder, create=create, **({"timeout": timeout} if timeout else {}))
         return cls(store, clock=clock)
 
-    def now(self) -> float:
-        return self.clock()
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several calls as one write transaction: all of them or none (nested calls join it)."""
+        with self.store.write():
+            yield
 
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            self._config = Config.load(self.store.path)
-        return self._config
-
-    @property
-    def root(self) -> Path:
-        """The repository root the store belongs to (the folder holding `.ctui/`)."""
-        return self.store.path.parent
-
-    @cached_property
-    def paths(self) -> RepoPaths:
-        return RepoPaths(self.root)
-
-    def log(
-        self,
-        conn: sqlite3.Connection,
-        kind: str,
-        *,
-        actor: str | None = None,
-        subject: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> int:
-        """Record an event inside the current write transaction."""
-        return events_mod.record(
-            conn,
-            kind,
-            at=self.now(),
-            actor=actor,
-            subject=subject,
-            data=data,
-            keep=self.config.events_keep,
-        )
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Several reads that see the store at one moment."""
+        with self.store.read():
+            yield
 
     def release_holdings(
         self, conn: sqlite3.Connection, instance_id: str, *, reason: str
@@ -153,7 +128,7 @@ class Coordinator:
 
     @cached_property
     def discoveries(self) -> Discoveries:
-        from ctui.core.discoveries import Discoveries
+        from ctui.core.tasks.discoveries import Discoveries
 
         return Discoveries(self)
 
@@ -165,7 +140,7 @@ class Coordinator:
 
     @cached_property
     def worktrees(self) -> Worktrees:
-        from ctui.core.worktrees import Worktrees
+        from ctui.core.threads.worktrees import Worktrees
 
         return Worktrees(self)
 
@@ -200,7 +175,7 @@ class Coordinator:
             tasks = self._listed("tasks")
             threads = self._listed("threads")
             count = self.decisions.count()
-        from ctui.core import budget
+        from ctui.core.threads import budget
 
         return {
             "store": str(self.store.path),

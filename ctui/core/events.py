@@ -16,9 +16,21 @@ from ctui.core.record import FrozenRecord
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
 
-    from ctui.core.coordinator import Coordinator
+    from ctui.core.config import Config
+    from ctui.core.store.connection import Store
+
+    class EventsContext(Protocol):
+        """What `Events` reads from its context (a `Context` would import this module)."""
+
+        store: Store
+
+        @property
+        def config(self) -> Config: ...
+
+        def now(self) -> float: ...
+
 
 PRUNE_EVERY = 200
 
@@ -114,7 +126,7 @@ def prune(conn: sqlite3.Connection, keep: int) -> int:
 class Events:
     """Reading, publishing and following the event log."""
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: EventsContext) -> None:
         self._c = coord
 
     def publish(

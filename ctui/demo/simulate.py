@@ -87,7 +87,7 @@ QUESTIONS = (
 
 def ask(c: Any, instance: str, message: str = QUESTIONS[0]) -> None:
     """Record what a simulated agent asks, as the Notification hook does for a real one."""
-    from ctui.core.roster import ASKED
+    from ctui.core.flows.roster import ASKED
 
     c.events.publish(
         ASKED,

@@ -15,7 +15,7 @@ pass untouched, without a write to the store.
 
 A tool call names one literal file: `[`, `]`, `*` and `?` in its name are
 characters (`app/[slug]/page.tsx` is a file, escaped into its key with
-`ctui.core.globs.escape`), and a call never leases more than that file. The
+`ctui.core.leases.globs.escape`), and a call never leases more than that file. The
 lease check refuses, without touching the store, a path that is a folder, that
 is not a regular file (a FIFO, a device, a socket: never opened), or that does
 not exist and holds `*` or `?` (a pattern where one file is meant). Explicit
@@ -35,8 +35,8 @@ import os
 from pathlib import Path
 
 from ctui.core.errors import LeaseHeld, StoreError, UsageError
-from ctui.core.globs import escape
 from ctui.core.leases import Lease
+from ctui.core.leases.globs import escape
 from ctui.hooks.session import Session, open_store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -170,7 +170,7 @@ def _file_path(payload: dict[str, Any], tool: str) -> str:
 def before_edit(s: Session, path: str, tool: str) -> dict[str, Any] | None:
     """Acquire or renew; deny when another live instance (outside the family) holds it."""
     c = s.c
-    with c.store.write():
+    with c.transaction():
         inst = s.ensure("working")
         try:
             c.leases.acquire(path, instance=inst.id, intent=f"{tool.lower()} it", cwd=s.cwd)
@@ -184,7 +184,7 @@ def before_edit(s: Session, path: str, tool: str) -> dict[str, Any] | None:
                 return None
             except LeaseHeld as third:
                 refusal = third
-    from ctui.core.lease_keys import file as lease_file
+    from ctui.core.leases.keys import file as lease_file
 
     target = escape(str(lease_file(c, path, s.cwd)))
     return deny(held_reason(refusal, inst.id, c.now(), target))
@@ -241,7 +241,7 @@ def ctui_command() -> str:
 def after_edit(s: Session, path: str) -> dict[str, Any] | None:
     """Record the edit's SHA-1 under the holder's lease, renew, apply the release policy."""
     c = s.c
-    with c.store.write():
+    with c.transaction():
         inst = s.ensure("working")
         mine = c.leases.record_edit(path, instance=inst.id, cwd=s.cwd)
         if mine is None:
@@ -320,8 +320,8 @@ def _changed(root: Path, leases: list[Lease], since: float) -> list[tuple[Lease,
     Plain keys cost one `stat` each; only a glob lease asks git for the
     worktree's changed files.
     """
-    from ctui.core.globs import compile_glob, unescape
     from ctui.core.leases import file_sha1
+    from ctui.core.leases.globs import compile_glob, unescape
 
     found: list[tuple[Lease, str]] = []
     globs = [lease for lease in leases if lease.is_glob]

@@ -11,7 +11,7 @@ SessionEnd hooks (hence the shorter busy timeout there).
 
 from __future__ import annotations
 
-from ctui.core.roster import ASKED
+from ctui.core.flows.roster import ASKED
 from ctui.hooks import context
 from ctui.hooks.session import Session, open_store
 
@@ -36,7 +36,7 @@ def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def session_start(s: Session) -> dict[str, Any] | None:
-    with s.c.store.write():
+    with s.c.transaction():
         me = s.ensure("idle")
         seen = s.c.events.latest_id()
         text = context.at_start(s.c, me)
@@ -46,7 +46,7 @@ def session_start(s: Session) -> dict[str, Any] | None:
 
 def user_prompt(s: Session) -> dict[str, Any] | None:
     """Heartbeat, news since the last prompt; the first prompt becomes the instance's task."""
-    with s.c.store.write():
+    with s.c.transaction():
         me = s.ensure("working")
         task = _task_from(s.payload.get("prompt"))
         if me.task is None and task:
@@ -90,7 +90,7 @@ def stop(s: Session) -> dict[str, Any] | None:
 
 
 def subagent_start(s: Session) -> dict[str, Any] | None:
-    with s.c.store.write():
+    with s.c.transaction():
         me = s.ensure("working")
         text = context.for_subagent(s.c, me)
     return context.answer("SubagentStart", text)
@@ -98,7 +98,7 @@ def subagent_start(s: Session) -> dict[str, Any] | None:
 
 def subagent_stop(s: Session) -> dict[str, Any] | None:
     """End the subagent's instance (its leases go); the parent session carries on."""
-    with s.c.store.write():
+    with s.c.transaction():
         sub = s.find(s.agent_id)
         if sub is not None and sub.state != "ended":
             s.c.instances.unregister(sub.id, reason="subagent stopped")
@@ -114,7 +114,7 @@ def session_end(payload: dict[str, Any]) -> dict[str, Any] | None:
     s = Session(payload, open_store(payload, timeout=SESSION_END_BUSY_TIMEOUT_S))
     reason = payload.get("reason")
     why = f"session ended ({reason})" if isinstance(reason, str) and reason else "session ended"
-    with s.c.store.write():
+    with s.c.transaction():
         me = s.find(None)
         if me is None:
             return None

@@ -1,10 +1,10 @@
 """PermissionRequest: hold a tool's permission request open until the operator answers in
 ctui (approve or deny), or the configured wait passes (then no answer: the client asks
-in its own prompt). See `ctui.core.permissions`."""
+in its own prompt). See `ctui.core.flows.permissions`."""
 
 from __future__ import annotations
 
-from ctui.core import permissions
+from ctui.core.flows import permissions
 from ctui.hooks.session import Session, open_store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record

@@ -130,7 +130,7 @@ class Session:
         also heartbeats its parent, so a long subagent run does not let the
         session go stale.
         """
-        with self.c.store.write():
+        with self.c.transaction():
             parent = self._ensure(None, None if self.agent_id else state)
             if self.agent_id is None:
                 return parent

@@ -1,5 +1,5 @@
 """Keys that act on the selected agent: attach, send, restart, delete, and stop/merge
-aimed at the agents list. Each makes the core call the CLI makes (`ctui.core.steer`,
+aimed at the agents list. Each makes the core call the CLI makes (`ctui.core.flows.steer`,
 `threads.stop`, `threads.remove`), in a thread worker.
 
 A Claude session started by hand is not a thread: ctui cannot type into its
@@ -39,7 +39,7 @@ def send(c: Any, name: str, text: str) -> dict[str, Any]:
     """`ctui send`: the core call locally, its API route through a server."""
     if _remote(c):
         return _route(c, f"/api/threads/{name}/send", {"text": text, "by": OPERATOR})
-    from ctui.core import steer
+    from ctui.core.flows import steer
 
     return steer.send(c, name, text, by=OPERATOR)
 
@@ -48,7 +48,7 @@ def restart(c: Any, name: str) -> int:
     """`ctui restart`; returns the new run's number."""
     if _remote(c):
         return int(_route(c, f"/api/threads/{name}/restart", {"by": OPERATOR})["run_id"])
-    from ctui.core import steer
+    from ctui.core.flows import steer
 
     return steer.restart(c, name, by=OPERATOR).run_id
 
@@ -58,7 +58,7 @@ def answer(c: Any, target: str, allow: bool) -> dict[str, Any]:
     if _remote(c):
         verb = "approve" if allow else "deny"
         return _route(c, f"/api/agents/{target}/{verb}", {"by": OPERATOR})
-    from ctui.core import permissions
+    from ctui.core.flows import permissions
 
     return permissions.answer(c, target, allow=allow, by=OPERATOR)
 
@@ -155,7 +155,7 @@ class AgentActions:
         if rec.get("mode") != "interactive":
             app.push_screen(DetailScreen("threads", rec, self.coord, live=app.live))  # type: ignore[attr-defined]
             return
-        from ctui.core import steer
+        from ctui.core.flows import steer
 
         inside = bool(os.environ.get("TMUX"))
 

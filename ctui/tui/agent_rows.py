@@ -1,4 +1,4 @@
-"""How one agent (a `ctui.core.roster` record) becomes one row of the agents list.
+"""How one agent (a `ctui.core.flows.roster` record) becomes one row of the agents list.
 
 Columns carry a priority: when the list is narrow the lowest-priority ones
 drop first, and DOING takes whatever width is left (its text ellipsised), so

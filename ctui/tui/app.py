@@ -25,8 +25,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from ctui.core.notify import Changes
-from ctui.core.roster import ENDED, counts
+from ctui.core.flows.notify import Changes
+from ctui.core.flows.roster import ENDED, counts
 from ctui.tui.actions import Actions
 from ctui.tui.agent_actions import AgentActions
 from ctui.tui.commands import ControlRoomCommands

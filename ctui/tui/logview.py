@@ -13,8 +13,8 @@ from typing import Any
 
 from rich.text import Text
 
-from ctui.core.agents import USAGE_KEYS, RunStats, describe, refusal
 from ctui.core.fmt import money
+from ctui.core.threads.agents import USAGE_KEYS, RunStats, describe, refusal
 
 
 def _usage(data: dict[str, Any]) -> int:

@@ -220,7 +220,7 @@ def decision_row(r: Record, now: float) -> list[Cell]:
 
 def event_row(r: Record, now: float) -> list[Cell]:
     """TIME, KIND, and what happened as a sentence ("backend-0001 took src/auth.py to …")."""
-    from ctui.core.roster import sentence
+    from ctui.core.flows.roster import sentence
 
     at = ts(r.get("at"))
     kind = str(r.get("kind") or "")

@@ -111,7 +111,7 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
 
         raise StoreError(f"the store {store.db_path} is gone: run `ctui init` to create it again")
     snap = Snapshot(at=now)
-    reading = store.read() if store is not None else contextlib.nullcontext()
+    reading = coord.read_snapshot() if store is not None else contextlib.nullcontext()
     with reading:
         insts = [record(i) for i in coord.instances.list(include_ended=True)]
         insts = [
@@ -149,7 +149,7 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
         snap.records["agents"] = _agents(coord, insts, threads, snap, now)
         snap.totals["agents"] = len(snap.records["agents"])
     if store is not None:
-        from ctui.core import budget
+        from ctui.core.threads import budget
 
         snap.spend = budget.summary(coord)["day"]
     snap.took = time.perf_counter() - started
@@ -164,7 +164,7 @@ def _agents(
     coord: Any, insts: list[Record], threads: list[Record], snap: Snapshot, now: float
 ) -> list[Record]:
     """The agents list (ended ones included: the app hides them unless asked)."""
-    from ctui.core.roster import agents
+    from ctui.core.flows.roster import agents
 
     lines: dict[str, str] = {}
     running = [t["name"] for t in threads if t.get("status") == "running"][:LAST_LINES]

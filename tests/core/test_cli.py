@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ctui.core import schema
+from ctui.core.store import schema
 from tests.conftest import Cli
 from tests.support import dump
 

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from ctui.core import Coordinator
 from ctui.core.errors import LeaseExpired, LeaseHeld, NotFound
-from ctui.core.globs import overlaps
+from ctui.core.leases.globs import overlaps
 from tests.support import FakeClock
 
 KEYS = [

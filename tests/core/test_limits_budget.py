@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ctui.core import budget, limits
-from ctui.core.agents import RunStats
 from ctui.core.config import Config
 from ctui.core.errors import UsageError
+from ctui.core.threads import budget, limits
+from ctui.core.threads.agents import RunStats
 
 NOW = datetime(2026, 12, 1, 13, 20, tzinfo=UTC).timestamp()
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ctui.core import Coordinator
 from ctui.core.errors import LeaseHeld
-from ctui.core.globs import canonical, escape, fixed_prefix, is_glob, overlaps, unescape
+from ctui.core.leases.globs import canonical, escape, fixed_prefix, is_glob, overlaps, unescape
 
 NAMES = st.text(alphabet="ab/[]*?!.-", min_size=1, max_size=12)
 

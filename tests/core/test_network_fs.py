@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ctui.core import store as store_mod
 from ctui.core.errors import StoreError
-from ctui.core.store import Store
+from ctui.core.store import connection as store_mod
+from ctui.core.store.connection import Store
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from ctui.core import Coordinator, notify
+from ctui.core import Coordinator
+from ctui.core.flows import notify
 from tests.conftest import CTUI
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctui.core.errors import UsageError
-from ctui.core.globs import compile_glob, fixed_prefix, is_glob, overlaps
+from ctui.core.leases.globs import compile_glob, fixed_prefix, is_glob, overlaps
 from ctui.core.paths import RepoPaths, find_git, resolve_store_dir, worktree_branch
 from tests.conftest import git
 

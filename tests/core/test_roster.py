@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctui.core import roster
+from ctui.core.flows import roster
 
 NOW = 1_000_000.0
 

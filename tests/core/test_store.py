@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ctui.core import Coordinator, schema
+from ctui.core import Coordinator
 from ctui.core.errors import StoreError
-from ctui.core.store import Store
+from ctui.core.store import schema
+from ctui.core.store.connection import Store
 from tests.support import dump
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.errors import StoreError
-from ctui.core.store import WRITER_QUEUE, Store
+from ctui.core.store.connection import WRITER_QUEUE, Store
 from tests.support import dump
 
 

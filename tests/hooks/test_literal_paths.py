@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ctui.core.lease_verify import file_sha1
+from ctui.core.leases.verify import file_sha1
 from tests.conftest import CTUI
 from tests.hooks.support import SESSION_A, SESSION_B, Hook, rows, snapshot
 

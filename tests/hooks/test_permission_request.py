@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from ctui.core import Coordinator, permissions
+from ctui.core import Coordinator
+from ctui.core.flows import permissions
 from tests.conftest import Cli
 from tests.hooks.support import Hook, fixture
 
@@ -146,7 +147,8 @@ def test_answer_and_expiry_race_and_exactly_one_wins(repo: Path) -> None:
             [
                 sys.executable,
                 "-c",
-                "import sys,json;from ctui.core import Coordinator, permissions;"
+                "import sys,json;from ctui.core import Coordinator;"
+                "from ctui.core.flows import permissions;"
                 f"c=Coordinator.open({str(repo)!r});"
                 f"print(json.dumps(permissions.wait(c,{rid},0.3)))",
             ],
@@ -158,7 +160,8 @@ def test_answer_and_expiry_race_and_exactly_one_wins(repo: Path) -> None:
                 [
                     sys.executable,
                     "-c",
-                    "import time;time.sleep(0.25);from ctui.core import Coordinator, permissions\n"
+                    "import time;time.sleep(0.25);from ctui.core import Coordinator\n"
+                    "from ctui.core.flows import permissions\n"
                     "from ctui.core.errors import NotFound\n"
                     f"c=Coordinator.open({str(repo)!r})\n"
                     f"try: permissions.answer(c,{inst!r},allow={i % 2 == 0})\n"

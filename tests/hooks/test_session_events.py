@@ -256,7 +256,7 @@ def test_first_prompt_becomes_the_task_others_see(hook: Hook, repo: Path) -> Non
 
 def test_notification_stores_what_the_agent_asks(hook: Hook, repo: Path) -> None:
     """The question is kept (the control room shows it); a non-waiting notice is not."""
-    from ctui.core import roster
+    from ctui.core.flows import roster
 
     assert hook("SessionStart").code == 0
     assert hook("Notification").allowed

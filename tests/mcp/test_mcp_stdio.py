@@ -104,8 +104,8 @@ def test_the_sdk_loads_only_when_serving() -> None:
     import sys
 
     code = (
-        "import sys, ctui.cli.mcp, ctui.cli.tasks, ctui.core.tasks, ctui.core.plan, "
-        "ctui.core.discoveries; "
+        "import sys, ctui.cli.mcp, ctui.cli.tasks, ctui.core.tasks, ctui.core.tasks.plan, "
+        "ctui.core.tasks.discoveries; "
         "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))"
     )
     out = subprocess.run(

@@ -10,7 +10,7 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.errors import Conflict, UsageError
-from ctui.core.plan import import_tasks
+from ctui.core.tasks.plan import import_tasks
 from tests.tasks.support import fingerprint
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "tasks.json"

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from ctui.core import agents, plan_parse
 from ctui.core.errors import UsageError
+from ctui.core.tasks import plan_parse
+from ctui.core.threads import agents
 
 
 def test_profiles_build_the_documented_argv(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -260,8 +261,8 @@ def test_plans_are_validated_whole() -> None:
 
 def test_core_threads_import_without_gitpython() -> None:
     code = (
-        "import sys, ctui.core, ctui.core.threads, ctui.core.worktrees, ctui.core.orchestrate, "
-        "ctui.core.loop, ctui.run; "
+        "import sys, ctui.core, ctui.core.threads, ctui.core.threads.worktrees, "
+        "ctui.core.flows.orchestrate, ctui.core.flows.loop, ctui.run; "
         "print(sorted(m for m in ('git', 'rich', 'textual') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ctui.core import Coordinator, tmux
+from ctui.core import Coordinator
+from ctui.core.threads import tmux
 from tests.threads.conftest import wait_for
 
 CTUI = str(Path(sys.executable).parent / "ctui")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ctui.core import Coordinator, runs
+from ctui.core import Coordinator
 from ctui.core.instances import pid_alive
-from ctui.core.procs import group_members
+from ctui.core.threads import runs
+from ctui.core.threads.procs import group_members
 from tests.conftest import Cli
 from tests.threads.conftest import wait_for
 

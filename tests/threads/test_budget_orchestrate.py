@@ -14,8 +14,8 @@ import pytest
 
 from ctui.api.orchestrator import Orchestrator as Loop
 from ctui.core import Coordinator
-from ctui.core.orchestrate import Orchestrator
-from ctui.core.plan_parse import parse
+from ctui.core.flows.orchestrate import Orchestrator
+from ctui.core.tasks.plan_parse import parse
 from tests.conftest import Cli
 from tests.support import FakeClock
 from tests.threads.conftest import wait_for

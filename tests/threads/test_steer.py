@@ -63,7 +63,7 @@ def test_send_types_into_an_interactive_threads_terminal(cli: Cli, coord: Coordi
         "tty", mode="interactive", agent="command", command=command, prompt="x", worktree=False
     )
     coord.threads.start("tty")
-    from ctui.core import tmux
+    from ctui.core.threads import tmux
 
     wait_for(lambda: tmux.alive("tty"), what="the tmux session")
     done = cli("send", "tty", "hello there", "--json")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ctui.core import Coordinator
 from ctui.core.instances import pid_alive
-from ctui.core.procs import group_members
+from ctui.core.threads.procs import group_members
 from tests.conftest import Cli
 from tests.threads.conftest import wait_for
 
@@ -80,7 +80,7 @@ def test_thread_list_notices_a_dead_supervisor(cli: Cli, coord: Coordinator) -> 
 
 
 def test_stop_an_interactive_thread_closes_its_tmux_session(cli: Cli, coord: Coordinator) -> None:
-    from ctui.core import tmux
+    from ctui.core.threads import tmux
 
     command = f'{sys.executable} -c "import time; time.sleep(120)"'
     args = ["--mode", "interactive", "--agent", "command", "--command", command, "--no-worktree"]

@@ -8,7 +8,7 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.errors import UsageError
-from ctui.core.templates import render
+from ctui.core.threads.templates import render
 from tests.conftest import Cli, git
 from tests.support import dump
 

@@ -143,7 +143,7 @@ def test_sentences_reach_the_activity_view(seeded: Coordinator) -> None:
 
 
 async def test_approve_and_deny_answer_the_waiting_request(seeded: Coordinator) -> None:
-    from ctui.core import permissions
+    from ctui.core.flows import permissions
 
     waiting = seeded.instances.register(role="asker").id
     seeded.instances.heartbeat(waiting, state="needs_input")

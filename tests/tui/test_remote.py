@@ -94,7 +94,7 @@ async def test_the_control_room_works_through_the_api(server: str, repo: Path) -
 
 async def test_send_and_approve_go_through_the_api(server: str, repo: Path) -> None:
     from ctui.api.client import RemoteCoordinator
-    from ctui.core import permissions
+    from ctui.core.flows import permissions
     from ctui.tui.app import ControlRoom
 
     local = Coordinator.open(repo)

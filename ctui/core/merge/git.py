@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +170,18 @@ class Scratch:
 
     def close(self) -> None:
         remove(self.root, self.path)
+
+
+def overlapping(changed: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
+    """(path, owners) for each path that two or more owners changed, by path.
+
+    Owners keep the order of `changed` (the merge queue passes its entries in queue order).
+    """
+    owners: dict[str, list[str]] = defaultdict(list)
+    for name, files in changed.items():
+        for path in files:
+            owners[path].append(name)
+    return [(p, n) for p, n in sorted(owners.items()) if len(n) > 1]
 
 
 def remove(root: Path, path: Path) -> None:

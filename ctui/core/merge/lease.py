@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 
-from ctui.core.instance_liveness import HOST, pid_alive, pid_start_time
+from ctui.core.instances.liveness import HOST, pid_alive, pid_start_time
 from ctui.core.merge.context import MergeContext
 from ctui.core.store import Store
 

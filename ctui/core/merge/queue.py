@@ -135,14 +135,12 @@ class MergeQueue:
 
     def predicted(self) -> builtins.list[dict[str, Any]]:
         """The radar over queued entries: files two or more queued branches both change."""
-        from ctui.core.radar import overlapping
-
         changed = {
             entry.thread: git.changed_files(self.ctx.root, entry.base, entry.branch)
             for entry in self.list()
             if git.rev(self.ctx.root, entry.branch) is not None
         }
-        return [{"path": p, "threads": t} for p, t in overlapping(changed)]
+        return [{"path": p, "threads": t} for p, t in git.overlapping(changed)]
 
     def run(self, **kw: Any) -> dict[str, Any]:
         """Land queued entries (see `runner.Runner.run`), after queueing again the threads

@@ -74,7 +74,7 @@ def top_line(info: dict[str, Any], width: int) -> Text:
         status.append((1, Text(f"✗ {failed} failed", "bold red" if failed else "dim")))
     spend = info.get("spend") or {}
     if spend.get("usd_cap") or spend.get("tokens_cap"):  # a day's budget: spend against it
-        from ctui.core.budget import headline
+        from ctui.core.threads.budget import headline
 
         share = spend.get("share") or 0
         style = "bold red" if share >= 1 else "bold yellow" if share >= 0.8 else "green"

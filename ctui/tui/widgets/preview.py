@@ -176,7 +176,7 @@ def _output(coord: Any, agent: Record) -> tuple[RenderableType, list[str]]:
 
 def _session_lines(mine: list[dict[str, Any]]) -> tuple[RenderableType, list[str]]:
     """A session's events as timed sentences."""
-    from ctui.core.roster import sentence
+    from ctui.core.flows.roster import sentence
 
     shown = [
         Text.assemble((_clock(e.get("at")) + " ", "dim"), sentence(e, subjectless=True))
