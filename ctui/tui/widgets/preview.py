@@ -186,7 +186,7 @@ def _session_lines(mine: list[dict[str, Any]]) -> tuple[RenderableType, list[str
 
 
 def _diff(coord: Any, agent: Record) -> tuple[RenderableType, list[str]]:
-    from ctui.core import agent_diff
+    from ctui.core.threads import diff as agent_diff
 
     worktree = agent.get("worktree")
     if not worktree or not Path(str(worktree)).is_dir():
