@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from rich.text import Text
 
 from ctui.core.clock import ago
+from ctui.core.flows.roster import when
 from ctui.core.fmt import money
 
 Record = dict[str, Any]
@@ -73,14 +73,8 @@ STATE_STYLES = {
 }
 
 
-def ts(value: Any) -> float | None:
-    """Epoch seconds from a float or an ISO-8601 string (API documents)."""
-    if value is None or isinstance(value, int | float):
-        return value
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+ts = when
+"""Epoch seconds from a float or an ISO-8601 string (API documents)."""
 
 
 def clock_time(at: float | None) -> str:
