@@ -7,6 +7,7 @@ real terminal client is a `tmux attach` run under `script` (which gives it a pty
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -128,7 +129,11 @@ def test_attach_inside_tmux_switches_the_client(
         ours("send-keys", "-t", "desk", "ctui attach tty; echo rc=$?", "Enter")
         wait_for(lambda: ours.client_sessions() == ["ctui-tty"], what="the client to switch")
         pane = wait_for(
-            lambda: "rc=" in (text := ours("capture-pane", "-p", "-t", "desk").stdout) and text,
+            # a line of its own: the typed command line holds "rc=$?" too
+            lambda: (
+                re.search(r"^rc=\d+", text := ours("capture-pane", "-p", "-t", "desk").stdout, re.M)
+                and text
+            ),
             what="attach to return",
         )
         assert "rc=0" in str(pane) and "nested" not in str(pane)

@@ -24,13 +24,13 @@ async def test_the_top_line_shows_spend_against_the_day_cap(repo: Path) -> None:
         c.close()
 
 
-async def test_no_cap_and_no_spend_shows_nothing(repo: Path) -> None:
+async def test_no_cap_shows_the_days_cost_alone(repo: Path) -> None:
     c = Coordinator.open(repo)
     try:
         app = control_room(c)
         async with app.run_test(size=SIZE) as pilot:
             await loaded(pilot)
-            await until(pilot, lambda: "live" in str(app.query_one("#top").content))
-            assert "today" not in str(app.query_one("#top").content)
+            await until(pilot, lambda: "today" in str(app.query_one("#top").content))
+            assert " / $" not in str(app.query_one("#top").content)  # no cap to spend against
     finally:
         c.close()
