@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ctui.core import Coordinator, roster
+from ctui.core import Coordinator
+from ctui.core.flows import roster
 from ctui.tui.screens.confirm import ConfirmScreen
 from ctui.tui.screens.detail import DetailScreen
 from ctui.tui.screens.send import SendScreen
