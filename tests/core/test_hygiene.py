@@ -15,8 +15,8 @@ import ctui.core
 FORBIDDEN = ("textual", "rich", "fastapi", "uvicorn", "httpx", "mcp", "starlette")
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["ctui.core", "ctui.hook"] + [
-    f"ctui.core.{m.name}" for m in pkgutil.iter_modules(ctui.core.__path__)
-]
+    m.name for m in pkgutil.walk_packages(ctui.core.__path__, "ctui.core.")
+]  # every module of every package of the core, not only the top level
 
 PROBE = """
 import importlib, json, sys
