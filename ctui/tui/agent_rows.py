@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ctui.core.clock import ago
+from ctui.core.fmt import money
 from ctui.tui.rows import Cell, Column, PaneSpec, Record, short
 
 STATE_LOOK = {
@@ -89,7 +90,7 @@ def cells(a: Record, now: float) -> dict[str, Cell]:
         "task": Cell(short(a.get("task"), 60) or "-", str(a.get("task") or "")),
         "branch": Cell(str(a.get("branch") or "-"), str(a.get("branch") or "")),
         "runtime": Cell(ago(runtime) if runtime is not None else "-", runtime or 0.0),
-        "cost": Cell(f"${cost:.2f}" if cost else "-", cost),
+        "cost": Cell(money(cost) if cost else "-", cost),
     }
 
 
