@@ -96,6 +96,35 @@ def test_an_old_question_is_not_shown_once_the_agent_waits_again_for_something_e
     assert found[0]["state"] == "waiting" and found[0]["question"] is None
 
 
+def test_a_question_answered_within_the_second_is_not_shown_when_it_waits_again() -> None:
+    """Asked, answered (working) and waiting again inside one second: the old question is gone."""
+    events = [
+        {"id": 1, "kind": roster.ASKED, "actor": "c", "at": NOW - 0.6, "data": {"message": "old"}},
+        {
+            "id": 2,
+            "kind": "instance.state",
+            "actor": "c",
+            "at": NOW - 0.4,
+            "data": {"to": "working"},
+        },
+        {
+            "id": 3,
+            "kind": "instance.state",
+            "actor": "c",
+            "at": NOW - 0.2,
+            "data": {"to": "needs_input"},
+        },
+    ]
+    found = roster.agents(
+        [inst("c", "needs_input", state_at=NOW - 0.2)], [], events=events, now=NOW
+    )
+    assert found[0]["state"] == "waiting" and found[0]["question"] is None
+    fresh = roster.agents(
+        [inst("c", "needs_input", state_at=NOW - 0.2)], [], events=events[:1], now=NOW
+    )
+    assert fresh[0]["question"] == "old"  # not answered yet: still the question
+
+
 def test_sentences() -> None:
     took = {
         "kind": "lease.acquired",

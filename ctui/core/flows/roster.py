@@ -100,6 +100,8 @@ def agents(
             latest[str(who)] = e
         if e.get("kind") == ASKED:
             asked[str(who)] = e
+        elif e.get("kind") == "instance.state" and (e.get("data") or {}).get("to") != "needs_input":
+            asked.pop(str(who), None)  # it stopped waiting: that question was answered
     lines = last_lines or {}
     found: list[dict[str, Any]] = []
     claimed: set[str] = set()
