@@ -67,7 +67,8 @@ class RemoteTasks(Part):
     def import_file(self, path: str | Path, *, by: str = "operator") -> dict[str, Any]:
         """Read and check the file here (as a local import would), then send it in one request.
 
-        The server applies it in one transaction: all of it or nothing.
+        The server applies it as a local import does: in short batches, after the whole file
+        was checked here (a bad file changes nothing).
         """
         from ctui.core.tasks.plan import load_tasks
 

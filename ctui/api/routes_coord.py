@@ -188,8 +188,9 @@ def add_decision(c: C, body: DecisionIn) -> JSON:
 @router.post(
     "/decisions/import",
     status_code=201,
-    summary="import a SkillForge decision log's decisions: all of them or none "
-    "(201 with the new ids; 200 when every one was already there)",
+    summary="import a SkillForge decision log's decisions: checked whole first (a bad one "
+    "changes nothing), then written in short batches (201 with the new ids; 200 when every "
+    "one was already there)",
 )
 def import_decisions(c: C, body: DecisionsImportIn) -> JSON:
     result = c.decisions.import_items(body.decisions, author=body.author)

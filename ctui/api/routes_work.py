@@ -60,8 +60,9 @@ def add_task(c: C, body: TaskIn) -> JSON:
 @router.post(
     "/tasks/import",
     status_code=201,
-    summary="import a .coordination/tasks.json task list read by the client: all or nothing "
-    "(201 with the new ids; 200 when every task was already there)",
+    summary="import a .coordination/tasks.json task list read by the client: checked whole "
+    "first (a bad one changes nothing), then written in short batches (201 with the new ids; "
+    "200 when every task was already there)",
 )
 def import_tasks(c: C, body: TasksImportIn) -> JSON:
     from ctui.core.tasks import plan

@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command(
         "import",
         import_cmd,
-        "import a SkillForge decision-log.json, all or nothing "
-        "(connected: read here, applied by the server)",
+        "import a SkillForge decision-log.json: checked whole first (a bad file changes nothing), "
+        "then written in short batches (connected: read here, applied by the server)",
     )
     p.add_argument(
         "file", type=Path, help="e.g. .claude/coordination/decision-log.json; twice is harmless"

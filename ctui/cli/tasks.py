@@ -92,8 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "import",
         import_cmd,
         "import a .coordination/tasks.json task list (the multi-agent coordination system's), "
-        "all or nothing "
-        "(connected: read here, applied by the server)",
+        "checked whole first (a bad file changes nothing), then written in short batches; "
+        "importing again finishes an interrupted one (connected: read here, applied by the server)",
     )
     p.add_argument("file", type=Path, help="the tasks.json file; twice is harmless")
 

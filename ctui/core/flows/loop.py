@@ -1,4 +1,4 @@
-"""`ctui loop NAME`: option C's continuous development loop on one thread.
+"""`ctui loop NAME`: a continuous development loop on one thread.
 
 Each iteration runs the thread's agent (a normal supervised run, so it shows
 in `ctui thread list` and can be stopped), then the test gate (`[gate]

@@ -1,4 +1,4 @@
-"""`ctui run GOAL -w N`: option C's orchestrator on top of tasks and threads.
+"""`ctui run GOAL -w N`: a leader plans, workers run the tasks as threads.
 
 A leader thread (no worktree) answers the planning template with a JSON task
 list; the plan is validated and queued in one transaction. Then N worker

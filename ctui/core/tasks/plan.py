@@ -3,7 +3,8 @@
 The plan lives in the `meta` table (`plan.goal`, `plan.text`, `plan.set_at`,
 `plan.set_by`). `import_tasks` brings in the file queue of the option-A
 system (`.coordination/tasks.json`, with `master-plan.md` and `results/`
-beside it) in one transaction: all of it or nothing.
+beside it): the whole file is checked first, so a bad one changes nothing, and then
+written in short batches (see `import_document`).
 """
 
 from __future__ import annotations
