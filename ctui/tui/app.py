@@ -344,7 +344,8 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
     def on_agent_list_selected(self, event: AgentList.Selected) -> None:
         for preview in self.default_screen.query(Preview):  # none while the app shuts down
             preview.show_agent(event.agent)
-        self.refresh_bindings()
+        if self.screen_stack:  # a selection that lands while the app closes has no keys to show
+            self.refresh_bindings()
 
     def _view_tabs(self) -> None:
         current = self.query_one(ContentSwitcher).current
