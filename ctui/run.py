@@ -170,16 +170,10 @@ class Supervisor:
 
     def _hook_settings(self) -> str:
         """Write ctui's hook settings into the store; the path goes to `claude --settings`."""
-        import json
-
         from ctui.hooks import settings
 
         path = self.c.store.path / "claude-settings.json"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(settings.thread_settings(), fh, indent=2)
-        os.replace(tmp, path)
+        private.write_json(path, settings.thread_settings())
         return str(path)
 
     def _on_term(self, signum: int, frame: Any) -> None:

@@ -156,15 +156,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def write_private(path: Path, data: dict[str, Any]) -> None:
     """Write a JSON file readable by its owner only (mode 0600 from the first byte)."""
-    path.parent.mkdir(mode=private.DIR_MODE, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.unlink(missing_ok=True)  # a leftover (or a planted symlink) is never written through
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-        fh.write("\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    private.write_json(path, data)
 
 
 def base_url(target: str) -> str:

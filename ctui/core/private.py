@@ -117,6 +117,22 @@ def write_file(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def write_json(path: Path, data: Any) -> None:
+    """Replace a JSON file atomically, 0600 from the first byte, never through a symlink
+    (a leftover temporary file or a planted link at its name is removed, not written)."""
+    import json
+
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, path)
+
+
 def precreate(db_path: Path) -> None:
     """Make the database file 0600 before SQLite creates it (its -wal and -shm copy the mode)."""
     try:
