@@ -15,6 +15,11 @@ checks the budget caps after each save: a crossed cap marks the thread
 the group, SIGKILL after the grace period). A run that ends on a usage or
 rate limit (`limits.Watch`) leaves the thread `paused` until the reset.
 The agent gets `CTUI_PORT_BASE` (its block of ports) and `[thread.env]`.
+
+The supervisor runs on its thread's home host and beats for that host
+(`hosts.beat`, every few seconds). Once a second it reads its own row: a stop
+asked from another host (which cannot signal this process) is written there,
+and the supervisor ends its agent as `ctui thread stop` would.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ctui.core import Coordinator, private
+from ctui.core.hosts import beat as host_beat
 from ctui.core.instances import pid_start_time
 from ctui.core.threads import ACTIVE, Thread, agents, budget, limits, runs, tmux
 
@@ -82,6 +88,7 @@ class Supervisor:
         self.saving = threading.Lock()
         self.dirty = False
         self.saved = time.monotonic()
+        self.stopping = False
         self._last_said = ""  # the agent's last line that was not stream-json
 
     def say(self, text: str) -> None:
@@ -292,6 +299,8 @@ class Supervisor:
         every = max(1.0, self.c.config.instance_ttl / 4)
         while not self.done.wait(1.0):
             try:
+                host_beat.beat(self.c)  # at most every few seconds
+                self._obey_stop()
                 if self.dirty and time.monotonic() - self.saved > SAVE_EVERY_S:
                     self._save()  # a quiet agent's last lines still count against the budget
                 if time.monotonic() - beat >= every:
@@ -304,6 +313,18 @@ class Supervisor:
             if now != was:
                 runs.set_active(self.c, self.t.name, self.run_id, now)
                 was = now
+
+    def _obey_stop(self) -> None:
+        """End the agent once a stop is asked on the thread's row (from this host or another)."""
+        if self.stopping:
+            return
+        by = runs.stop_requested(self.c, self.t.name, self.run_id)
+        if by is None:
+            return
+        self.stopping = True
+        self.say(f"stopping the agent: stop asked by {by}")
+        if self.terminate is not None:
+            self.terminate()
 
 
 def _model(line: str) -> str | None:

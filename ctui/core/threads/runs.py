@@ -122,10 +122,12 @@ def open_run(
     c: Context, conn: sqlite3.Connection, name: str, run_id: int, resumes: str | None
 ) -> None:
     """Add the `runs` row of a run just claimed (inside the claiming transaction)."""
+    from ctui.core import hostid
+
     conn.execute(
-        "INSERT OR REPLACE INTO runs(thread, run, kind, resumes, status, started_at) "
-        "VALUES (?, ?, ?, ?, 'running', ?)",
-        (name, run_id, "resume" if resumes else "start", resumes, c.now()),
+        "INSERT OR REPLACE INTO runs(thread, run, kind, resumes, status, started_at, host_id) "
+        "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+        (name, run_id, "resume" if resumes else "start", resumes, c.now(), hostid.local()),
     )
 
 
@@ -175,6 +177,7 @@ def listed(c: Context, name: str) -> list[dict[str, Any]]:
             "tokens": r["tokens"],
             "started_at": iso(r["started_at"]),
             "ended_at": iso(r["ended_at"]),
+            "host_id": r["host_id"],
         }
         for r in rows
     ]
@@ -198,6 +201,22 @@ def end_early(c: Context, name: str, run_id: int, status: str, error: str, data:
         close_run(c, conn, name, run_id, status, None, error)
         c.log(conn, f"thread.{status}", subject=name, data={"run": run_id, **data})
         return True
+
+
+def stop_requested(c: Context, name: str, run_id: int) -> str | None:
+    """Who asked this run to stop (`ctui thread stop`, from any host), or None.
+
+    The supervisor polls this: a stop asked on another host cannot signal its pid.
+    """
+    row = c.store.conn.execute(
+        "SELECT run_id, stop_requested_at, stop_requested_by FROM threads WHERE name = ?",
+        (name,),
+    ).fetchone()
+    if row is None or row["run_id"] != run_id:
+        return "a newer run" if row is not None else "the thread's removal"
+    if row["stop_requested_at"] is None:
+        return None
+    return str(row["stop_requested_by"] or "someone")
 
 
 def set_active(c: Context, name: str, run_id: int, status: str) -> None:
