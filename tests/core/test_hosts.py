@@ -116,6 +116,8 @@ def test_a_lapsed_hosts_instances_leases_and_claims_are_freed(
         assert c.cleanup()["instances_reaped"] == []
         assert c.leases.check("src/app.py") is not None
         clock.advance(c.config.host_lapse + 1)  # well under the instance TTL (300 s)
+        assert c.leases.list() == [] and c.leases.check("src/app.py") is None  # readers see it
+        assert [i.id for i in c.instances.list()] == ["operator"]
         result = c.cleanup()
         assert result["instances_reaped"] == [far]
         assert c.leases.check("src/app.py") is None

@@ -51,7 +51,7 @@ def stop(c: Context, name: str, *, grace: float | None = None, by: str = "operat
         away = running and not is_home(t)
         conn.execute(
             "UPDATE threads SET status = 'stopped', error = ?, updated_at = ?, "
-            "ended_at = CASE WHEN status IN ('running', 'waiting') AND ? THEN NULL ELSE ? END, "
+            "ended_at = CASE WHEN status IN ('running', 'waiting') AND ? = 1 THEN NULL ELSE ? END, "
             "stop_requested_at = CASE WHEN status IN ('running', 'waiting') THEN ? "
             "ELSE stop_requested_at END, "
             "stop_requested_by = CASE WHEN status IN ('running', 'waiting') THEN ? "
