@@ -25,7 +25,7 @@ FILE_NAME = "host-id"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 HOSTNAME = os.uname().nodename  # socket.gethostname() without importing socket
 
-_cache: dict[tuple[str | None, str], tuple[str, str]] = {}
+_cache: dict[tuple[str | None, str | None, str | None], tuple[str, str]] = {}
 
 
 def state_dir() -> Path:
@@ -45,11 +45,14 @@ def source() -> str:
 
 
 def _found() -> tuple[str, str]:
-    override = os.environ.get(ENV)
-    folder = state_dir()
-    key = (override, str(folder))
+    """The id and its source, cached per process for the variables that decide them
+    (reapers ask once per instance: a dictionary lookup, not a path built each time)."""
+    env = os.environ
+    override = env.get(ENV)
+    key = (override, env.get("XDG_STATE_HOME"), env.get("HOME"))
     found = _cache.get(key)
     if found is None:
+        folder = state_dir()
         if override is not None:
             found = (check(override, ENV), ENV)
         else:
