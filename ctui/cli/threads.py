@@ -382,6 +382,8 @@ DETAIL_KEYS = [
     "runtime",
     "started_at",
     "ended_at",
+    "host",
+    "host_id",
     "supervisor_pid",
     "agent_pid",
     "instance_id",
