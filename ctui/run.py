@@ -25,6 +25,7 @@ and the supervisor ends its agent as `ctui thread stop` would.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -298,9 +299,10 @@ class Supervisor:
         was, beat = "running", time.monotonic()
         every = max(1.0, self.c.config.instance_ttl / 4)
         while not self.done.wait(1.0):
-            try:
+            with contextlib.suppress(Exception):  # a busy store: again in a second
                 host_beat.beat(self.c)  # at most every few seconds
                 self._obey_stop()
+            try:
                 if self.dirty and time.monotonic() - self.saved > SAVE_EVERY_S:
                     self._save()  # a quiet agent's last lines still count against the budget
                 if time.monotonic() - beat >= every:
@@ -315,14 +317,16 @@ class Supervisor:
                 was = now
 
     def _obey_stop(self) -> None:
-        """End the agent once a stop is asked on the thread's row (from this host or another)."""
-        if self.stopping:
-            return
-        by = runs.stop_requested(self.c, self.t.name, self.run_id)
-        if by is None:
-            return
-        self.stopping = True
-        self.say(f"stopping the agent: stop asked by {by}")
+        """End the agent once its row says so: a stop asked (from this host or another), or
+        the run ended by someone else (`runs.stop_reason`)."""
+        with self.saving:  # a budget stop (`_save`) is its own, not news from the row
+            if self.stopping or self.exceeded is not None:
+                return
+            why = runs.stop_reason(self.c, self.t.name, self.run_id)
+            if why is None:
+                return
+            self.stopping = True
+        self.say(f"stopping the agent: {why}")
         if self.terminate is not None:
             self.terminate()
 

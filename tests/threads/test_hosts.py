@@ -94,3 +94,25 @@ def _runs(c: Coordinator, name: str) -> list[dict[str, object]]:
     from ctui.core.threads import runs
 
     return runs.listed(c, name)
+
+
+def test_a_supervisor_whose_run_was_failed_elsewhere_ends_its_agent(
+    repo: Path, cli: Cli, coord: Coordinator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Host A judged host B dead (a partition, say) and freed its work: B's supervisor,
+    still alive, must not let its agent go on alone."""
+    assert cli("spawn", "cut", "--no-worktree", "--prompt", "FAKE_HANG", env=B).returncode == 0
+    sup, agent = _running(coord, "cut")
+    monkeypatch.setenv("CTUI_HOST_ID", "host-a")
+    clock = FakeClock(time.time() + 3600)  # host A's clock is far ahead: B looks silent
+    a = Coordinator.open(repo, clock=clock)
+    try:
+        assert a.cleanup()["threads_failed"] == ["cut"]
+    finally:
+        a.close()
+    wait_for(lambda: not group_members(sup), what="host B's supervisor to end its agent")
+    assert not pid_alive(agent)
+    log = coord.threads.logs("cut")
+    assert "stopping the agent: the thread is failed (host host-b" in log
+    t = coord.threads.get("cut")
+    assert t.status == "failed" and t.exit_code == 143

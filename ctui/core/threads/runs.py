@@ -203,20 +203,27 @@ def end_early(c: Context, name: str, run_id: int, status: str, error: str, data:
         return True
 
 
-def stop_requested(c: Context, name: str, run_id: int) -> str | None:
-    """Who asked this run to stop (`ctui thread stop`, from any host), or None.
+def stop_reason(c: Context, name: str, run_id: int) -> str | None:
+    """Why this run's agent should stop now, or None while it may go on.
 
-    The supervisor polls this: a stop asked on another host cannot signal its pid.
+    The supervisor polls this once a second: a stop asked on another host
+    (`ctui thread stop`) cannot signal its pid, and a run that someone else
+    ended (its host judged dead, its work already freed) must not go on alone.
     """
     row = c.store.conn.execute(
-        "SELECT run_id, stop_requested_at, stop_requested_by FROM threads WHERE name = ?",
+        "SELECT run_id, status, error, stop_requested_at, stop_requested_by "
+        "FROM threads WHERE name = ?",
         (name,),
     ).fetchone()
-    if row is None or row["run_id"] != run_id:
-        return "a newer run" if row is not None else "the thread's removal"
-    if row["stop_requested_at"] is None:
-        return None
-    return str(row["stop_requested_by"] or "someone")
+    if row is None:
+        return "the thread was removed"
+    if row["run_id"] != run_id:
+        return f"a newer run ({row['run_id']}) took the thread"
+    if row["stop_requested_at"] is not None:
+        return f"stop asked by {row['stop_requested_by'] or 'someone'}"
+    if row["status"] not in ("running", "waiting"):
+        return f"the thread is {row['status']}" + (f" ({row['error']})" if row["error"] else "")
+    return None
 
 
 def set_active(c: Context, name: str, run_id: int, status: str) -> None:
