@@ -35,6 +35,8 @@ port_start = 20000   # CTUI_PORT_BASE blocks start here
 port_block = 10      # ports per live thread
 [thread.env]         # extra variables for every agent ({thread}, {port_base}, {worktree} filled)
 DATABASE_URL = "postgresql://localhost/app_{thread}"
+[hosts]
+lapse_s = 60         # seconds without a host heartbeat before its work is freed
 [hooks]
 on_timeout = "deny"  # or "fail-open": what the edit-time lease check does when the
                      # store cannot answer in time (deny: the agent retries in a moment)
@@ -93,6 +95,7 @@ class Config(Record):
         "port_block",
         "limit_wait",
         "thread_env",
+        "host_lapse",
     )
     instance_ttl: float = 300.0
     lease_ttl: float = 300.0
@@ -106,6 +109,7 @@ class Config(Record):
     gate_timeout: float = 900.0
     api_token: str | None = None
     hook_on_timeout: str = "deny"
+    host_lapse: float = 60.0
 
     def __init__(
         self,
@@ -127,6 +131,7 @@ class Config(Record):
         thread_env: dict[str, str] | None = None,
         gate_timeout: float = 900.0,
         api_token: str | None = None,
+        host_lapse: float = 60.0,
     ) -> None:
         self.instance_ttl = instance_ttl
         self.lease_ttl = lease_ttl
@@ -147,6 +152,8 @@ class Config(Record):
         self.port_block = port_block
         self.limit_wait = limit_wait
         self.thread_env: dict[str, str] = {} if thread_env is None else thread_env
+        self.host_lapse = host_lapse
+        """Seconds without a heartbeat before a host's work is freed (`[hosts] lapse_s`)."""
 
     @classmethod
     def load(cls, store_dir: Path) -> Config:
@@ -216,6 +223,7 @@ class Config(Record):
             port_block=get("thread", "port_block", int, 10),
             limit_wait=get("threads", "limit_wait", float, 900.0),
             thread_env=_env(raw.get("thread", {}).get("env", {}), path),
+            host_lapse=get("hosts", "lapse_s", float, cls.host_lapse),
         )
         if config.port_start + config.port_block > 65535:
             raise UsageError(f"{path}: [thread] port_start + port_block must stay below 65536")
@@ -247,6 +255,7 @@ KNOWN = {
     ),
     "thread": ("port_start", "port_block", "env"),
     "hooks": ("on_timeout",),
+    "hosts": ("lapse_s",),
     "permissions": ("wait", "sessions"),
     "notify": ("webhooks", "topic", "retries"),
 }

@@ -262,6 +262,15 @@ class Store:
         """A number that changes when another connection commits (cheap change check)."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
+    def server_time(self) -> float | None:
+        """The store's own clock in epoch seconds, or None when it has none.
+
+        An embedded SQLite file has no clock apart from the caller's, so this
+        is None here; a server backend returns its server's time, and each
+        host records how far its own clock is from it (`hosts.clock_offset`).
+        """
+        return None
+
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
