@@ -14,6 +14,11 @@ Answers follow Claude Code's documented contract:
   unknown event, a missing or corrupt store and a database locked past the
   short busy timeout all land here, and the store is left unchanged.
 
+The lease check (PreToolUse) is the exception: it never fails open. When it
+cannot answer (a locked or corrupt store) or crashes on something unexpected,
+it denies with a one-line reason that says to retry (see `ctui.hooks.edits`),
+and `main` keeps that as a last guard for a crash outside it.
+
 It never exits 2, which would block the agent with our error as the reason.
 The store is never created by a hook: see `ctui.hooks.session.open_store`.
 """
@@ -160,6 +165,7 @@ def main(argv: Sequence[str] = ()) -> int:
             "usage: ctui hook [EVENT] < payload.json  (Claude Code runs it: `ctui hooks install`)"
         )
         return 0
+    payload: dict[str, Any] = {}
     try:
         payload = parse(read_stdin(), args[0] if args else None)
         answer = handle(payload)
@@ -170,13 +176,32 @@ def main(argv: Sequence[str] = ()) -> int:
 
         if isinstance(exc, CtuiError):
             return _fail(exc.message)
-        return _fail(f"internal error ({exc.__class__.__name__}: {exc}): please report it")
+        if payload.get("hook_event_name") == "PreToolUse":
+            answer = crash_deny(exc)  # the lease check answers its own failures: a last guard
+        else:
+            return _fail(f"internal error ({exc.__class__.__name__}: {exc}): please report it")
     if answer is not None:
         import json
 
         sys.stdout.write(json.dumps(answer))
         sys.stdout.write("\n")
     return 0
+
+
+def crash_deny(exc: BaseException) -> dict[str, Any]:
+    """A lease check that crashed before it could answer: deny, on one line (never fail open)."""
+    what = " ".join(f"{exc.__class__.__name__}: {exc}".split())[:300]
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": (
+                f"ctui refused this edit on purpose: its lease check failed ({what}). Nothing "
+                "was changed. Retry this edit in a moment; if it keeps happening, tell the user "
+                "(`ctui hooks doctor` checks the store)."
+            ),
+        }
+    }
 
 
 def _fail(message: str) -> int:
