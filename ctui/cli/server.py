@@ -142,16 +142,23 @@ def serve(ctx: Ctx) -> int:
         raise
     from ctui.api.serving import default_workers
     from ctui.api.serving import serve as run
+    from ctui.hooks.serve import HookServer
 
     where = sock.getsockname()
     port = where[1] if isinstance(where, tuple) else 0
     shown = f"unix:{where}" if isinstance(where, str) else f"http://{a.bind}:{port}"
     ours = Path(where).lstat().st_ino if isinstance(where, str) else None
     workers = a.workers or default_workers()
+    hooks = HookServer(coord.store.path)
+    try:
+        hooks.start()
+    except BaseException:
+        sock.close()
+        raise
     print(
         f"ctui: serving {coord.store.path} on {shown} "
         f"({'no auth' if token is None else 'token required'}, {workers} worker process"
-        f"{'es' if workers > 1 else ''}); Ctrl-C stops",
+        f"{'es' if workers > 1 else ''}), hooks on unix:{hooks.path}; Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
@@ -167,6 +174,7 @@ def serve(ctx: Ctx) -> int:
             sock=sock,
         )
     finally:
+        hooks.stop()
         if ours is not None:
             _unlink_socket(Path(where), ours)
     return 0

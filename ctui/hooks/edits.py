@@ -37,7 +37,8 @@ from pathlib import Path
 from ctui.core.errors import CtuiError, LeaseHeld, StoreError, UsageError
 from ctui.core.leases import Lease
 from ctui.core.leases.globs import escape
-from ctui.hooks.session import Session, open_store
+from ctui.hooks.call import one_line, retry_deny
+from ctui.hooks.session import CALLER, Session, open_store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
@@ -99,12 +100,6 @@ def _lease_check(payload: dict[str, Any], path: str, tool: str, cwd: Path) -> di
     return before_edit(Session(payload, c), escape(path), tool)
 
 
-def one_line(exc: BaseException, size: int = 300) -> str:
-    """`Kind: message` on one line, cut to `size`: never a traceback in a reason."""
-    text = " ".join(f"{exc.__class__.__name__}: {exc}".split())
-    return text if len(text) <= size else text[: size - 1] + "…"
-
-
 def deny(reason: str) -> dict[str, Any]:
     return {
         "hookSpecificOutput": {
@@ -149,13 +144,9 @@ def _unanswered(cwd: Path, exc: Exception, why: str) -> dict[str, Any] | None:
     No store at all means the repository never opted in: the edit passes.
     """
     from ctui.core.config import Config
-    from ctui.core.paths import resolve_store_dir
     from ctui.core.store import DB_NAME
 
-    try:
-        folder = resolve_store_dir(None, cwd)
-    except Exception:
-        folder = None
+    folder = _store_folder(cwd)
     if folder is None or not (folder / DB_NAME).exists():
         return None
     try:
@@ -166,10 +157,20 @@ def _unanswered(cwd: Path, exc: Exception, why: str) -> dict[str, Any] | None:
         if isinstance(exc, CtuiError):
             raise exc
         raise CtuiError(f"internal error ({one_line(exc)}): please report it") from exc
-    return deny(
-        f"ctui refused this edit on purpose: {why}. Nothing was changed. Retry this edit in "
-        "a moment; if it keeps happening, tell the user (`ctui hooks doctor` checks the store)."
-    )
+    return retry_deny(why)
+
+
+def _store_folder(cwd: Path) -> Path | None:
+    """The store this call is for: the server's when `ctui serve` answers it, else by `cwd`."""
+    from ctui.core.paths import resolve_store_dir
+
+    caller = CALLER.get()
+    if caller is not None:
+        return caller.store
+    try:
+        return resolve_store_dir(None, cwd)
+    except Exception:
+        return None
 
 
 def _file_path(payload: dict[str, Any], tool: str) -> str:
