@@ -90,9 +90,17 @@ def test_two_hooks_race_through_the_server(hook: Hook, server: Server, repo: Pat
                 cwd=repo,
             )
             procs.append((proc, json.dumps(payload).encode()))
+        for proc, body in procs:  # both payloads in before either answer is read
+            assert proc.stdin is not None
+            proc.stdin.write(body)
+            proc.stdin.close()
         answers = []
-        for proc, body in procs:
-            out, err = proc.communicate(body, timeout=60)
+        for proc, _ in procs:
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.wait(timeout=60)
+            out, err = proc.stdout.read(), proc.stderr.read()
+            proc.stdout.close()
+            proc.stderr.close()
             answers.append(
                 Answer(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
             )
