@@ -17,6 +17,16 @@ check would deny with "retry in a moment". Target: the longest under budget.
 It also times the alternative commands (`ctui hook` through the console
 script, `python -m ctui.hook`) so the choice in `ctui.hooks.settings` stays
 measured, not assumed.
+
+Served hooks: a second scratch repository whose hooks go through a real
+`ctui serve` on this host (`.ctui/hooks.sock`, see `ctui.hooks.route`), timed
+in the same interleaved rounds and reported as a ratio to the direct pair.
+Without `--store-url` that store is SQLite with `[hooks] via = "serve"`; with
+`--store-url postgresql://...` it is that PostgreSQL store (the server and
+the hooks get `CTUI_STORE_URL`), the setting issue #18 measures.
+Target: the served pair at most 1.5x the direct SQLite pair.
+
+    .venv/bin/python benchmarks/bench_hooks.py --store-url postgresql://postgres@127.0.0.1:55432/ctui
 """
 
 from __future__ import annotations
@@ -33,20 +43,28 @@ import time
 from pathlib import Path
 
 TARGET = 2.5
+SERVED_TARGET = 1.5
 IMPORT_TASKS = 10_000
 
 
-def _run(argv: list[str], payload: str | None = None) -> float:
+def _run(
+    argv: list[str],
+    payload: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, input=payload, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        argv, input=payload, capture_output=True, text=True, timeout=60, env=env, cwd=cwd
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{argv[:3]} failed ({proc.returncode}): {proc.stderr.strip()}")
     return elapsed
 
 
-def _scratch_repo(root: Path) -> Path:
-    repo = root / "repo"
+def _scratch_repo(root: Path, name: str = "repo") -> Path:
+    repo = root / name
     repo.mkdir()
     env = {
         **os.environ,
@@ -64,6 +82,58 @@ def _scratch_repo(root: Path) -> Path:
 
 
 END_LEASES = 200
+
+
+class Served:
+    """A scratch repository whose hooks `ctui serve` answers, with that server running."""
+
+    def __init__(self, root: Path, store_url: str | None) -> None:
+        self.repo = _scratch_repo(root, "served")
+        (self.repo / ".venv").symlink_to(sys.prefix)
+        self.env = {**os.environ, "CLAUDE_PROJECT_DIR": str(self.repo)}
+        if store_url:
+            self.env["CTUI_STORE_URL"] = store_url
+        ctui = str(Path(sys.executable).parent / "ctui")
+        subprocess.run(
+            [ctui, "hooks", "install"],
+            cwd=self.repo,
+            check=True,
+            capture_output=True,
+            timeout=60,
+            env=self.env,
+        )
+        if not store_url:
+            (self.repo / ".ctui" / "config.toml").write_text('[hooks]\nvia = "serve"\n')
+        self.log = root / "serve.log"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [ctui, "serve", "--no-auth", "--workers", "1"],
+                cwd=self.repo,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+        sock = self.repo / ".ctui" / "hooks.sock"
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"ctui serve did not come up: {self.log.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def payloads(self, repo: Path, *texts: str) -> list[str]:
+        """The same payloads for this repository (its folder in place of `repo`)."""
+        return [text.replace(str(repo), str(self.repo)) for text in texts]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
 
 
 def _session_end(repo: Path, argv: list[str], base: dict[str, str], runs: int) -> float:
@@ -141,6 +211,10 @@ def main() -> int:
     parser.add_argument(
         "--runs", type=int, default=40, help="interleaved rounds (median is reported)"
     )
+    parser.add_argument(
+        "--store-url",
+        help="time the served pair on this PostgreSQL store (default: SQLite, via = serve)",
+    )
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
     ctui = str(bindir / "ctui")
@@ -201,11 +275,23 @@ def main() -> int:
         if "src/app.py" not in held:
             raise SystemExit("the installed command did not reach ctui (no lease taken)")
         variants["fast (absolute)"] = ["sh", "-c", fast_command()]
-        for _ in range(args.runs):
-            times["bare"].append(_run([sys.executable, "-c", "pass"]))
-            times["bare -I -S"].append(_run([sys.executable, "-I", "-S", "-c", "pass"]))
-            for name, argv in variants.items():
-                times[name].append(_run(argv, pre) + _run(argv, post))
+        served = Served(Path(tmp), args.store_url)
+        try:
+            s_pre, s_post = served.payloads(repo, pre, post)
+            s_argv = ["sh", "-c", command]
+            _run(s_argv, s_pre, served.env, served.repo)
+            times["served"] = []
+            for _ in range(args.runs):
+                times["bare"].append(_run([sys.executable, "-c", "pass"]))
+                times["bare -I -S"].append(_run([sys.executable, "-I", "-S", "-c", "pass"]))
+                for name, argv in variants.items():
+                    times[name].append(_run(argv, pre) + _run(argv, post))
+                times["served"].append(
+                    _run(s_argv, s_pre, served.env, served.repo)
+                    + _run(s_argv, s_post, served.env, served.repo)
+                )
+        finally:
+            served.stop()
         times = {name: values for name, values in times.items() if values}
         idle = statistics.median(_run(variants["installed"], pre) for _ in range(5)) * 1000
         race = _import_race(repo, variants["installed"], base, idle)
@@ -219,6 +305,13 @@ def main() -> int:
         print(f"Pre+PostToolUse pair, {name:12} {med[name]:7.1f} ms   {med[name] / bare:.2f}x")
     best = min(times["installed"]) / min(times["bare"])
     print(f"(fastest runs only: pair / bare = {best:.2f}x)")
+    store = "PostgreSQL (--store-url)" if args.store_url else "SQLite, via = serve"
+    served_ratio = med["served"] / med["installed"]
+    print(
+        f"Pre+PostToolUse pair through ctui serve ({store}): {med['served']:.1f} ms   "
+        f"{med['served'] / bare:.2f}x bare, {served_ratio:.2f}x the direct pair "
+        f"(target <= {SERVED_TARGET}x): {'ok' if served_ratio <= SERVED_TARGET else 'OVER'}"
+    )
     print(
         f"SessionEnd releasing {END_LEASES} leases (Claude Code allows ~1500 ms): "
         f"{session_end:.1f} ms"
