@@ -123,36 +123,50 @@ def main(argv: Sequence[str] = ()) -> int:
     return code
 
 
-DEFERRED = ("inspect", "ipaddress")
+DEFERRED = ("inspect", "ipaddress", "ntpath", "warnings", "fnmatch", "urllib.parse")
+STUBS = {"urllib.parse": ("quote_from_bytes",)}
+"""Names other modules take with `from NAME import ATTR` at import time (pathlib does this
+one for `Path.as_uri`): each gets a stand-in that loads NAME when it is called."""
 
 
 def defer_imports(names: Sequence[str] = DEFERRED) -> None:
     """Let `import NAME` succeed at once and load NAME at its first attribute access.
 
-    Measured with `-X importtime`, these two were a fifth of the hook's
-    start-up and it never uses them: `dataclasses` imports `inspect` (the
-    core's records no longer use `dataclasses`, see `ctui.core.record`, so this
-    is now a guard against one coming back), and `urllib.parse` (via
-    `pathlib`) imports `ipaddress` for URL parsing the hook never does.
-    Anything that does touch them gets the real module, loaded on the spot.
-    Only the hook process does this.
+    Measured with `-X importtime` and in CPU time per call, these modules cost
+    the hook a few milliseconds and it never uses them: `dataclasses` imports
+    `inspect` (the core's records no longer use `dataclasses`, see
+    `ctui.core.record`, so this is a guard against one coming back); `pathlib`
+    imports `ntpath` (Windows paths), `fnmatch` (its globs), `warnings` (its
+    deprecations) and `urllib.parse` (`as_uri`, which loads `ipaddress`), none
+    of which a hook call reaches. Anything that does touch them gets the real
+    module, loaded on the spot. Only the hook process does this.
     """
     from types import ModuleType  # loaded by the core anyway (enum, typing)
 
+    def load(module: ModuleType) -> ModuleType:
+        name = module.__name__
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+        import importlib
+
+        real = importlib.import_module(name)
+        module.__dict__.update(real.__dict__)
+        return real
+
     class Deferred(ModuleType):
         def __getattr__(self, attr: str) -> Any:
-            name = self.__name__
-            if sys.modules.get(name) is self:
-                del sys.modules[name]
-            import importlib
+            if attr.startswith("__"):  # `from NAME import x` asks for `__path__`: no load
+                raise AttributeError(attr)
+            return getattr(load(self), attr)
 
-            real = importlib.import_module(name)
-            self.__dict__.update(real.__dict__)
-            return getattr(real, attr)
+    def stub(module: ModuleType, attr: str) -> Any:
+        return lambda *args, **kwargs: getattr(load(module), attr)(*args, **kwargs)
 
     for name in names:
         if name not in sys.modules:
-            sys.modules[name] = Deferred(name)
+            module = sys.modules[name] = Deferred(name)
+            for attr in STUBS.get(name, ()):
+                setattr(module, attr, stub(module, attr))
 
 
 def run() -> None:
@@ -164,6 +178,9 @@ def run() -> None:
     every edit. Committed transactions are already durable in the WAL; the
     next writer's automatic checkpoint folds them in.
     """
+    import gc
+
+    gc.disable()  # a process of a few dozen ms: the collector would only walk the imports
     defer_imports()
     code = main(sys.argv[1:])
     try:

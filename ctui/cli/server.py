@@ -1,6 +1,7 @@
 """`ctui serve`, `ctui api start|status|stop` and `ctui orchestrator start|status|stop`.
 
-`serve` runs the HTTP API and the orchestrator loop in the foreground; `start`
+`serve` runs the HTTP API and the orchestrator loop in the foreground, and
+answers hook calls on `.ctui/hooks.sock` (`ctui.hooks.serve`); `start`
 runs the same command detached (its output in `.ctui/logs/api.log`) and waits
 until it answers. The server announces itself in `.ctui/api.json` (url and pid,
 never the token); `stop` signals that pid and waits for the file to go.
@@ -33,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run the HTTP API and the orchestrator loop in the foreground",
         epilog="The token comes from --token-file, CT_API_TOKEN, N8N_API_TOKEN or [api] token in "
         ".ctui/config.toml; without one the server refuses to start. --no-auth serves on "
-        "the Unix socket .ctui/api.sock instead of TCP, which only you can open.",
+        "the Unix socket .ctui/api.sock instead of TCP, which only you can open. Hooks that go "
+        'through the server (a PostgreSQL store, or [hooks] via = "serve") reach it on '
+        ".ctui/hooks.sock, which only you can open either.",
     )
     _server_options(p)
     for name, what in (
