@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -82,6 +83,40 @@ def _scratch_repo(root: Path, name: str = "repo") -> Path:
 
 
 END_LEASES = 200
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system seconds of a live process (the server), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(
+    *calls: tuple[list[str], str | None], served: Served | None = None
+) -> tuple[float, float]:
+    """Wall and CPU seconds of `calls` run one after another (CPU: the processes, and the
+    server's share when `served`), so a loaded machine shows in wall time but not in CPU."""
+    server_before = _process_cpu(served.proc.pid) if served is not None else 0.0
+    before = _children_cpu()
+    wall = 0.0
+    for argv, payload in calls:
+        if served is not None:
+            wall += _run(argv, payload, served.env, served.repo)
+        else:
+            wall += _run(argv, payload)
+    cpu = _children_cpu() - before
+    if served is not None:
+        cpu += _process_cpu(served.proc.pid) - server_before
+    return wall, cpu
 
 
 class Served:
@@ -281,15 +316,17 @@ def main() -> int:
             s_argv = ["sh", "-c", command]
             _run(s_argv, s_pre, served.env, served.repo)
             times["served"] = []
+            cpu: dict[str, list[float]] = {name: [] for name in times}
             for _ in range(args.runs):
-                times["bare"].append(_run([sys.executable, "-c", "pass"]))
-                times["bare -I -S"].append(_run([sys.executable, "-I", "-S", "-c", "pass"]))
-                for name, argv in variants.items():
-                    times[name].append(_run(argv, pre) + _run(argv, post))
-                times["served"].append(
-                    _run(s_argv, s_pre, served.env, served.repo)
-                    + _run(s_argv, s_post, served.env, served.repo)
-                )
+                rounds = {
+                    "bare": _timed(([sys.executable, "-c", "pass"], None)),
+                    "bare -I -S": _timed(([sys.executable, "-I", "-S", "-c", "pass"], None)),
+                    **{name: _timed((argv, pre), (argv, post)) for name, argv in variants.items()},
+                    "served": _timed((s_argv, s_pre), (s_argv, s_post), served=served),
+                }
+                for name, (wall, used) in rounds.items():
+                    times[name].append(wall)
+                    cpu[name].append(used)
         finally:
             served.stop()
         times = {name: values for name, values in times.items() if values}
@@ -305,6 +342,12 @@ def main() -> int:
         print(f"Pre+PostToolUse pair, {name:12} {med[name]:7.1f} ms   {med[name] / bare:.2f}x")
     best = min(times["installed"]) / min(times["bare"])
     print(f"(fastest runs only: pair / bare = {best:.2f}x)")
+    used = {name: statistics.median(values) * 1000 for name, values in cpu.items() if values}
+    print(
+        f"CPU time (load does not inflate it): bare {used['bare']:.1f} ms, installed pair "
+        f"{used['installed']:.1f} ms = {used['installed'] / used['bare']:.2f}x, served pair "
+        f"(hooks + server) {used['served']:.1f} ms = {used['served'] / used['bare']:.2f}x"
+    )
     store = "PostgreSQL (--store-url)" if args.store_url else "SQLite, via = serve"
     served_ratio = med["served"] / med["installed"]
     print(

@@ -81,10 +81,10 @@ def read_stdin(
 
 
 def _whole_json(chunks: list[bytes]) -> bool:
-    import json
+    from ctui.core import fastjson
 
     try:
-        json.loads(b"".join(chunks))
+        fastjson.loads(b"".join(chunks))
     except (ValueError, RecursionError):
         return False
     return True
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] = ()) -> int:
     return code
 
 
-DEFERRED = ("inspect", "ipaddress", "ntpath", "warnings", "fnmatch", "urllib.parse")
+DEFERRED = ("inspect", "ipaddress", "ntpath", "warnings", "fnmatch", "urllib.parse", "re")
 STUBS = {"urllib.parse": ("quote_from_bytes",)}
 """Names other modules take with `from NAME import ATTR` at import time (pathlib does this
 one for `Path.as_uri`): each gets a stand-in that loads NAME when it is called."""

@@ -39,10 +39,10 @@ class HookInputError(Exception):
 
 def parse(raw: bytes, event_arg: str | None) -> dict[str, Any]:
     """The payload as a dict with a known `hook_event_name`, a session id and an absolute cwd."""
-    import json
+    from ctui.core import fastjson  # `json` itself loads `re` and `enum`
 
     try:
-        payload = json.loads(raw)
+        payload = fastjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HookInputError(
             f"hook payload is not JSON ({exc.__class__.__name__}): ignored"
@@ -52,7 +52,7 @@ def parse(raw: bytes, event_arg: str | None) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise HookInputError("hook payload is not a JSON object: ignored")
     try:  # "\ud800" is valid JSON but no valid text: nothing could store or print it
-        json.dumps(payload, ensure_ascii=False).encode()
+        fastjson.dumps(payload, ensure_ascii=False).encode()
     except UnicodeEncodeError:
         raise HookInputError(
             "bad input: hook payload holds a lone surrogate (\\ud800-\\udfff), not text: ignored"
@@ -103,9 +103,9 @@ def run(payload: dict[str, Any]) -> Outcome:
         answer = retry_deny(f"its lease check failed ({one_line(exc)})")  # a last guard
     if answer is None:
         return 0, "", ""
-    import json
+    from ctui.core import fastjson
 
-    return 0, json.dumps(answer) + "\n", ""
+    return 0, fastjson.dumps(answer) + "\n", ""
 
 
 def answer(raw: bytes, event_arg: str | None) -> Outcome:

@@ -229,12 +229,12 @@ def ask(store: str, raw: bytes, argv: list[str], event: str) -> Outcome:
         why = f"{NOT_RUNNING} or did not answer ({exc})"
         if event != "PreToolUse" or _fails_open(store):
             return call.fail(f"{why}: start `ctui serve` in the repository")
-        import json
+        from ctui.core import fastjson
 
         answer = call.retry_deny(
             f"it could not check the file's lease: {why}; the user starts it with `ctui serve`"
         )
-        return 0, json.dumps(answer) + "\n", ""
+        return 0, fastjson.dumps(answer) + "\n", ""
 
 
 def _fails_open(store: str) -> bool:
@@ -248,10 +248,11 @@ def _fails_open(store: str) -> bool:
 def request(path: str, raw: bytes, argv: list[str], budget: float | None = None) -> Outcome:
     """Send one call to the server at `path` and read its answer (`NotServed` when none)."""
     import _socket
-    import json
     import time
 
-    header = json.dumps(
+    from ctui.core import fastjson
+
+    header = fastjson.dumps(
         {
             "argv": argv,
             "env": {name: os.environ[name] for name in PASSED_ENV if name in os.environ},
@@ -297,12 +298,12 @@ def request(path: str, raw: bytes, argv: list[str], budget: float | None = None)
 
 
 def _outcome(data: bytes) -> Outcome:
-    import json
+    from ctui.core import fastjson
 
     if not data:
         raise NotServed("it closed the connection without answering")
     try:
-        answer = json.loads(data)
+        answer = fastjson.loads(data)
     except ValueError:
         raise NotServed("its answer was not JSON") from None
     if not isinstance(answer, dict):

@@ -93,8 +93,9 @@ def test_edit_path_does_not_load_inspect(hook: Hook, repo: Path) -> None:
 
 
 def test_edit_path_leaves_deferred_modules_unloaded(hook: Hook, repo: Path) -> None:
-    """Guard for start-up: what `defer_imports` defers stays a stand-in on the edit path, and
-    the direct path loads no `threading`, `tomllib` or `socket` (those are for `ctui serve`)."""
+    """Guard for start-up: what `defer_imports` defers (`re` among them) stays a stand-in on
+    the edit path; it loads no `json` or `enum` (`ctui.core.fastjson`), and the direct path
+    no `threading`, `tomllib` or `socket` (those are for `ctui serve`)."""
     from ctui.hook import DEFERRED
 
     ending = 'found() and sys.modules["ctui.hook"].run()'
@@ -118,7 +119,7 @@ def test_edit_path_leaves_deferred_modules_unloaded(hook: Hook, repo: Path) -> N
         standins = err.rsplit("STANDINS ", 1)[1].split("\n")[0].split()
         loaded = err.rsplit("LOADED ", 1)[1].split()
         assert sorted(standins) == sorted(DEFERRED), (name, err)
-        for module in ("threading", "tomllib", "socket", "_socket"):
+        for module in ("threading", "tomllib", "socket", "_socket", "json", "enum"):
             assert module not in loaded, (name, module)
 
 
