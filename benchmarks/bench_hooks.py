@@ -18,6 +18,11 @@ It also times the alternative commands (`ctui hook` through the console
 script, `python -m ctui.hook`) so the choice in `ctui.hooks.settings` stays
 measured, not assumed.
 
+`--real-client PATH` (a Claude Code binary, as in tests/realclient/) also runs
+whole sessions of the real client against a scripted fake Messages API on
+127.0.0.1, without ctui's hooks, with them, and with them through `ctui serve`,
+and reports what a hook call adds to a session, as a user feels it.
+
 Served hooks: a second scratch repository whose hooks go through a real
 `ctui serve` on this host (`.ctui/hooks.sock`, see `ctui.hooks.route`), timed
 in the same interleaved rounds and reported as a ratio to the direct pair.
@@ -42,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TARGET = 2.5
 SERVED_TARGET = 1.5
@@ -122,8 +128,8 @@ def _timed(
 class Served:
     """A scratch repository whose hooks `ctui serve` answers, with that server running."""
 
-    def __init__(self, root: Path, store_url: str | None) -> None:
-        self.repo = _scratch_repo(root, "served")
+    def __init__(self, root: Path, store_url: str | None, name: str = "served") -> None:
+        self.repo = _scratch_repo(root, name)
         (self.repo / ".venv").symlink_to(sys.prefix)
         self.env = {**os.environ, "CLAUDE_PROJECT_DIR": str(self.repo)}
         if store_url:
@@ -139,7 +145,7 @@ class Served:
         )
         if not store_url:
             (self.repo / ".ctui" / "config.toml").write_text('[hooks]\nvia = "serve"\n')
-        self.log = root / "serve.log"
+        self.log = root / f"{name}.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [ctui, "serve", "--no-auth", "--workers", "1"],
@@ -241,6 +247,76 @@ def _import_race(repo: Path, argv: list[str], base: dict[str, str], idle_ms: flo
     return {"import_s": took, "checks": during, "idle_ms": idle_ms}
 
 
+REAL_WRITES = 8
+REAL_ROUNDS = 3
+
+
+def _real_client(claude: str, root: Path, store_url: str | None) -> dict[str, Any]:
+    """Wall time of whole real Claude Code sessions (`claude -p`, a scripted fake API on
+    127.0.0.1, REAL_WRITES Write calls each) without ctui's hooks, with them answered in the
+    hook process, and through `ctui serve`; the difference spread over the hook calls a
+    session makes is the latency a call adds, as a user feels it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.realclient.conftest import client_env
+    from tests.realclient.fake_api import FakeAnthropic, Text, ToolUse
+
+    ctui = str(Path(sys.executable).parent / "ctui")
+    plain, direct = _scratch_repo(root, "rc-plain"), _scratch_repo(root, "rc-direct")
+    for repo in (plain, direct):
+        (repo / ".venv").symlink_to(sys.prefix)
+    subprocess.run([ctui, "hooks", "install"], cwd=direct, check=True, capture_output=True)
+    served = Served(root, store_url, "rc-served")
+    repos = {"no hooks": plain, "direct": direct, "served": served.repo}
+    spent: dict[str, list[float]] = {name: [] for name in repos}
+    try:
+        for number in range(REAL_ROUNDS):
+            for name, repo in repos.items():
+                steps = [
+                    ToolUse(
+                        "Write",
+                        {"file_path": str(repo / f"gen/r{number}_{k}.txt"), "content": "x\n"},
+                    )
+                    for k in range(REAL_WRITES)
+                ]
+                with FakeAnthropic() as api:
+                    api.script(*steps, Text("done"))
+                    env = client_env(
+                        api,
+                        **({"CTUI_STORE_URL": store_url} if store_url and name == "served" else {}),
+                    )
+                    argv = [claude, "-p", "write the files", "--output-format", "stream-json"]
+                    argv += ["--verbose", "--permission-mode", "acceptEdits"]
+                    start = time.perf_counter()
+                    proc = subprocess.run(
+                        argv,
+                        cwd=repo,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=300,
+                        stdin=subprocess.DEVNULL,
+                    )
+                    spent[name].append(time.perf_counter() - start)
+                written = [repo / f"gen/r{number}_{k}.txt" for k in range(REAL_WRITES)]
+                if proc.returncode != 0 or not all(path.exists() for path in written):
+                    raise SystemExit(f"real client session in {name} failed: {proc.stderr[-2000:]}")
+        for name in ("direct", "served"):
+            held = subprocess.run(
+                [ctui, "--json", "instance", "list", "--all"],
+                cwd=repos[name],
+                capture_output=True,
+                text=True,
+                env=served.env if name == "served" else None,
+            )
+            if held.returncode != 0 or "claude-" not in held.stdout:
+                raise SystemExit(f"the {name} sessions never reached ctui: {held.stderr}")
+    finally:
+        served.stop()
+    calls = 2 * REAL_WRITES + 4  # SessionStart, UserPromptSubmit, Stop, SessionEnd
+    med = {name: statistics.median(values) * 1000 for name, values in spent.items()}
+    return {"median_ms": med, "calls": calls}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -249,6 +325,11 @@ def main() -> int:
     parser.add_argument(
         "--store-url",
         help="time the served pair on this PostgreSQL store (default: SQLite, via = serve)",
+    )
+    parser.add_argument(
+        "--real-client",
+        metavar="CLAUDE",
+        help="also time whole sessions of this real Claude Code binary with and without hooks",
     )
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
@@ -332,6 +413,9 @@ def main() -> int:
         times = {name: values for name, values in times.items() if values}
         idle = statistics.median(_run(variants["installed"], pre) for _ in range(5)) * 1000
         race = _import_race(repo, variants["installed"], base, idle)
+        real = (
+            _real_client(args.real_client, Path(tmp), args.store_url) if args.real_client else None
+        )
     med = {name: statistics.median(values) * 1000 for name, values in times.items()}
     bare = med["bare"]
     print(f"command written by `ctui hooks install`:\n  {command}\n")
@@ -377,6 +461,16 @@ def main() -> int:
         f"longest wait behind the import = {wait:.1f} ms (budget {budget:.0f} ms): "
         f"{'ok' if wait_ok else 'OVER' if checks else 'not measured'}"
     )
+    if real is not None:
+        rc, calls = real["median_ms"], real["calls"]
+        print(
+            f"\nreal client ({REAL_WRITES} Writes a session, {calls} hook calls, median of "
+            f"{REAL_ROUNDS}): no hooks {rc['no hooks']:.0f} ms, direct {rc['direct']:.0f} ms, "
+            f"served {rc['served']:.0f} ms a session"
+        )
+        for name in ("direct", "served"):
+            added = (rc[name] - rc["no hooks"]) / calls
+            print(f"latency a hook call adds through the real client, {name}: {added:.1f} ms")
     ratio = med["installed"] / bare
     verdict = "ok" if ratio <= TARGET else "OVER"
     print(f"\npair / bare start-up = {ratio:.2f}x (target <= {TARGET}x): {verdict}")
