@@ -261,12 +261,17 @@ def _real_client(claude: str, root: Path, store_url: str | None) -> dict[str, An
     from tests.realclient.fake_api import FakeAnthropic, Text, ToolUse
 
     ctui = str(Path(sys.executable).parent / "ctui")
-    plain, direct = _scratch_repo(root, "rc-plain"), _scratch_repo(root, "rc-direct")
-    for repo in (plain, direct):
+    plain, trivial = _scratch_repo(root, "rc-plain"), _scratch_repo(root, "rc-trivial")
+    direct = _scratch_repo(root, "rc-direct")
+    for repo in (plain, trivial, direct):
         (repo / ".venv").symlink_to(sys.prefix)
     subprocess.run([ctui, "hooks", "install"], cwd=direct, check=True, capture_output=True)
+    from ctui.hooks.settings import document
+
+    (trivial / ".claude").mkdir()  # the same hooks, each a command that does nothing
+    (trivial / ".claude" / "settings.json").write_text(json.dumps(document("true")))
     served = Served(root, store_url, "rc-served")
-    repos = {"no hooks": plain, "direct": direct, "served": served.repo}
+    repos = {"no hooks": plain, "trivial": trivial, "direct": direct, "served": served.repo}
     spent: dict[str, list[float]] = {name: [] for name in repos}
     try:
         for number in range(REAL_ROUNDS):
@@ -465,12 +470,14 @@ def main() -> int:
         rc, calls = real["median_ms"], real["calls"]
         print(
             f"\nreal client ({REAL_WRITES} Writes a session, {calls} hook calls, median of "
-            f"{REAL_ROUNDS}): no hooks {rc['no hooks']:.0f} ms, direct {rc['direct']:.0f} ms, "
-            f"served {rc['served']:.0f} ms a session"
+            f"{REAL_ROUNDS}): no hooks {rc['no hooks']:.0f} ms, trivial hooks "
+            f"{rc['trivial']:.0f} ms, direct {rc['direct']:.0f} ms, served {rc['served']:.0f} ms "
+            "a session"
         )
-        for name in ("direct", "served"):
+        for name in ("trivial", "direct", "served"):
             added = (rc[name] - rc["no hooks"]) / calls
-            print(f"latency a hook call adds through the real client, {name}: {added:.1f} ms")
+            what = "a hook that runs `true`" if name == "trivial" else f"ctui's hook, {name}"
+            print(f"latency a call adds through the real client, {what}: {added:.1f} ms")
     ratio = med["installed"] / bare
     verdict = "ok" if ratio <= TARGET else "OVER"
     print(f"\npair / bare start-up = {ratio:.2f}x (target <= {TARGET}x): {verdict}")

@@ -22,6 +22,10 @@ from ctui.cli.common import Ctx, Group, leaf, positive
 from ctui.core.errors import NOTHING, CtuiError, UsageError
 from ctui.core.instances import pid_alive
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ctui.hooks.serve import HookServer
+
 START_WAIT_S = 60.0  # announced once workers serve, which takes a while on a loaded machine
 STOP_WAIT_S = 15.0
 
@@ -145,23 +149,18 @@ def serve(ctx: Ctx) -> int:
         raise
     from ctui.api.serving import default_workers
     from ctui.api.serving import serve as run
-    from ctui.hooks.serve import HookServer
 
     where = sock.getsockname()
     port = where[1] if isinstance(where, tuple) else 0
     shown = f"unix:{where}" if isinstance(where, str) else f"http://{a.bind}:{port}"
     ours = Path(where).lstat().st_ino if isinstance(where, str) else None
     workers = a.workers or default_workers()
-    hooks = HookServer(coord.store.path)
-    try:
-        hooks.start()
-    except BaseException:
-        sock.close()
-        raise
+    hooks = _hook_server(coord.store.path, sock)
     print(
         f"ctui: serving {coord.store.path} on {shown} "
         f"({'no auth' if token is None else 'token required'}, {workers} worker process"
-        f"{'es' if workers > 1 else ''}), hooks on unix:{hooks.path}; Ctrl-C stops",
+        f"{'es' if workers > 1 else ''}), hooks on "
+        f"{f'unix:{hooks.path}' if hooks is not None else 'no socket'}; Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
@@ -177,10 +176,33 @@ def serve(ctx: Ctx) -> int:
             sock=sock,
         )
     finally:
-        hooks.stop()
+        if hooks is not None:
+            hooks.stop()
         if ours is not None:
             _unlink_socket(Path(where), ours)
     return 0
+
+
+def _hook_server(store: Path, sock: Any) -> HookServer | None:
+    """Answer hooks on `.ctui/hooks.sock` (`ctui.hooks.serve`). When it cannot listen (a path
+    too long for a socket), a store whose hooks go through this server refuses to start;
+    another serves its API and warns."""
+    from ctui.hooks.route import via_serve
+    from ctui.hooks.serve import HookServer
+
+    hooks = HookServer(store)
+    try:
+        hooks.start()
+    except UsageError as exc:
+        if via_serve(str(store)):
+            sock.close()
+            raise
+        print(f"ctui: warning: no hooks socket ({exc.message})", file=sys.stderr)
+        return None
+    except BaseException:
+        sock.close()
+        raise
+    return hooks
 
 
 def _unlink_socket(path: Path, inode: int) -> None:
