@@ -110,6 +110,39 @@ def test_two_hooks_race_through_the_server(hook: Hook, server: Server, repo: Pat
         assert len(held) == 1, held
 
 
+def test_a_held_call_does_not_hold_up_the_others(hook: Hook, repo: Path) -> None:
+    """A PermissionRequest held for the operator keeps its thread in the server; a lease check
+    that comes meanwhile is answered while the held one still waits."""
+    (repo / ".ctui" / "config.toml").write_text(
+        VIA_SERVE + "[permissions]\nwait = 120\nsessions = true\n"
+    )
+    server = _start(repo)
+    payload = fixture("PermissionRequest", SESSION=SESSION_A, CWD=str(repo), FILE="")
+    held = subprocess.Popen(
+        ["sh", "-c", hook.command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+    )
+    try:
+        assert held.stdin is not None
+        held.stdin.write(json.dumps(payload).encode())
+        held.stdin.close()
+        db = repo / ".ctui" / "ctui.db"
+        deadline = time.monotonic() + 60
+        while not rows(db, "SELECT id FROM events WHERE kind = 'permission.asked'"):
+            assert time.monotonic() < deadline and held.poll() is None, held.poll()
+            time.sleep(0.05)
+        answer = hook("PreToolUse-Edit", session=SESSION_B, file=repo / "src" / "app.py")
+        assert answer.allowed, answer
+        assert held.poll() is None, "the held request was still waiting for the operator"
+    finally:
+        held.kill()
+        held.wait(10)
+        server.stop()
+
+
 def test_server_down_denies_the_edit_and_fails_the_rest(hook: Hook, repo: Path) -> None:
     """No server: the lease check denies with 'retry' (never allows); other events exit 1."""
     hook.start()
