@@ -248,7 +248,7 @@ def _import_race(repo: Path, argv: list[str], base: dict[str, str], idle_ms: flo
 
 
 REAL_WRITES = 8
-REAL_ROUNDS = 3
+REAL_ROUNDS = 5
 
 
 def _real_client(claude: str, root: Path, store_url: str | None) -> dict[str, Any]:
