@@ -391,3 +391,50 @@ def test_route_finds_the_store_as_the_core_does(
     assert store_dir(str(linked)) == str(repo.resolve() / ".ctui")
     monkeypatch.setenv("CTUI_DIR", str(tmp_path / "elsewhere"))
     assert store_dir(str(repo)) == str(resolve_store_dir(None, repo))
+
+
+@pytest.mark.parametrize(
+    ("env_url", "config", "served"),
+    [
+        (None, None, False),
+        (None, VIA_SERVE, True),
+        (None, '[hooks]\nvia = "direct"\n', False),
+        (None, '[store]\nurl = "postgresql://u@db.example/ctui"\n', True),
+        (None, '[store]\nurl = "postgresql://u@db/ctui"\n[hooks]\nvia = "direct"\n', False),
+        (None, "[store]\nurl = 'postgres://u@db/ctui'  # single quotes\n", True),
+        (None, 'store.url = "postgresql://u@db/ctui"\n', True),  # dotted: read by tomllib
+        (None, '[thread.env]\nDATABASE_URL = "postgresql://localhost/app"\n', False),
+        (None, "[hooks\nvia = serve\n", False),  # not TOML: the direct path reports it
+        ("postgresql://u@db/ctui", None, True),
+        ("postgresql://u@db/ctui", '[hooks]\nvia = "direct"\n', False),
+        ("sqlite:///elsewhere.db", None, False),
+    ],
+)
+def test_which_calls_go_through_serve(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env_url: str | None,
+    config: str | None,
+    served: bool,
+) -> None:
+    from ctui.hooks.route import via_serve
+
+    if env_url is None:
+        monkeypatch.delenv("CTUI_STORE_URL", raising=False)
+    else:
+        monkeypatch.setenv("CTUI_STORE_URL", env_url)
+    if config is not None:
+        (tmp_path / "config.toml").write_text(config)
+    assert via_serve(str(tmp_path)) is served
+
+
+def test_a_postgresql_url_sends_the_hook_to_serve(hook: Hook, repo: Path) -> None:
+    """`CTUI_STORE_URL` naming PostgreSQL: the hook process never opens a store itself; with
+    no server on this host the lease check is refused, never let through."""
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    env = {"CTUI_STORE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    answer = hook("PreToolUse-Edit", file=repo / "src" / "app.py", env=env)
+    assert answer.denied and "ctui serve" in answer.reason, answer
+    _one_line_error(hook("SessionStart", env=env), "ctui serve is not running")
+    assert snapshot(db) == before
