@@ -24,8 +24,10 @@ The wire format, one call per connection: the request is a 4-byte big-endian
 length, a JSON header (`argv`, the caller's `env` among `PASSED_ENV`, its
 parent `ppid`) of that length, then the payload's bytes until the client
 shuts down its side; the answer is one JSON object `{"code", "out", "err"}`.
-Standard library only, and not `socket` (its enums cost a millisecond): the
-`_socket` extension it wraps is all a client needs.
+A served call loads no store code at all: besides this module and
+`ctui.hooks.call`, only `ctui.core.fastjson` (not `json`, which brings `re` and
+`enum`) and the `_socket` extension (not `socket`, whose enums cost a
+millisecond), so its cost is the interpreter's start and one round trip.
 """
 
 from __future__ import annotations

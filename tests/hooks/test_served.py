@@ -438,3 +438,35 @@ def test_a_postgresql_url_sends_the_hook_to_serve(hook: Hook, repo: Path) -> Non
     assert answer.denied and "ctui serve" in answer.reason, answer
     _one_line_error(hook("SessionStart", env=env), "ctui serve is not running")
     assert snapshot(db) == before
+
+
+def test_a_served_hook_loads_no_store_code(hook: Hook, server: Server, repo: Path) -> None:
+    """What makes the served path fit a PostgreSQL store: the hook process loads no store,
+    no database driver, no `pathlib`, `json`, `re` or `tomllib`; only the socket's C half."""
+    ending = 'found() and sys.modules["ctui.hook"].run()'
+    command = hook.command.replace(
+        ending,
+        "found();import ctui.hook as h;h.defer_imports();code=h.main([]);"
+        'sys.stderr.write("\\nLOADED "+" ".join(n for n,m in sys.modules.items() '
+        'if type(m).__name__!="Deferred"))',
+    )
+    payload = fixture("PreToolUse-Edit", SESSION=SESSION_A, CWD=str(repo), FILE="src/app.py")
+    proc = subprocess.run(
+        ["sh", "-c", command], input=json.dumps(payload).encode(), capture_output=True, cwd=repo
+    )
+    assert proc.stdout == b"", proc  # an allow, answered by the server
+    loaded = set(proc.stderr.decode().rsplit("LOADED ", 1)[1].split())
+    assert "_socket" in loaded
+    ours = {m for m in loaded if m.startswith("ctui")}
+    assert ours == {
+        "ctui",
+        "ctui.core",
+        "ctui.core.fastjson",
+        "ctui.hook",
+        "ctui.hooks",
+        "ctui.hooks.call",
+        "ctui.hooks.route",
+    }, ours
+    for module in ("sqlite3", "pathlib", "json", "re", "enum", "tomllib", "socket", "psycopg"):
+        assert module not in loaded, module
+    assert rows(repo / ".ctui" / "ctui.db", "SELECT holder FROM leases") == [("claude-4f2c9a1e",)]
