@@ -470,3 +470,30 @@ def test_a_served_hook_loads_no_store_code(hook: Hook, server: Server, repo: Pat
     for module in ("sqlite3", "pathlib", "json", "re", "enum", "tomllib", "socket", "psycopg"):
         assert module not in loaded, module
     assert rows(repo / ".ctui" / "ctui.db", "SELECT holder FROM leases") == [("claude-4f2c9a1e",)]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"",
+        b"\x00\x00",
+        b"\xff\xff\xff\xff" + b"x" * 10,
+        b"\x00\x00\x00\x05[1,2]",
+        b"GET / HTTP/1.1\r\n\r\n",
+    ],
+)
+def test_a_garbled_request_gets_no_answer_and_changes_nothing(
+    hook: Hook, server: Server, repo: Path, junk: bytes
+) -> None:
+    import socket
+
+    db = repo / ".ctui" / "ctui.db"
+    before = snapshot(db)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(str(repo / ".ctui" / "hooks.sock"))
+        s.sendall(junk)
+        s.shutdown(socket.SHUT_WR)
+        assert s.recv(4096) == b""
+    assert snapshot(db) == before
+    assert hook("PreToolUse-Edit", file=repo / "src" / "app.py").allowed, "it still serves"
