@@ -4,7 +4,9 @@ At project scope the command written is portable (see `ctui.hooks.settings`):
 commit `.claude/settings.json`, because a worktree made by hand (`git worktree
 add`) runs Claude with the settings committed on its branch and nothing else;
 threads ctui spawns get the hooks either way. `doctor` lists every worktree
-of the repository and whether Claude Code would run ctui's hooks there.
+of the repository and whether Claude Code would run ctui's hooks there, and
+whether hooks on this store go through `ctui serve` (`ctui.hooks.route`) and
+whether it answers.
 
 With `--dir`, the command sets `CTUI_DIR` so the hook finds that store.
 Installing at project or local scope also creates the store: putting the hook
@@ -242,6 +244,7 @@ def doctor(ctx: Ctx) -> int:
     if not commands:
         report["problems"].append("no ctui hook installed here: run `ctui hooks install`")
     report["store"] = _check_store(ctx, report["problems"])
+    report["served"] = _check_served(report["store"], report["problems"])
     report["commands"] = [_check_command(c, project, report["problems"]) for c in sorted(commands)]
     report["worktrees"] = _worktrees(ctx, project, report["problems"])
     ctx.emit(report, lambda: _doctor_text(report))
@@ -349,6 +352,22 @@ def _check_store(ctx: Ctx, problems: list[str]) -> str | None:
     return path
 
 
+def _check_served(store: str | None, problems: list[str]) -> dict[str, Any] | None:
+    """Do hooks on this store go through `ctui serve` (`ctui.hooks.route`), and does it answer?"""
+    if store is None:
+        return None
+    from ctui.hooks.serve import check
+
+    found = check(Path(store))
+    if found["via_serve"] and not found["answers"]:
+        problems.append(
+            f"hooks on this store go through `ctui serve`, which does not answer on "
+            f"{found['socket']} ({found.get('error', 'a wrong answer')}): every lease check is "
+            "denied until you start `ctui serve` in the repository"
+        )
+    return found
+
+
 def _check_command(command: str, project: Path, problems: list[str]) -> dict[str, Any]:
     """Does the command reach ctui, and do harmless calls (an edit outside the repo) exit 0?
 
@@ -431,6 +450,13 @@ def _doctor_text(report: dict[str, Any]) -> str:
     for s in report["settings"]:
         lines.append(f"{s['scope']:8} {s['path']}: {len(s['events'])} of 9 events hooked")
     lines.append(f"store    {report['store'] or 'does not open (see below)'}")
+    served = report.get("served")
+    if served is not None:
+        answers = {True: "answers", False: "does NOT answer", None: "is not running"}
+        lines.append(
+            f"hooks    {'through ctui serve' if served['via_serve'] else 'answered in the hook'}"
+            f"; ctui serve on {served['socket']} {answers[served['answers']]}"
+        )
     for c in report["commands"]:
         if c["ms"] is not None:
             state = (

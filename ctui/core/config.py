@@ -40,6 +40,9 @@ lapse_s = 60         # seconds without a host heartbeat before its work is freed
 [hooks]
 on_timeout = "deny"  # or "fail-open": what the edit-time lease check does when the
                      # store cannot answer in time (deny: the agent retries in a moment)
+via = "serve"        # hooks ask `ctui serve` on this host over .ctui/hooks.sock instead of
+                     # opening the store ("direct"); the default is "serve" on a PostgreSQL
+                     # store, "direct" on SQLite
 ```
 
 Every value is checked when the file is read (its type, and numbers above 0
@@ -89,6 +92,7 @@ class Config(Record):
         "gate_timeout",
         "api_token",
         "hook_on_timeout",
+        "hook_via",
         "raw",
         "budget",
         "port_start",
@@ -110,6 +114,7 @@ class Config(Record):
     api_token: str | None = None
     hook_on_timeout: str = "deny"
     host_lapse: float = 60.0
+    hook_via: str | None = None  # None: by the store (see ctui.hooks.route)
 
     def __init__(
         self,
@@ -230,6 +235,9 @@ class Config(Record):
         config.hook_on_timeout = get("hooks", "on_timeout", str, cls.hook_on_timeout)
         if config.hook_on_timeout not in ("deny", "fail-open"):
             raise UsageError(f"{path}: [hooks] on_timeout must be 'deny' or 'fail-open'")
+        config.hook_via = raw.get("hooks", {}).get("via")
+        if config.hook_via not in (None, "serve", "direct"):
+            raise UsageError(f"{path}: [hooks] via must be 'serve' or 'direct'")
         if config.release_policy not in ("hold", "release-after-edit"):
             raise UsageError(f"{path}: [leases] release must be 'hold' or 'release-after-edit'")
         return config
@@ -254,7 +262,7 @@ KNOWN = {
         "warn_at",
     ),
     "thread": ("port_start", "port_block", "env"),
-    "hooks": ("on_timeout",),
+    "hooks": ("on_timeout", "via"),
     "hosts": ("lapse_s",),
     "permissions": ("wait", "sessions"),
     "notify": ("webhooks", "topic", "retries"),

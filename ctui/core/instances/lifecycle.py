@@ -27,7 +27,22 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from ctui.core.context import Context
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+class _Pattern:
+    """`re.compile(pattern)`, made at its first use: the hook's usual call (a heartbeat)
+    checks no id, and the hook process loads `re` only when something uses it."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def match(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.match(text)
+
+
+ID_RE = _Pattern(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
 def register(
