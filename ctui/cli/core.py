@@ -245,13 +245,20 @@ def events(ctx: Ctx) -> int:
     for e in batch:
         _print_event(ctx, e)
     until = time.monotonic() + args.follow_for if args.follow_for else None
-    poll = 0.5 if server_line(c) else 0.2  # a remote poll is a request: a modest pace
 
     def since(after: int) -> list[Any]:
         return list(c.events.since(after, kinds=kinds))
 
-    for e in follow(since, cursor, poll=poll, until=until):
-        _print_event(ctx, e)
+    if server_line(c):  # a remote poll is a request: a modest pace
+        for e in follow(since, cursor, poll=0.5, until=until):
+            _print_event(ctx, e)
+        return 0
+    feed = c.store.change_feed()  # woken by the store itself: file changes or LISTEN
+    try:
+        for e in follow(since, cursor, poll=1.0, until=until, wait=feed.wait):
+            _print_event(ctx, e)
+    finally:
+        feed.close()
     return 0
 
 

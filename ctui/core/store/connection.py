@@ -20,6 +20,10 @@ from ctui.core import private
 from ctui.core.errors import DiskFull, StoreBusy, StoreDenied, StoreError, StoreReadOnly
 from ctui.core.store import schema
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from ctui.core.store.feed import ChangeFeed
+
 DB_NAME = "ctui.db"
 WRITER_QUEUE = "write.lock"
 BUSY_TIMEOUT_S = 5.0
@@ -257,6 +261,13 @@ class Store:
             (name,),
         ).fetchone()
         return int(row[0])
+
+    def change_feed(self) -> ChangeFeed:
+        """What a live view waits on for changes: watchfiles and `data_version` here
+        (`feed.FileFeed`); a store without a shared folder has its own."""
+        from ctui.core.store.feed import FileFeed
+
+        return FileFeed(self.path, DB_NAME)
 
     def data_version(self) -> int:
         """A number that changes when another connection commits (cheap change check)."""
