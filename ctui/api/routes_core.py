@@ -107,9 +107,11 @@ async def stream(
         yield ": connected\n\n"
         quiet, read = 0, True
         # Woken by the store's change feed. Its quiet ticks check for a closed client or a
-        # stopping server, and every few of them the stream reads anyway (a change the
-        # watcher missed while it started).
-        async with contextlib.aclosing(st.change_feed().changes(idle=STREAM_TICK_S)) as changes:
+        # stopping server, and every few of them the stream reads anyway when the feed
+        # may have missed a change (watchfiles, while its watcher started).
+        feed = st.change_feed()
+        safety = 0 if feed.exact else SAFETY_READ_TICKS
+        async with contextlib.aclosing(feed.changes(idle=STREAM_TICK_S)) as changes:
             while True:
                 while read:
                     batch = await run_in_threadpool(c.events.since, cursor, limit=500)
@@ -129,7 +131,7 @@ async def stream(
                 quiet += 1
                 if quiet % KEEP_ALIVE_TICKS == 0:
                     yield ": keep-alive\n\n"
-                read = quiet % SAFETY_READ_TICKS == 0
+                read = bool(safety) and quiet % safety == 0
 
     return StreamingResponse(
         lines(cursor),

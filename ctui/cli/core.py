@@ -12,6 +12,9 @@ from ctui.cli.common import Ctx, leaf, positive, table
 from ctui.core.clock import ago, iso
 
 MAX_EVENTS = 10_000
+FEED_TRUST_S = 60.0
+"""A local follower waits on the store's change feed, which misses nothing (data_version on
+SQLite, LISTEN on PostgreSQL); it reads anyway after this long, belt and braces."""
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
@@ -255,7 +258,7 @@ def events(ctx: Ctx) -> int:
         return 0
     feed = c.store.change_feed()  # woken by the store itself: file changes or LISTEN
     try:
-        for e in follow(since, cursor, poll=1.0, until=until, wait=feed.wait):
+        for e in follow(since, cursor, poll=FEED_TRUST_S, until=until, wait=feed.wait):
             _print_event(ctx, e)
     finally:
         feed.close()

@@ -188,7 +188,7 @@ class Events:
         return int(row[0])
 
     def follow(
-        self, cursor: int = 0, *, poll: float = 1.0, until: float | None = None
+        self, cursor: int = 0, *, poll: float = 60.0, until: float | None = None
     ) -> Iterator[Event]:
         """Yield events as they arrive, woken by the store's change feed, until the
         optional deadline (`poll`: the longest wait before reading anyway)."""

@@ -41,6 +41,10 @@ class ChangeFeed:
     `_produce(stop)` for the async side (it calls `publish` on the event loop).
     """
 
+    exact = False
+    """True when the async side can miss no change (so a stream need not read now and then
+    just in case); watchfiles may miss one while its watcher starts."""
+
     def __init__(self) -> None:
         self._armed = False
         self._subscribers: set[_Subscriber] = set()
@@ -210,7 +214,7 @@ async def watch_folder(
 
     while not stop.is_set():
         if not Path(where).is_dir():
-            await _pause(stop, 0.5)
+            await pause(stop, 0.5)
             continue
         try:
             async for found in awatch(
@@ -219,9 +223,9 @@ async def watch_folder(
                 publish(classify(where, found))
         except Exception:  # the folder went away under the watcher: wait for it again
             pass
-        await _pause(stop, 0.2)
+        await pause(stop, 0.2)
 
 
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
+async def pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)

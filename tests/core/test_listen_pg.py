@@ -1,0 +1,176 @@
+"""LISTEN on PostgreSQL: another process's commit wakes a waiter, with no folder to watch.
+
+These cases talk to a real server (`CTUI_TEST_PG_URL`) in a schema of their own,
+made by hand with the two tables the triggers go on, so they test the feed alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+
+def pg_url() -> str:
+    url = os.environ.get("CTUI_TEST_PG_URL", "").strip()
+    if url:
+        return url
+    if os.environ.get("CTUI_PG_REQUIRED") == "1":
+        pytest.fail("CTUI_PG_REQUIRED=1 but CTUI_TEST_PG_URL is not set")
+    pytest.skip("PostgreSQL cases need CTUI_TEST_PG_URL (a test server's URL)")
+
+
+@pytest.fixture
+def schema() -> Iterator[tuple[str, str]]:
+    """A fresh schema with `ctui_schema` and `events`, dropped afterwards."""
+    url = pg_url()
+    import psycopg
+
+    name = f"ctui_test_listen_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+        conn.execute(f"CREATE TABLE {name}.ctui_schema (version INT, changes BIGINT DEFAULT 0)")
+        conn.execute(f"INSERT INTO {name}.ctui_schema(version) VALUES (1)")
+        conn.execute(f"CREATE TABLE {name}.events (id BIGSERIAL PRIMARY KEY, kind TEXT)")
+    try:
+        yield url, name
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def commit_elsewhere(url: str, schema: str, statement: str) -> None:
+    """Run one statement in its own transaction, in another real process."""
+    code = (
+        "import sys, psycopg\n"
+        "with psycopg.connect(sys.argv[1]) as conn:\n"
+        "    conn.execute(sys.argv[2])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, url, statement.format(s=schema)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def feed_of(url: str, schema: str, **kw: Any) -> Any:
+    from ctui.core.store.listen import ListenFeed
+
+    return ListenFeed(url, schema, **kw)
+
+
+def test_a_write_in_another_process_wakes_a_blocking_waiter(schema: tuple[str, str]) -> None:
+    url, name = schema
+    feed = feed_of(url, name)
+    try:
+        assert feed.wait(0) is True  # armed: triggers installed, listening
+        assert feed.wait(0.3) is False
+        commit_elsewhere(url, name, "UPDATE {s}.ctui_schema SET changes = changes + 1")
+        assert feed.wait(30) is True
+        assert feed.wait(0.3) is False, "one commit wakes once"
+        commit_elsewhere(url, name, "INSERT INTO {s}.events(kind) VALUES ('x'), ('y')")
+        assert feed.wait(30) is True
+    finally:
+        feed.close()
+
+
+def test_a_rolled_back_write_wakes_nobody(schema: tuple[str, str]) -> None:
+    import psycopg
+
+    url, name = schema
+    feed = feed_of(url, name)
+    try:
+        feed.wait(0)
+        with psycopg.connect(url) as conn:
+            conn.execute(f"INSERT INTO {name}.events(kind) VALUES ('never')")
+            conn.rollback()
+        assert feed.wait(0.5) is False
+    finally:
+        feed.close()
+
+
+def test_installing_twice_is_a_no_op_and_schemas_do_not_hear_each_other(
+    schema: tuple[str, str],
+) -> None:
+    import psycopg
+
+    from ctui.core.store.listen import channel, install
+
+    url, name = schema
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert install(conn, name) is True
+        assert install(conn, name) is False
+        count = conn.execute(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND t.tgname = 'ctui_notify'",
+            (name,),
+        ).fetchone()[0]
+    assert count == 2
+    assert channel(name) != channel(name + "x")
+    other = feed_of(url, name + "_other")  # no such schema: it listens on its own channel
+    try:
+        other.wait(0)
+        commit_elsewhere(url, name, "UPDATE {s}.ctui_schema SET changes = changes + 1")
+        assert other.wait(0.5) is False
+    finally:
+        other.close()
+
+
+def test_a_dropped_listen_connection_wakes_and_listens_again(schema: tuple[str, str]) -> None:
+    """The server ends the listener's session: the waiter says 'changed' (it may have
+    missed something), reconnects, and hears the next commit."""
+    import psycopg
+
+    url, name = schema
+    feed = feed_of(url, name)
+    try:
+        feed.wait(0)
+        pid = feed._conn.info.backend_pid
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert feed.wait(30) is True  # the loss
+        assert feed.wait(30) is True  # reconnected (answers True: it may have missed one)
+        assert feed._conn is not None and feed._conn.info.backend_pid != pid
+        assert feed.wait(0.3) is False
+        commit_elsewhere(url, name, "INSERT INTO {s}.events(kind) VALUES ('after')")
+        assert feed.wait(30) is True
+    finally:
+        feed.close()
+
+
+async def test_async_subscribers_hear_another_process_commit(schema: tuple[str, str]) -> None:
+    url, name = schema
+    feed = feed_of(url, name)
+    heard: list[int] = [0, 0]
+    armed = [asyncio.Event(), asyncio.Event()]
+
+    async def subscriber(n: int) -> None:
+        async with contextlib.aclosing(feed.changes(idle=0.1)) as changes:
+            async for change in changes:
+                if change.data and not armed[n].is_set():
+                    armed[n].set()  # the first change: published once LISTEN is in place
+                    continue
+                if change.data:
+                    heard[n] += 1
+                    return
+
+    jobs = [asyncio.create_task(subscriber(n)) for n in (0, 1)]
+    await asyncio.wait_for(asyncio.gather(*(a.wait() for a in armed)), 30)
+    await asyncio.to_thread(
+        commit_elsewhere, url, name, "INSERT INTO {s}.events(kind) VALUES ('async')"
+    )
+    await asyncio.wait_for(asyncio.gather(*jobs), 30)
+    assert heard == [1, 1]
+    await feed.aclose()
