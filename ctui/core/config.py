@@ -247,6 +247,7 @@ KNOWN = {
     ),
     "thread": ("port_start", "port_block", "env"),
     "hooks": ("on_timeout",),
+    "store": ("url", "schema"),
     "permissions": ("wait", "sessions"),
     "notify": ("webhooks", "topic", "retries"),
 }

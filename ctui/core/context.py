@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ctui.core import events as events_mod
-from ctui.core.clock import Clock, system_clock
+from ctui.core.clock import Clock
 from ctui.core.config import Config
 from ctui.core.paths import RepoPaths
 from ctui.core.store.connection import Store
@@ -35,7 +35,7 @@ class Context:
         self, store: Store, *, clock: Clock | None = None, config: Config | None = None
     ) -> None:
         self.store = store
-        self.clock = clock or system_clock
+        self.clock = clock or store.clock
         self._config = config
 
     def now(self) -> float:

@@ -133,7 +133,7 @@ def requeue_resumed(ctx: MergeContext, add: Callable[[list[str]], Any]) -> list[
     ).fetchall()
     again = []
     for row in rows:
-        if row["status"] != "completed" or row["run_id"] < row["run"]:
+        if row["status"] != "completed" or row["run_id"] < int(row["run"]):
             continue
         try:
             add([row["thread"]])

@@ -44,6 +44,8 @@ NETWORK_FS = {
 class Store:
     """A handle on one `.ctui/` folder and its database."""
 
+    backend = "sqlite"
+
     def __init__(self, path: Path, *, timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = path
         self.db_path = path / DB_NAME
@@ -272,6 +274,23 @@ class Store:
     def data_version(self) -> int:
         """A number that changes when another connection commits (cheap change check)."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def decision_search(
+        self, conn: sqlite3.Connection, words: list[str], limit: int
+    ) -> list[sqlite3.Row]:
+        """Decisions whose title, description or category hold every word (as a prefix),
+        best match first: FTS5 here, full-text search on PostgreSQL."""
+        query = " ".join(f'"{w}"*' for w in words)
+        return conn.execute(
+            "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.rowid = f.rowid "
+            "WHERE decisions_fts MATCH ? ORDER BY bm25(decisions_fts) LIMIT ?",
+            (query, limit),
+        ).fetchall()
+
+    def clock(self) -> float:
+        """The time the core writes (`Context.now` unless a test gives its own clock):
+        this machine's here; the server's on PostgreSQL, so hosts agree on expiries."""
+        return time.time()
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
