@@ -55,6 +55,8 @@ from ctui.core.store.connection import BUSY_TIMEOUT_S, DB_NAME, Store
 if TYPE_CHECKING:
     import psycopg
 
+    from ctui.core.store.feed import ChangeFeed
+
 from ctui.core.store.target import MARKER  # `.ctui/store.json`: where the store is
 
 INSTALL = "pip install 'ctui[postgres]'"
@@ -298,6 +300,15 @@ class PgStore(Store):
     def data_version(self) -> int:
         """Changes with every committed write (a counter the write transaction bumps)."""
         return int(self.conn.execute("SELECT changes FROM ctui_schema").fetchone()[0])
+
+    def change_feed(self) -> ChangeFeed:
+        """LISTEN on the schema's channel (`listen.ListenFeed`): there is no shared folder
+        to watch; the local one still holds this host's settings."""
+        from ctui.core.store.listen import ListenFeed
+
+        return ListenFeed(
+            self.url, self.schema, self.path, lock=self._key, connect_timeout=self.timeout
+        )
 
     def decision_search(self, conn: sqlite3.Connection, words: list[str], limit: int) -> list[Any]:
         query = " & ".join(f"{w}:*" for w in words)
