@@ -115,3 +115,19 @@ async def test_the_watcher_stops_with_its_last_subscriber(coord: Coordinator) ->
     await one_tick()  # and a new subscriber starts a new one
     assert feed._task is not task
     await feed.aclose()
+
+
+def test_a_store_folder_with_uri_characters_in_its_path(tmp_path: Path) -> None:
+    """The feed opens the database by URI: `?`, `#` and `%` in a folder name stay a path."""
+    odd = tmp_path / "we?ird #dir %20"
+    odd.mkdir()
+    subprocess.run(["git", "init", "-q", str(odd)], check=True)
+    c = Coordinator.open(odd)
+    feed = c.store.change_feed()
+    try:
+        feed.wait(0)
+        commit_elsewhere(odd)
+        assert feed.wait(30) is True
+    finally:
+        feed.close()
+        c.close()

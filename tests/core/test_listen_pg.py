@@ -174,3 +174,48 @@ async def test_async_subscribers_hear_another_process_commit(schema: tuple[str, 
     await asyncio.wait_for(asyncio.gather(*jobs), 30)
     assert heard == [1, 1]
     await feed.aclose()
+
+
+def test_processes_installing_at_once_create_each_trigger_once(schema: tuple[str, str]) -> None:
+    """Several real processes race to install on a fresh schema: no error, one winner,
+    and each table ends with exactly one trigger. Repeated on fresh triggers."""
+    import psycopg
+
+    url, name = schema
+    code = (
+        "import sys, psycopg\n"
+        "from ctui.core.store.listen import install\n"
+        "sys.stdin.readline()\n"  # start together
+        "with psycopg.connect(sys.argv[1], autocommit=True) as conn:\n"
+        "    print(install(conn, sys.argv[2]))\n"
+    )
+    for _round in range(3):
+        with psycopg.connect(url, autocommit=True) as conn:
+            for table in ("ctui_schema", "events"):
+                conn.execute(f"DROP TRIGGER IF EXISTS ctui_notify ON {name}.{table}")
+        racers = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, url, name],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for racer in racers:
+            assert racer.stdin is not None
+            racer.stdin.write("go\n")
+            racer.stdin.flush()
+        answers = [racer.communicate(timeout=60) for racer in racers]
+        assert all(racer.returncode == 0 for racer in racers), answers
+        assert sorted(out.strip() for out, _ in answers) == ["False", "False", "False", "True"]
+        with psycopg.connect(url, autocommit=True) as conn:
+            per_table = conn.execute(
+                "SELECT c.relname, count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND t.tgname = 'ctui_notify' GROUP BY c.relname "
+                "ORDER BY c.relname",
+                (name,),
+            ).fetchall()
+        assert per_table == [("ctui_schema", 1), ("events", 1)]

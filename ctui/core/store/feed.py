@@ -179,7 +179,10 @@ class FileFeed(ChangeFeed):
                 self._close()
                 # mode=rw: never create the database a follower is waiting for
                 self._conn = sqlite3.connect(
-                    f"file:{self.db_path}?mode=rw", uri=True, timeout=1.0, check_same_thread=False
+                    f"{self.db_path.resolve().as_uri()}?mode=rw",
+                    uri=True,
+                    timeout=1.0,
+                    check_same_thread=False,
                 )
                 self._inode = inode
             return inode, int(self._conn.execute("PRAGMA data_version").fetchone()[0])

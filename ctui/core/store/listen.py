@@ -46,14 +46,19 @@ def channel(schema: str) -> str:
 def install(conn: psycopg.Connection[Any], schema: str, lock: int | None = None) -> bool:
     """Create the notifying triggers that are missing (idempotent; True when it made any).
 
-    Runs in a transaction of its own behind `lock` (the store's write lock, when
-    given), so two processes that install at once do not both create them.
+    Runs in a transaction of its own behind an advisory lock (`lock`, the store's
+    write lock, else one of its own for the schema), so two processes that install
+    at once do not both create them.
     """
     if not _missing(conn, schema):
         return False
+    if lock is None:
+        lock = int.from_bytes(
+            hashlib.sha256(f"ctui-notify:{schema}".encode()).digest()[:8], "big", signed=True
+        )
     with conn.transaction():
-        if lock is not None:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+        conn.execute("SET LOCAL lock_timeout = '5s'")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
         missing = _missing(conn, schema)
         if missing:
             conn.execute(
@@ -139,9 +144,14 @@ class ListenFeed(ChangeFeed):
         return conn
 
     def _install(self, conn: psycopg.Connection[Any]) -> None:
+        """Make sure the triggers exist; a failure (a role that may not create them, a
+        lock wait past its timeout) still listens, and the next connection tries again."""
         if not self._installed:
-            install(conn, self.schema, self._lock)
-            self._installed = True
+            try:
+                install(conn, self.schema, self._lock)
+                self._installed = True
+            except psycopg.Error:
+                pass
 
     def _wait(self, timeout: float) -> bool:
         if self._conn is None:  # lost: connect again, and say "changed" (some may be missed)
