@@ -28,8 +28,12 @@ GIT_ENV = {
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's store, instance, tokens or git identity."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test sees the developer's store, instance, tokens or git identity.
+
+    `CTUI_TEST_BACKEND=postgres` runs every test on PostgreSQL (a schema of its own
+    each), to find what a backend-neutral test would meet there.
+    """
     for name in (
         "CTUI_DIR",
         "CTUI_INSTANCE_ID",
@@ -48,6 +52,16 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir(exist_ok=True)
+    if os.environ.get("CTUI_TEST_BACKEND") != "postgres":
+        yield
+        return
+    url, schema = pg_url_or_skip(), pg_schema_name()
+    monkeypatch.setenv("CTUI_STORE_URL", url)
+    monkeypatch.setenv("CTUI_STORE_SCHEMA", schema)
+    try:
+        yield
+    finally:
+        drop_pg_schema(url, schema)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -63,12 +77,23 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     if request.param == "sqlite":
         yield "sqlite"
         return
+    yield from _on_postgres(monkeypatch, "postgres")
+
+
+@pytest.fixture
+def postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """PostgreSQL only (the `backend` fixture's postgres case): yields the server's URL."""
+    url = pg_url_or_skip()
+    yield from _on_postgres(monkeypatch, url)
+
+
+def _on_postgres(monkeypatch: pytest.MonkeyPatch, value: str) -> Iterator[str]:
     url = pg_url_or_skip()
     schema = pg_schema_name()
     monkeypatch.setenv("CTUI_STORE_URL", url)
     monkeypatch.setenv("CTUI_STORE_SCHEMA", schema)
     try:
-        yield "postgres"
+        yield value
     finally:
         drop_pg_schema(url, schema)
 
