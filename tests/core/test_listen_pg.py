@@ -219,3 +219,48 @@ def test_processes_installing_at_once_create_each_trigger_once(schema: tuple[str
                 (name,),
             ).fetchall()
         assert per_table == [("ctui_schema", 1), ("events", 1)]
+
+
+async def test_the_async_listener_comes_back_after_its_session_ends(
+    schema: tuple[str, str],
+) -> None:
+    """The server ends the async side's LISTEN session: it connects again, says 'changed'
+    (what committed meanwhile is unknown), and hears the next commit."""
+    import psycopg
+
+    from ctui.core.store.listen import channel
+
+    url, name = schema
+    feed = feed_of(url, name)
+    listening = f'LISTEN "{channel(name)}"'
+
+    def listener_pids() -> list[int]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE query = %s", (listening,)
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    async with contextlib.aclosing(feed.changes(idle=0.1)) as changes:
+        seen = 0
+        async for change in changes:  # the first change: listening
+            if change.data:
+                break
+        old = await asyncio.to_thread(listener_pids)
+        assert len(old) == 1
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (old[0],))
+        async for change in changes:  # listening again
+            if change.data:
+                break
+        new = await asyncio.to_thread(listener_pids)
+        assert len(new) == 1 and new != old
+        await asyncio.to_thread(
+            commit_elsewhere, url, name, "UPDATE {s}.ctui_schema SET changes = changes + 1"
+        )
+        async for change in changes:
+            if change.data:
+                seen += 1
+                break
+        assert seen == 1
+    await feed.aclose()

@@ -113,10 +113,9 @@ class ChangeFeed:
             self._stop.set()
         task, self._task = self._task, None
         if task is not None and not task.done():
-            try:
+            task.cancel()  # at once: a listener may be waiting on its socket for a second
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 5)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
         self.close()
 
     def _start(self) -> None:
