@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -63,13 +64,11 @@ def test_a_replaced_store_wakes_the_waiter(coord: Coordinator, repo: Path, tmp_p
         feed.wait(0)
         db = coord.store.db_path
         other = tmp_path / "other.db"
-        subprocess.run(["sqlite3", str(db), f".backup {other}"], check=False)
-        if not other.exists():  # no sqlite3 shell: copy through Python's backup API
-            import sqlite3
-
-            with sqlite3.connect(db) as src, sqlite3.connect(other) as dst:
-                src.backup(dst)
-        other.replace(db)
+        src, dst = sqlite3.connect(db), sqlite3.connect(other)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        other.replace(db)  # a new file (a new inode) where the old one was
         assert feed.wait(30) is True
     finally:
         feed.close()
