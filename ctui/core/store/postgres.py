@@ -55,7 +55,7 @@ from ctui.core.store.connection import BUSY_TIMEOUT_S, DB_NAME, Store
 if TYPE_CHECKING:
     import psycopg
 
-from ctui.core.store.target import MARKER  # `.ctui/store.json`: where the store is
+from ctui.core.store.target import MARKER, redact
 
 INSTALL = "pip install 'ctui[postgres]'"
 
@@ -653,15 +653,6 @@ def check_schema(schema: str) -> None:
             f"bad store schema name {schema!r}: lower-case letters, digits and _ "
             "(CTUI_STORE_SCHEMA or [store] schema)"
         )
-
-
-def redact(url: str) -> str:
-    """The URL without its password (what messages and the marker file show)."""
-    return re.sub(r"^([a-z]+://[^:/@]*):[^@]*@", r"\1@", url, flags=re.I)
-
-
-def has_password(url: str) -> bool:
-    return redact(url) != url or "password=" in url.lower()
 
 
 def write_marker(path: Path, url: str, schema: str) -> None:
