@@ -154,7 +154,7 @@ class PgStore(Store):
         ms = max(1, int(self.timeout * 1000))
         options = (
             f"-c search_path={self.schema} -c lock_timeout={ms} "
-            f"-c statement_timeout={ms * 4 + 30000} -c idle_in_transaction_session_timeout=600000"
+            f"-c statement_timeout={ms * 4 + 30000} -c idle_in_transaction_session_timeout=60000"
         )
         try:
             raw = psycopg.connect(
