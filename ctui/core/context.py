@@ -9,6 +9,10 @@ Freeing what an instance holds spans leases and task claims, two packages
 above `instances` (which needs it to end or reap an instance), so a context
 asks its owner for it: `Coordinator.release_holdings` supplies it. That keeps
 imports going one way, from the facade down to the store.
+
+Time (`now()`) is the store's clock unless a clock is given (tests give a fake
+one): this machine's on SQLite, the server's on PostgreSQL (`PgStore.clock`),
+so processes on several hosts agree on when a lease or a claim runs out.
 """
 
 from __future__ import annotations

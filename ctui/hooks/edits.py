@@ -136,13 +136,13 @@ def _unanswered(cwd: Path, exc: StoreError) -> dict[str, Any] | None:
     """
     from ctui.core.config import Config
     from ctui.core.paths import resolve_store_dir
-    from ctui.core.store import DB_NAME
+    from ctui.core.store import exists
 
     try:
         folder = resolve_store_dir(None, cwd)
     except Exception:
         folder = None
-    if folder is None or not (folder / DB_NAME).exists():
+    if folder is None or not exists(folder):  # a SQLite file, or a PostgreSQL marker
         return None
     try:
         fail_open = Config.load(folder).hook_on_timeout == "fail-open"

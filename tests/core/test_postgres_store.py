@@ -325,3 +325,34 @@ def test_both_backends_have_the_same_tables_and_columns(
     extra = {"decisions": {"rowid", "search"}, "orchestrator_runs": {"rowid"}}
     pg_tables.pop("ctui_schema")
     assert {n: cols - extra.get(n, set()) for n, cols in pg_tables.items()} == lite_tables
+
+
+def test_doctor_names_the_backend_and_warns_of_a_password(
+    pg: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    Coordinator.open(repo).close()
+    proc = subprocess.run(
+        [CTUI, "hooks", "doctor", "--json"], cwd=repo, capture_output=True, text=True
+    )
+    doc = json.loads(proc.stdout)
+    assert doc["backend"]["kind"] == "postgresql" and doc["warnings"] == [], doc
+    assert doc["backend"]["schema"] == os.environ["CTUI_STORE_SCHEMA"]
+    monkeypatch.setenv("CTUI_STORE_URL", pg.replace("://postgres@", "://postgres:pw1234@"))
+    proc = subprocess.run(
+        [CTUI, "hooks", "doctor", "--json"], cwd=repo, capture_output=True, text=True
+    )
+    doc = json.loads(proc.stdout)
+    assert any("password" in w for w in doc["warnings"]), doc
+    assert "pw1234" not in proc.stdout + proc.stderr
+
+
+def test_a_url_over_an_existing_sqlite_store_is_refused(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never two stores for one repository: the agents would split between them."""
+    Coordinator.open(repo).close()
+    monkeypatch.setenv("CTUI_STORE_URL", "postgresql://postgres@127.0.0.1:1/ctui")
+    with pytest.raises(StoreError, match="already holds a SQLite store"):
+        Coordinator.open(repo)

@@ -33,6 +33,12 @@ def open_store(path: Path, *, create: bool = True, timeout: float | None = None)
     found = target(path)
     if found is None:
         return Store.open(path, create=create, timeout=wait)
+    if (path / DB_NAME).exists():
+        raise StoreError(
+            f"{path} already holds a SQLite store ({DB_NAME}) but {found.source} selects "
+            "PostgreSQL: unset it to keep using SQLite, or move the file aside to start "
+            "afresh on PostgreSQL (ctui does not copy a store between backends)"
+        )
     from ctui.core.store.postgres import PgStore
 
     return PgStore.connect(path, found.url, found.schema, create=create, timeout=wait)

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from ctui.core.store.feed import ChangeFeed
 
-from ctui.core.store.target import MARKER  # `.ctui/store.json`: where the store is
+from ctui.core.store.target import MARKER, redact
 
 INSTALL = "pip install 'ctui[postgres]'"
 
@@ -156,7 +156,7 @@ class PgStore(Store):
         ms = max(1, int(self.timeout * 1000))
         options = (
             f"-c search_path={self.schema} -c lock_timeout={ms} "
-            f"-c statement_timeout={ms * 4 + 30000} -c idle_in_transaction_session_timeout=600000"
+            f"-c statement_timeout={ms * 4 + 30000} -c idle_in_transaction_session_timeout=60000"
         )
         try:
             raw = psycopg.connect(
@@ -664,15 +664,6 @@ def check_schema(schema: str) -> None:
             f"bad store schema name {schema!r}: lower-case letters, digits and _ "
             "(CTUI_STORE_SCHEMA or [store] schema)"
         )
-
-
-def redact(url: str) -> str:
-    """The URL without its password (what messages and the marker file show)."""
-    return re.sub(r"^([a-z]+://[^:/@]*):[^@]*@", r"\1@", url, flags=re.I)
-
-
-def has_password(url: str) -> bool:
-    return redact(url) != url or "password=" in url.lower()
 
 
 def write_marker(path: Path, url: str, schema: str) -> None:

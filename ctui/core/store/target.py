@@ -85,3 +85,12 @@ def _marker(path: Path) -> dict[str, object]:
     except (OSError, ValueError):
         return {}
     return doc if isinstance(doc, dict) else {}
+
+
+def redact(url: str) -> str:
+    """The URL without its password (what messages and the marker file show)."""
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@]*@", r"\1@", url, flags=re.I)
+
+
+def has_password(url: str) -> bool:
+    return redact(url) != url or "password=" in url.lower()
