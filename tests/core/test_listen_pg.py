@@ -224,8 +224,8 @@ def test_processes_installing_at_once_create_each_trigger_once(schema: tuple[str
 async def test_the_async_listener_comes_back_after_its_session_ends(
     schema: tuple[str, str],
 ) -> None:
-    """The server ends the async side's LISTEN session: it connects again, says 'changed'
-    (what committed meanwhile is unknown), and hears the next commit."""
+    """The server ends the async side's LISTEN session: it says 'changed' (what commits
+    meanwhile is unknown), connects again, and hears the next commit."""
     import psycopg
 
     from ctui.core.store.listen import channel
@@ -250,11 +250,15 @@ async def test_the_async_listener_comes_back_after_its_session_ends(
         assert len(old) == 1
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SELECT pg_terminate_backend(%s)", (old[0],))
-        async for change in changes:  # listening again
-            if change.data:
+        for _ in range(300):  # listening again, on a new session
+            new = await asyncio.to_thread(listener_pids)
+            if new and new != old:
                 break
-        new = await asyncio.to_thread(listener_pids)
+            await asyncio.sleep(0.1)
         assert len(new) == 1 and new != old
+        async for change in changes:  # the loss and the reconnect, told; then quiet
+            if not change:
+                break
         await asyncio.to_thread(
             commit_elsewhere, url, name, "UPDATE {s}.ctui_schema SET changes = changes + 1"
         )
@@ -264,3 +268,22 @@ async def test_the_async_listener_comes_back_after_its_session_ends(
                 break
         assert seen == 1
     await feed.aclose()
+
+
+async def test_an_unreachable_server_is_news_not_silence(schema: tuple[str, str]) -> None:
+    """A listener that cannot reach the server publishes a change once, so a live view
+    reads now and shows the store's error instead of going quietly stale."""
+    import socket
+
+    _url, name = schema
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once this block ends: nobody listens there
+    feed = feed_of(f"postgresql://postgres@127.0.0.1:{port}/ctui", name, connect_timeout=2)
+    async with contextlib.aclosing(feed.changes()) as changes:
+        change = await asyncio.wait_for(anext(changes), 30)
+        assert change.data
+    await feed.aclose()
+    assert feed.wait(0) is True  # the blocking side: armed or not, it says "read now"
+    assert feed.wait(0.2) is True  # still unreachable: every wait says so, after a pause
+    feed.close()

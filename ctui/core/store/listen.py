@@ -195,6 +195,10 @@ class ListenFeed(ChangeFeed):
                 job.cancel()
 
     async def _listen_async(self, stop: asyncio.Event) -> None:
+        """LISTEN until `stop`, connecting again after a loss. Each (re)connect publishes a
+        change (what committed meanwhile is unknown), and so does the start of an outage,
+        so a view reads at once and shows what is wrong instead of going quietly stale."""
+        down = False
         while not stop.is_set():
             try:
                 if not self._installed:
@@ -207,14 +211,17 @@ class ListenFeed(ChangeFeed):
                 )
                 try:
                     await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
-                    self.publish(StoreChange(data=True))  # what committed while nobody listened
+                    down = False
+                    self.publish(StoreChange(data=True))
                     while not stop.is_set():
                         async for _ in conn.notifies(timeout=CHECK_S):
                             self.publish(StoreChange(data=True))
                 finally:
                     await conn.close()
             except psycopg.Error:
-                pass
+                if not down:
+                    down = True
+                    self.publish(StoreChange(data=True))
             await pause(stop, RETRY_S)
 
     def _install_once(self) -> None:
