@@ -9,6 +9,10 @@ process's own paths) or a task (`tasks.claim` then `tasks.complete` from one
 shared queue, filled beforehand). Every write is one transaction, serialised
 by each backend's lock (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's advisory lock).
 
+A last table times how soon a waiting follower wakes (the store's change feed,
+`wait`, as `ctui events --follow` uses it) after another connection's commit:
+SQLite's feed polls `data_version`, PostgreSQL's is woken by LISTEN.
+
 SQLite runs on a fresh store in a temporary folder; PostgreSQL on the server
 at `--pg-url` (else `CTUI_TEST_PG_URL`), over loopback, in a fresh schema per
 cell that is dropped afterwards. Without a URL the PostgreSQL rows are skipped
@@ -105,6 +109,59 @@ def cell(op: str, backend: str, procs: int, seconds: float, pg_url: str | None) 
         shutil.rmtree(root, ignore_errors=True)
 
 
+def wake_ms(backend: str, pg_url: str | None, samples: int = 40) -> float:
+    """Median milliseconds from a commit (another connection, another thread) to the
+    feed's blocking `wait` returning."""
+    import statistics
+    import threading
+
+    from ctui.core import Coordinator
+
+    root = Path(tempfile.mkdtemp(prefix="ctui-bench-store-"))
+    repo = root / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    env = {"CTUI_STORE_URL": "", "CTUI_STORE_SCHEMA": ""}
+    if backend == "postgresql":
+        assert pg_url is not None
+        env = {"CTUI_STORE_URL": pg_url, "CTUI_STORE_SCHEMA": f"bench_{uuid.uuid4().hex[:12]}"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        c = Coordinator.open(repo)
+        feed = c.store.change_feed()
+        feed.wait(0)
+        committed: list[float] = []
+        took: list[float] = []
+
+        def commit() -> None:
+            time.sleep(0.02)  # let the waiter block first
+            c.events.publish("bench.wake")  # this thread's own connection
+            committed.append(time.perf_counter())
+            c.store.close()
+
+        for _ in range(samples):
+            writer = threading.Thread(target=commit)
+            writer.start()
+            woke = feed.wait(10)
+            at = time.perf_counter()
+            writer.join()
+            if woke:
+                took.append(at - committed[-1])
+        feed.close()
+        c.close()
+        return statistics.median(took) * 1000
+    finally:
+        if backend == "postgresql" and pg_url:
+            drop_schema(pg_url, env["CTUI_STORE_SCHEMA"])
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def fill(repo: Path, count: float, env: dict[str, str]) -> None:
     """Create the store, queue `count` tasks, and on PostgreSQL install the notify triggers
     (a store has them once any live view has listened; each write then fires one)."""
@@ -177,6 +234,12 @@ def main() -> int:
                     f"{LABEL[op]:<22} {backend:<10} {procs:>9} {rate:>9.0f} {rate / base:>11.2f}",
                     flush=True,
                 )
+    print(f"\n{'follower wakes after a commit':<33} {'median ms':>9} {'vs SQLite':>9}")
+    base_ms = None
+    for backend in backends:
+        ms = wake_ms(backend, url)
+        base_ms = base_ms or ms
+        print(f"{backend:<33} {ms:>9.1f} {ms / base_ms:>9.2f}", flush=True)
     print(f"({time.perf_counter() - began:.0f} s)")
     return 0
 
