@@ -8,34 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.support import drop_pg_schema, pg_schema_name, pg_url_or_skip
+
 pytestmark = pytest.mark.postgres
-
-
-def pg_url() -> str:
-    url = os.environ.get("CTUI_TEST_PG_URL", "").strip()
-    if url:
-        return url
-    if os.environ.get("CTUI_PG_REQUIRED") == "1":
-        pytest.fail("CTUI_PG_REQUIRED=1 but CTUI_TEST_PG_URL is not set")
-    pytest.skip("PostgreSQL cases need CTUI_TEST_PG_URL (a test server's URL)")
 
 
 @pytest.fixture
 def schema() -> Iterator[tuple[str, str]]:
     """A fresh schema with `ctui_schema` and `events`, dropped afterwards."""
-    url = pg_url()
+    url = pg_url_or_skip()
     import psycopg
 
-    name = f"ctui_test_listen_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = pg_schema_name()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
         conn.execute(f"CREATE TABLE {name}.ctui_schema (version INT, changes BIGINT DEFAULT 0)")
@@ -44,8 +35,7 @@ def schema() -> Iterator[tuple[str, str]]:
     try:
         yield url, name
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        drop_pg_schema(url, name)
 
 
 def commit_elsewhere(url: str, schema: str, statement: str) -> None:
