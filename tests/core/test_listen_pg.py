@@ -277,3 +277,24 @@ async def test_an_unreachable_server_is_news_not_silence(schema: tuple[str, str]
     assert feed.wait(0) is True  # the blocking side: armed or not, it says "read now"
     assert feed.wait(0.2) is True  # still unreachable: every wait says so, after a pause
     feed.close()
+
+
+async def test_a_subscriber_hears_what_commits_before_it_first_iterates(
+    schema: tuple[str, str],
+) -> None:
+    """A stream subscribes, reads its backlog, then iterates: a commit that lands between
+    subscribing and iterating must still wake it (the listener already runs for another
+    subscriber, so no 'listening now' change comes to cover it)."""
+    url, name = schema
+    feed = feed_of(url, name)
+    async with contextlib.aclosing(feed.changes(idle=0.1)) as first:
+        async for change in first:  # listening
+            if change.data:
+                break
+        async with contextlib.aclosing(feed.changes()) as second:
+            await asyncio.to_thread(
+                commit_elsewhere, url, name, "INSERT INTO {s}.events(kind) VALUES ('between')"
+            )
+            change = await asyncio.wait_for(anext(second), 30)
+            assert change.data
+    await feed.aclose()

@@ -6,10 +6,10 @@
   the store may have changed since the last call. The first call arms the feed
   and answers True at once, so a reader that reads, then waits, never misses a
   change made between its read and its first wait.
-* `changes(idle=...)`, an async iterator for an event loop (the control room, the
-  API's event stream): `StoreChange`s as they happen, and an empty one after
-  `idle` quiet seconds when asked. Every iteration is its own subscriber, one
-  watcher per feed serves them all, and it stops when the last one leaves.
+* `changes(idle=...)`, a subscription to iterate on an event loop (the control
+  room, the API's event stream): `StoreChange`s as they happen, and an empty one
+  after `idle` quiet seconds when asked. One watcher per feed serves every
+  subscription, and it stops when the last one is closed.
 
 On SQLite the database is a file under `.ctui/` (`FileFeed`): `wait` polls
 `PRAGMA data_version` on a connection of its own (it moves when another
@@ -25,7 +25,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import Callable, Collection
 from pathlib import Path, PurePath
 
 from ctui.core.store.watch import StoreChange, classify, relevant
@@ -47,7 +47,7 @@ class ChangeFeed:
 
     def __init__(self) -> None:
         self._armed = False
-        self._subscribers: set[_Subscriber] = set()
+        self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
 
@@ -78,26 +78,19 @@ class ChangeFeed:
 
     # -- the async side -----------------------------------------------------
 
-    async def changes(self, idle: float | None = None) -> AsyncIterator[StoreChange]:
-        """Yield each change (bursts folded into one), and `StoreChange()` after `idle`
-        seconds without one, until the caller stops iterating."""
-        sub = _Subscriber()
+    def changes(self, idle: float | None = None) -> Subscription:
+        """Subscribe now (changes from this moment on are kept for the caller), then iterate:
+        each change (bursts folded into one), and `StoreChange()` after `idle` quiet seconds.
+        Close it (`contextlib.aclosing`) when done; the watcher stops with the last one."""
+        sub = Subscription(self, idle)
         self._subscribers.add(sub)
         self._start()
-        try:
-            while True:
-                try:
-                    await asyncio.wait_for(sub.ready.wait(), idle)
-                except TimeoutError:
-                    yield StoreChange()
-                    continue
-                sub.ready.clear()
-                change, sub.pending = sub.pending, StoreChange()
-                yield change
-        finally:
-            self._subscribers.discard(sub)
-            if not self._subscribers and self._stop is not None:
-                self._stop.set()
+        return sub
+
+    def _leave(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+        if not self._subscribers and self._stop is not None:
+            self._stop.set()
 
     def publish(self, change: StoreChange) -> None:
         """Hand a change to every subscriber (call on the event loop)."""
@@ -128,12 +121,37 @@ class ChangeFeed:
         raise NotImplementedError
 
 
-class _Subscriber:
-    __slots__ = ("pending", "ready")
+class Subscription:
+    """One async waiter on a feed: registered when made, so a reader that subscribes, reads
+    and then iterates misses nothing committed after it subscribed."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_closed", "_feed", "_idle", "pending", "ready")
+
+    def __init__(self, feed: ChangeFeed, idle: float | None) -> None:
+        self._feed = feed
+        self._idle = idle
+        self._closed = False
         self.pending = StoreChange()
         self.ready = asyncio.Event()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> StoreChange:
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            await asyncio.wait_for(self.ready.wait(), self._idle)
+        except TimeoutError:
+            return StoreChange()
+        self.ready.clear()
+        change, self.pending = self.pending, StoreChange()
+        return change
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._feed._leave(self)
 
 
 class FileFeed(ChangeFeed):
