@@ -369,7 +369,7 @@ class Catalog:
 
 LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 IS_PARAM = re.compile(r"\bIS\s+(NOT\s+)?\?", re.I)
-GLOB_PARAM = re.compile(r"([\w.]+)\s+GLOB\s+\?", re.I)
+GLOB = re.compile(r"\bGLOB\s+\?", re.I)
 LIKE = re.compile(r"\bLIKE\b", re.I)
 OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
 OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.I)
@@ -416,7 +416,7 @@ def _code(part: str) -> str:
     part = IS_PARAM.sub(
         lambda m: "IS DISTINCT FROM ?" if m.group(1) else "IS NOT DISTINCT FROM ?", part
     )
-    part = GLOB_PARAM.sub(r"glob(?, \1)", part)
+    part = GLOB.sub("~ glob_regex(?)", part)  # the pattern stays the right-hand operand
     part = LIKE.sub("ILIKE", part)
     return part.replace("?", "%s")
 
