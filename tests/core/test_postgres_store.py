@@ -386,3 +386,21 @@ def test_glob_matches_as_sqlite_does(
     found = c.store.conn.execute("SELECT 1 WHERE ? GLOB ?", (value, pattern)).fetchone()
     assert (found is not None) == matches
     c.close()
+
+
+def test_a_schema_holding_other_tables_is_not_taken_over(
+    pg: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    schema = os.environ["CTUI_STORE_SCHEMA"]
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"CREATE TABLE {schema}.orders (id int)")
+    with pytest.raises(StoreError, match="holds 1 tables that are not ctui's"):
+        Coordinator.open(repo)
+    with psycopg.connect(pg) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    assert tables == [("orders",)]

@@ -186,6 +186,15 @@ class PgStore(Store):
                             f"{redact(self.url)}: run `ctui init` in the repository "
                             "(or set CTUI_STORE_SCHEMA / [store] schema)"
                         )
+                    others = conn.execute(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
+                        (self.schema,),
+                    ).fetchone()[0]
+                    if others:
+                        raise StoreError(
+                            f"PostgreSQL schema {self.schema} already holds {others} tables that "
+                            "are not ctui's: name another with CTUI_STORE_SCHEMA or [store] schema"
+                        )
                     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
                     conn.execute(
                         f"CREATE TABLE {self.schema}.ctui_schema (version INTEGER NOT NULL, "
@@ -193,9 +202,8 @@ class PgStore(Store):
                     )
                     conn.execute(f"INSERT INTO {self.schema}.ctui_schema(version) VALUES (0)")
                     self.created = True
-                version = conn.execute(f"SELECT version FROM {self.schema}.ctui_schema").fetchone()[
-                    0
-                ]
+                table = f"{self.schema}.ctui_schema"
+                (version,) = conn.execute(f"SELECT version FROM {table}").fetchone()
                 if version > pg_schema.VERSION:
                     raise StoreError(
                         f"PostgreSQL schema {self.schema} has version {version}, newer than this "
@@ -206,7 +214,9 @@ class PgStore(Store):
                     for statement in pg_schema.ddl(step, self.schema):
                         conn.execute(statement)
                     conn.execute(f"UPDATE {self.schema}.ctui_schema SET version = %s", (step + 1,))
+                (server,) = conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
                 conn.execute("COMMIT")
+                self._seen = (float(server), time.monotonic())
             except BaseException:
                 _rollback(conn)
                 raise
