@@ -266,7 +266,7 @@ CATALOG = Catalog(
             "SELECT * FROM t WHERE a = %s AND b ILIKE 'x%%'",
         ),
         ("SELECT 1 WHERE agent_id IS ?", "SELECT 1 WHERE agent_id IS NOT DISTINCT FROM %s"),
-        ("SELECT 1 WHERE kind GLOB ?", "SELECT 1 WHERE glob(%s, kind)"),
+        ("SELECT 1 WHERE kind GLOB ?", "SELECT 1 WHERE kind ~ glob_regex(%s)"),
         ("SELECT '?' FROM t WHERE x = ?", "SELECT '?' FROM t WHERE x = %s"),
         (
             "INSERT OR IGNORE INTO meta(key, value) VALUES (?, '1')",
@@ -356,3 +356,51 @@ def test_a_url_over_an_existing_sqlite_store_is_refused(
     monkeypatch.setenv("CTUI_STORE_URL", "postgresql://postgres@127.0.0.1:1/ctui")
     with pytest.raises(StoreError, match="already holds a SQLite store"):
         Coordinator.open(repo)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "matches"),
+    [
+        ("task.*", "task.done", True),
+        ("task.*", "tasks.done", False),
+        ("a[?]b", "a?b", True),
+        ("a[?]b", "axb", False),
+        ("a?b", "axb", True),
+        ("[*]x", "*x", True),
+        ("a.b", "axb", False),
+        ("x[^0-9]", "xa", True),
+        ("x[^0-9]", "x1", False),
+        ("a\\b", "a\\b", True),
+        ("(a|b)+", "(a|b)+", True),
+        ("[", "[", False),
+    ],
+)
+def test_glob_matches_as_sqlite_does(
+    pg: str, repo: Path, pattern: str, value: str, matches: bool
+) -> None:
+    import sqlite3
+
+    lite = sqlite3.connect(":memory:").execute("SELECT ? GLOB ?", (value, pattern)).fetchone()[0]
+    assert bool(lite) == matches  # the expectation is SQLite's own answer
+    c = Coordinator.open(repo)
+    found = c.store.conn.execute("SELECT 1 WHERE ? GLOB ?", (value, pattern)).fetchone()
+    assert (found is not None) == matches
+    c.close()
+
+
+def test_a_schema_holding_other_tables_is_not_taken_over(
+    pg: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    schema = os.environ["CTUI_STORE_SCHEMA"]
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"CREATE TABLE {schema}.orders (id int)")
+    with pytest.raises(StoreError, match="holds 1 tables that are not ctui's"):
+        Coordinator.open(repo)
+    with psycopg.connect(pg) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    assert tables == [("orders",)]

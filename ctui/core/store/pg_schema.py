@@ -26,9 +26,40 @@ from ctui.core.store import schema
 VERSION = schema.VERSION
 
 FUNCTIONS = r"""
-CREATE FUNCTION glob_regex(pattern text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT '^' || replace(replace(regexp_replace(pattern, '([.^$+(){}|\\])', '\\\1', 'g'),
-        '*', '.*'), '?', '.') || '$'
+CREATE FUNCTION glob_regex(pattern text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    out text := '^';
+    i int := 1;
+    j int;
+    n int := length(pattern);
+    ch text;
+BEGIN
+    WHILE i <= n LOOP
+        ch := substr(pattern, i, 1);
+        IF ch = '*' THEN
+            out := out || '.*';
+        ELSIF ch = '?' THEN
+            out := out || '.';
+        ELSIF ch = '[' THEN
+            j := i + 1;
+            IF j <= n AND substr(pattern, j, 1) = '^' THEN j := j + 1; END IF;
+            IF j <= n AND substr(pattern, j, 1) = ']' THEN j := j + 1; END IF;
+            WHILE j <= n AND substr(pattern, j, 1) <> ']' LOOP j := j + 1; END LOOP;
+            IF j > n THEN
+                RETURN NULL;  -- as SQLite: a '[' never closed matches nothing
+            ELSE
+                out := out || '[' || replace(substr(pattern, i + 1, j - i - 1), '\', '\\') || ']';
+                i := j;
+            END IF;
+        ELSIF strpos('.^$+(){}|\]', ch) > 0 THEN
+            out := out || '\' || ch;
+        ELSE
+            out := out || ch;
+        END IF;
+        i := i + 1;
+    END LOOP;
+    RETURN out || '$';
+END
 $$;
 CREATE FUNCTION glob(pattern text, value text) RETURNS boolean
     LANGUAGE sql IMMUTABLE AS $$ SELECT value ~ @.glob_regex(pattern) $$;

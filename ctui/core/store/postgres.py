@@ -188,6 +188,15 @@ class PgStore(Store):
                             f"{redact(self.url)}: run `ctui init` in the repository "
                             "(or set CTUI_STORE_SCHEMA / [store] schema)"
                         )
+                    others = conn.execute(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
+                        (self.schema,),
+                    ).fetchone()[0]
+                    if others:
+                        raise StoreError(
+                            f"PostgreSQL schema {self.schema} already holds {others} tables that "
+                            "are not ctui's: name another with CTUI_STORE_SCHEMA or [store] schema"
+                        )
                     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
                     conn.execute(
                         f"CREATE TABLE {self.schema}.ctui_schema (version INTEGER NOT NULL, "
@@ -195,9 +204,8 @@ class PgStore(Store):
                     )
                     conn.execute(f"INSERT INTO {self.schema}.ctui_schema(version) VALUES (0)")
                     self.created = True
-                version = conn.execute(f"SELECT version FROM {self.schema}.ctui_schema").fetchone()[
-                    0
-                ]
+                table = f"{self.schema}.ctui_schema"
+                (version,) = conn.execute(f"SELECT version FROM {table}").fetchone()
                 if version > pg_schema.VERSION:
                     raise StoreError(
                         f"PostgreSQL schema {self.schema} has version {version}, newer than this "
@@ -208,7 +216,9 @@ class PgStore(Store):
                     for statement in pg_schema.ddl(step, self.schema):
                         conn.execute(statement)
                     conn.execute(f"UPDATE {self.schema}.ctui_schema SET version = %s", (step + 1,))
+                (server,) = conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
                 conn.execute("COMMIT")
+                self._seen = (float(server), time.monotonic())
             except BaseException:
                 _rollback(conn)
                 raise
@@ -380,7 +390,7 @@ class Catalog:
 
 LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 IS_PARAM = re.compile(r"\bIS\s+(NOT\s+)?\?", re.I)
-GLOB_PARAM = re.compile(r"([\w.]+)\s+GLOB\s+\?", re.I)
+GLOB = re.compile(r"\bGLOB\s+\?", re.I)
 LIKE = re.compile(r"\bLIKE\b", re.I)
 OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
 OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.I)
@@ -427,7 +437,7 @@ def _code(part: str) -> str:
     part = IS_PARAM.sub(
         lambda m: "IS DISTINCT FROM ?" if m.group(1) else "IS NOT DISTINCT FROM ?", part
     )
-    part = GLOB_PARAM.sub(r"glob(?, \1)", part)
+    part = GLOB.sub("~ glob_regex(?)", part)  # the pattern stays the right-hand operand
     part = LIKE.sub("ILIKE", part)
     return part.replace("?", "%s")
 
