@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ctui.core import Coordinator
-from tests.support import FakeClock
+from tests.support import FakeClock, drop_pg_schema, pg_schema_name, pg_url_or_skip
 
 BIN = Path(sys.executable).parent
 CTUI = str(BIN / "ctui") if (BIN / "ctui").exists() else shutil.which("ctui") or "ctui"
@@ -28,8 +28,12 @@ GIT_ENV = {
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's store, instance, tokens or git identity."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test sees the developer's store, instance, tokens or git identity.
+
+    `CTUI_TEST_BACKEND=postgres` runs every test on PostgreSQL (a schema of its own
+    each), to find what a backend-neutral test would meet there.
+    """
     for name in (
         "CTUI_DIR",
         "CTUI_INSTANCE_ID",
@@ -40,12 +44,58 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "CLAUDE_PROJECT_DIR",
         "CLAUDE_CODE_SESSION_ID",
         "CLAUDE_SESSION_ID",
+        "CTUI_STORE_URL",
+        "CTUI_STORE_SCHEMA",
     ):
         monkeypatch.delenv(name, raising=False)
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir(exist_ok=True)
+    if os.environ.get("CTUI_TEST_BACKEND") != "postgres":
+        yield
+        return
+    url, schema = pg_url_or_skip(), pg_schema_name()
+    monkeypatch.setenv("CTUI_STORE_URL", url)
+    monkeypatch.setenv("CTUI_STORE_SCHEMA", schema)
+    try:
+        yield
+    finally:
+        drop_pg_schema(url, schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on each store backend: SQLite, and PostgreSQL in a schema of its own.
+
+    The postgres case sets `CTUI_STORE_URL` (from `CTUI_TEST_PG_URL`) and a unique
+    `CTUI_STORE_SCHEMA` in the environment, so every store the test opens, in this
+    process, its forks and the `ctui` processes it starts, is that schema; it is
+    dropped afterwards. Without `CTUI_TEST_PG_URL` the case is skipped, or fails
+    when `CTUI_PG_REQUIRED=1`. Request it first (`usefixtures`), before any store opens.
+    """
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    yield from _on_postgres(monkeypatch, "postgres")
+
+
+@pytest.fixture
+def postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """PostgreSQL only (the `backend` fixture's postgres case): yields the server's URL."""
+    url = pg_url_or_skip()
+    yield from _on_postgres(monkeypatch, url)
+
+
+def _on_postgres(monkeypatch: pytest.MonkeyPatch, value: str) -> Iterator[str]:
+    url = pg_url_or_skip()
+    schema = pg_schema_name()
+    monkeypatch.setenv("CTUI_STORE_URL", url)
+    monkeypatch.setenv("CTUI_STORE_SCHEMA", schema)
+    try:
+        yield value
+    finally:
+        drop_pg_schema(url, schema)
 
 
 def git(cwd: Path, *args: str) -> str:

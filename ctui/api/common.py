@@ -44,8 +44,22 @@ class ServerState:
     def root(self) -> Path:
         return self.coord.root
 
+    feed: Any = None
+    """The store's change feed, shared by every event stream of this worker (`change_feed`)."""
+
     def should_stop(self) -> bool:
         return bool(self.stopping and self.stopping())
+
+    def change_feed(self) -> Any:
+        """One feed (one watcher, or one LISTEN connection) for all streams, made on first use."""
+        if self.feed is None:
+            self.feed = self.coord.store.change_feed()
+        return self.feed
+
+    async def close_feed(self) -> None:
+        feed, self.feed = self.feed, None
+        if feed is not None:
+            await feed.aclose()
 
 
 def state(request: Request) -> ServerState:

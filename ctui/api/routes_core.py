@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -24,6 +24,10 @@ metrics_router = APIRouter()
 C = Annotated[Coordinator, Depends(coord)]
 Cursor = Annotated[int, Query(ge=0, le=2**62, description="events with an id above this")]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
+STREAM_TICK_S = 0.25
+"""How often an idle event stream checks for a closed client or a stopping server."""
+KEEP_ALIVE_TICKS = 60
+SAFETY_READ_TICKS = 8
 
 
 @router.get("/health", summary="liveness; the only route without a token")
@@ -101,20 +105,33 @@ async def stream(
 
     async def lines(cursor: int) -> AsyncIterator[str]:
         yield ": connected\n\n"
-        quiet = 0
-        while not st.should_stop() and not await request.is_disconnected():
-            batch = await run_in_threadpool(c.events.since, cursor, limit=500)
-            for e in batch:
-                if await request.is_disconnected():  # a backlog would go to a closed socket
+        quiet, read = 0, True
+        # Woken by the store's change feed. Its quiet ticks check for a closed client or a
+        # stopping server, and every few of them the stream reads anyway when the feed
+        # may have missed a change (watchfiles, while its watcher started).
+        feed = st.change_feed()
+        safety = 0 if feed.exact else SAFETY_READ_TICKS
+        async with contextlib.aclosing(feed.changes(idle=STREAM_TICK_S)) as changes:
+            while True:
+                while read:
+                    batch = await run_in_threadpool(c.events.since, cursor, limit=500)
+                    for e in batch:
+                        if await request.is_disconnected():  # a backlog to a closed socket
+                            return
+                        cursor = e.id
+                        data = json.dumps(e.to_dict(), default=str)
+                        yield f"id: {e.id}\nevent: {e.kind}\ndata: {data}\n\n"
+                    read = len(batch) == 500
+                change = await anext(changes)
+                if st.should_stop() or await request.is_disconnected():
                     return
-                cursor = e.id
-                data = json.dumps(e.to_dict(), default=str)
-                yield f"id: {e.id}\nevent: {e.kind}\ndata: {data}\n\n"
-            if not batch:
+                if change:
+                    read = True
+                    continue
                 quiet += 1
-                if quiet % 60 == 0:
+                if quiet % KEEP_ALIVE_TICKS == 0:
                     yield ": keep-alive\n\n"
-                await asyncio.sleep(0.25)
+                read = bool(safety) and quiet % safety == 0
 
     return StreamingResponse(
         lines(cursor),

@@ -55,6 +55,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(st.close_feed)
             if mcp_server is not None:
                 await stack.enter_async_context(mcp_server.session_manager.run())
             if orchestrator is not None:

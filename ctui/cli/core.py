@@ -12,6 +12,9 @@ from ctui.cli.common import Ctx, leaf, positive, table
 from ctui.core.clock import ago, iso
 
 MAX_EVENTS = 10_000
+FEED_TRUST_S = 60.0
+"""A local follower waits on the store's change feed, which misses nothing (data_version on
+SQLite, LISTEN on PostgreSQL); it reads anyway after this long, belt and braces."""
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
@@ -245,13 +248,20 @@ def events(ctx: Ctx) -> int:
     for e in batch:
         _print_event(ctx, e)
     until = time.monotonic() + args.follow_for if args.follow_for else None
-    poll = 0.5 if server_line(c) else 0.2  # a remote poll is a request: a modest pace
 
     def since(after: int) -> list[Any]:
         return list(c.events.since(after, kinds=kinds))
 
-    for e in follow(since, cursor, poll=poll, until=until):
-        _print_event(ctx, e)
+    if server_line(c):  # a remote poll is a request: a modest pace
+        for e in follow(since, cursor, poll=0.5, until=until):
+            _print_event(ctx, e)
+        return 0
+    feed = c.store.change_feed()  # woken by the store itself: file changes or LISTEN
+    try:
+        for e in follow(since, cursor, poll=FEED_TRUST_S, until=until, wait=feed.wait):
+            _print_event(ctx, e)
+    finally:
+        feed.close()
     return 0
 
 

@@ -224,7 +224,14 @@ def doctor(ctx: Ctx) -> int:
 
     scopes = [ctx.args.scope] if ctx.args.scope else list(settings.SCOPES)
     project = settings.project_root(Path.cwd())
-    report: dict[str, Any] = {"settings": [], "store": None, "problems": [], "worktrees": []}
+    report: dict[str, Any] = {
+        "settings": [],
+        "store": None,
+        "backend": None,
+        "problems": [],
+        "warnings": [],
+        "worktrees": [],
+    }
     commands: set[str] = set()
     for scope in scopes:
         path = settings.settings_path(scope, project)
@@ -245,6 +252,7 @@ def doctor(ctx: Ctx) -> int:
         report["problems"].append("no ctui hook installed here: run `ctui hooks install`")
     report["store"] = _check_store(ctx, report["problems"])
     report["served"] = _check_served(report["store"], report["problems"])
+    report["backend"] = _backend(ctx, report["warnings"])
     report["commands"] = [_check_command(c, project, report["problems"]) for c in sorted(commands)]
     report["worktrees"] = _worktrees(ctx, project, report["problems"])
     ctx.emit(report, lambda: _doctor_text(report))
@@ -368,6 +376,30 @@ def _check_served(store: str | None, problems: list[str]) -> dict[str, Any] | No
     return found
 
 
+def _backend(ctx: Ctx, warnings: list[str]) -> dict[str, Any]:
+    """Which store backend this repository uses; a password in its URL is warned about."""
+    from ctui.core.paths import resolve_store_dir
+    from ctui.core.store.target import has_password, redact, target
+
+    try:
+        found = target(resolve_store_dir(ctx.dir, Path.cwd()))
+    except Exception:
+        found = None
+    if found is None:
+        return {"kind": "sqlite"}
+    if has_password(found.url):
+        warnings.append(
+            f"the store URL ({found.source}) holds a password: put it in ~/.pgpass or "
+            "PGPASSFILE instead (agents and logs must never see it)"
+        )
+    return {
+        "kind": "postgresql",
+        "url": redact(found.url),
+        "schema": found.schema,
+        "source": found.source,
+    }
+
+
 def _check_command(command: str, project: Path, problems: list[str]) -> dict[str, Any]:
     """Does the command reach ctui, and do harmless calls (an edit outside the repo) exit 0?
 
@@ -457,6 +489,14 @@ def _doctor_text(report: dict[str, Any]) -> str:
             f"hooks    {'through ctui serve' if served['via_serve'] else 'answered in the hook'}"
             f"; ctui serve on {served['socket']} {answers[served['answers']]}"
         )
+    backend = report["backend"] or {"kind": "sqlite"}
+    if backend["kind"] == "postgresql":
+        lines.append(
+            f"backend  PostgreSQL {backend['url']}, schema {backend['schema']} "
+            f"(from {backend['source']})"
+        )
+    else:
+        lines.append("backend  SQLite (.ctui/ctui.db)")
     for c in report["commands"]:
         if c["ms"] is not None:
             state = (
@@ -469,6 +509,7 @@ def _doctor_text(report: dict[str, Any]) -> str:
     for w in report["worktrees"]:
         state = "covered by " + ", ".join(w["by"]) if w["covered"] else "NOT COVERED"
         lines.append(f"worktree {w['path']} [{w['branch']}]: {state}")
+    lines.extend(f"warning: {w}" for w in report["warnings"])
     lines.extend(f"problem: {p}" for p in report["problems"])
     if not report["problems"]:
         lines.append("ok")

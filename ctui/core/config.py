@@ -264,6 +264,7 @@ KNOWN = {
     "thread": ("port_start", "port_block", "env"),
     "hooks": ("on_timeout", "via"),
     "hosts": ("lapse_s",),
+    "store": ("url", "schema"),
     "permissions": ("wait", "sessions"),
     "notify": ("webhooks", "topic", "retries"),
 }

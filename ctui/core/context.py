@@ -9,6 +9,10 @@ Freeing what an instance holds spans leases and task claims, two packages
 above `instances` (which needs it to end or reap an instance), so a context
 asks its owner for it: `Coordinator.release_holdings` supplies it. That keeps
 imports going one way, from the facade down to the store.
+
+Time (`now()`) is the store's clock unless a clock is given (tests give a fake
+one): this machine's on SQLite, the server's on PostgreSQL (`PgStore.clock`),
+so processes on several hosts agree on when a lease or a claim runs out.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ctui.core import events as events_mod
-from ctui.core.clock import Clock, system_clock
+from ctui.core.clock import Clock
 from ctui.core.config import Config
 from ctui.core.paths import RepoPaths
 from ctui.core.store.connection import Store
@@ -35,7 +39,7 @@ class Context:
         self, store: Store, *, clock: Clock | None = None, config: Config | None = None
     ) -> None:
         self.store = store
-        self.clock = clock or system_clock
+        self.clock = clock or store.clock
         self._config = config
 
     def now(self) -> float:

@@ -25,7 +25,7 @@ from ctui.core.clock import Clock
 from ctui.core.config import Config
 from ctui.core.context import Context
 from ctui.core.paths import refuse_accidental_store, resolve_store_dir
-from ctui.core.store.connection import DB_NAME, Store
+from ctui.core.store import Store, exists, open_store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
@@ -68,12 +68,12 @@ class Coordinator(Context):
     ) -> Coordinator:
         """Open the store for the repository around `start` (or `store_dir` itself)."""
         start_path = Path(start)
-        if store_dir is None and (start_path / DB_NAME).exists():
+        if store_dir is None and exists(start_path):
             store_dir = start_path
         folder = resolve_store_dir(store_dir, start_path)
         if create:
             refuse_accidental_store(folder, store_dir, start_path)
-        store = Store.open(folder, create=create, **({"timeout": timeout} if timeout else {}))
+        store = open_store(folder, create=create, timeout=timeout)
         return cls(store, clock=clock)
 
     @contextmanager

@@ -103,16 +103,28 @@ def record(
 
 
 def follow(
-    since: Callable[[int], list[Event]], cursor: int, *, poll: float, until: float | None
+    since: Callable[[int], list[Event]],
+    cursor: int,
+    *,
+    poll: float,
+    until: float | None,
+    wait: Callable[[float], object] = time.sleep,
 ) -> Iterator[Event]:
-    """Poll `since(cursor)` and yield each new event, until the monotonic deadline."""
+    """Yield each new event from `since(cursor)`, until the monotonic deadline.
+
+    Between empty reads it calls `wait(poll)`: `time.sleep` polls; a change feed's
+    `wait` (`store.change_feed()`) returns as soon as the store changes, and
+    `poll` is then only how long it trusts the feed before reading anyway.
+    """
     while until is None or time.monotonic() < until:
         batch = since(cursor)
         for event in batch:
             cursor = event.id
             yield event
         if not batch:
-            time.sleep(poll)
+            left = poll if until is None else min(poll, until - time.monotonic())
+            if left > 0:
+                wait(left)
 
 
 def prune(conn: sqlite3.Connection, keep: int) -> int:
@@ -176,10 +188,15 @@ class Events:
         return int(row[0])
 
     def follow(
-        self, cursor: int = 0, *, poll: float = 0.2, until: float | None = None
+        self, cursor: int = 0, *, poll: float = 60.0, until: float | None = None
     ) -> Iterator[Event]:
-        """Yield events as they arrive (polling), until the optional deadline."""
-        return follow(self.since, cursor, poll=poll, until=until)
+        """Yield events as they arrive, woken by the store's change feed, until the
+        optional deadline (`poll`: the longest wait before reading anyway)."""
+        feed = self._c.store.change_feed()
+        try:
+            yield from follow(self.since, cursor, poll=poll, until=until, wait=feed.wait)
+        finally:
+            feed.close()
 
     def prune(self, keep: int | None = None) -> int:
         with self._c.store.write() as conn:

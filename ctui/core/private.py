@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-SECRET_ENVS = ("CT_API_TOKEN", "N8N_API_TOKEN")
+SECRET_ENVS = ("CT_API_TOKEN", "N8N_API_TOKEN", "CTUI_STORE_URL")
 SKIP = ("worktrees",)  # whole checkouts: the folder itself is made 0700, its contents are git's
 
 

@@ -144,10 +144,10 @@ def _unanswered(cwd: Path, exc: Exception, why: str) -> dict[str, Any] | None:
     No store at all means the repository never opted in: the edit passes.
     """
     from ctui.core.config import Config
-    from ctui.core.store import DB_NAME
+    from ctui.core.store import exists
 
     folder = _store_folder(cwd)
-    if folder is None or not (folder / DB_NAME).exists():
+    if folder is None or not exists(folder):  # a SQLite file, or a PostgreSQL marker
         return None
     try:
         fail_open = Config.load(folder).hook_on_timeout == "fail-open"

@@ -45,6 +45,7 @@ ENV_DIR = "CTUI_DIR"  # ctui.core.paths.ENV_DIR
 ENV_URL = "CTUI_STORE_URL"
 CONFIG_NAME = "config.toml"
 SOCKET_NAME = "hooks.sock"
+MARKER = "store.json"  # ctui.core.store.target.MARKER
 POSTGRES = ("postgresql:", "postgres:")
 CONNECT_TIMEOUT_S = 1.0
 ANSWER_TIMEOUT_S = 8.0  # inside the client's 10 s hook timeout (ctui.hooks.settings.TIMEOUT_S)
@@ -89,6 +90,8 @@ def via_serve(store: str) -> bool:
         section = doc.get("store")
         found = section.get("url") if isinstance(section, dict) else None
         url = url or (found if isinstance(found, str) else "")
+    if not url:  # an earlier open on PostgreSQL left its marker (ctui.core.store.target)
+        return os.path.exists(os.path.join(store, MARKER))
     return url.startswith(POSTGRES)
 
 

@@ -218,7 +218,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         return self.default_screen.query_one(AgentList)
 
     async def on_unmount(self) -> None:
-        self._stop.set()
+        await self.stop_watching()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ANSWERS:  # shown (and bound) only while the selected agent waits

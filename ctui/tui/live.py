@@ -1,8 +1,9 @@
 """How the control room stays live: watch, coalesce, read in a thread, diff in place.
 
-An async worker watches `.ctui/` with watchfiles (20 ms debounce) and posts
-`StoreChanged`, which replaces any copy already queued; `reload()` starts one
-thread-worker read at a time (a change during a read asks for one more read,
+An async worker iterates the store's change feed (on SQLite, watchfiles on
+`.ctui/` with a 20 ms debounce; on PostgreSQL, LISTEN) and posts `StoreChanged`,
+which replaces any copy already queued; `reload()` starts one thread-worker
+read at a time (a change during a read asks for one more read,
 never a queue of them); the read posts `Loaded` and the app diffs the panes.
 A one-second tick redraws countdowns from the last snapshot, and reloads when
 remote (no files to watch), when in trouble (retrying) or when the database
@@ -12,7 +13,7 @@ A store whose file was replaced is reopened.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import subprocess
 import time
@@ -45,7 +46,7 @@ class Live:
         self.last_refresh_s = 0.0
         """Seconds from asking for a reload to the panes showing it (the benchmark reads it)."""
         self._loading = self._pending = False
-        self._stop = asyncio.Event()
+        self._feed: Any = None
         self._inode: int | None = None
         self._seen: tuple[Any, ...] = ()
         self._load_started = 0.0
@@ -139,34 +140,20 @@ class Live:
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_store(self) -> None:
-        """Post `StoreChanged` whenever the database (or a setting) changes on disk."""
-        from watchfiles import awatch
+        """Post `StoreChanged` whenever the store changes (watchfiles on SQLite, LISTEN on
+        PostgreSQL: the store's change feed decides) and re-read the header's settings."""
+        self._feed = self.coord.store.change_feed()
+        async with contextlib.aclosing(self._feed.changes()) as changes:
+            async for change in changes:
+                if change.settings:
+                    self.read_info()
+                if change.data or change.removed:
+                    self._app.post_message(StoreChanged(removed=change.removed))
 
-        from ctui.core.watch import classify, relevant
-
-        assert self.store_dir is not None
-        folder = str(self.store_dir.resolve())
-        while not self._stop.is_set():
-            if not Path(folder).is_dir():
-                await asyncio.sleep(0.5)
-                continue
-            try:
-                async for changes in awatch(
-                    folder,
-                    debounce=20,
-                    step=10,
-                    recursive=False,
-                    stop_event=self._stop,
-                    watch_filter=lambda _c, p: relevant(folder, p),
-                ):
-                    change = classify(folder, changes)
-                    if change.settings:
-                        self.read_info()
-                    if change.data or change.removed:
-                        self._app.post_message(StoreChanged(removed=change.removed))
-            except Exception:
-                pass
-            await asyncio.sleep(0.2)
+    async def stop_watching(self) -> None:
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            await feed.aclose()
 
     @work(thread=True, exclusive=True, group="info", exit_on_error=False)
     def read_info(self) -> None:

@@ -106,7 +106,7 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
     started = time.perf_counter()
     now = coord.now() if now is None else now
     store = getattr(coord, "store", None)
-    if store is not None and not store.db_path.exists():
+    if store is not None and store.backend == "sqlite" and not store.db_path.exists():
         from ctui.core.errors import StoreError
 
         raise StoreError(f"the store {store.db_path} is gone: run `ctui init` to create it again")

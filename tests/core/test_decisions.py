@@ -12,6 +12,8 @@ from ctui.core import Coordinator
 from ctui.core.errors import NotFound, StaleInstance, UsageError
 from tests.support import FakeClock, dump
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "decision-log.json"
 
 
@@ -29,7 +31,7 @@ def test_ids_count_per_utc_day(clocked: Coordinator, clock: FakeClock) -> None:
 
 
 def test_add_validates_and_changes_nothing_when_refused(coord: Coordinator) -> None:
-    before = dump(coord.store.db_path)
+    before = dump(coord.store)
     bad = [
         ({"category": "Not OK!", "title": "t"}, UsageError),
         ({"category": "api", "title": "  "}, UsageError),
@@ -41,7 +43,7 @@ def test_add_validates_and_changes_nothing_when_refused(coord: Coordinator) -> N
     for kw, error in bad:
         with pytest.raises(error):
             coord.decisions.add(**{"author": "operator", **kw})
-    assert dump(coord.store.db_path) == before
+    assert dump(coord.store) == before
     me = coord.instances.register(role="a")
     coord.instances.unregister(me.id)
     with pytest.raises(StaleInstance):
@@ -145,10 +147,10 @@ def test_a_bad_import_is_refused_whole(
 ) -> None:
     path = tmp_path / "log.json"
     path.write_text(content)
-    before = dump(coord.store.db_path)
+    before = dump(coord.store)
     with pytest.raises(UsageError, match=match):
         coord.decisions.import_file(path)
-    assert dump(coord.store.db_path) == before
+    assert dump(coord.store) == before
 
 
 def test_import_maps_skillforge_synonyms(coord: Coordinator, tmp_path: Path) -> None:

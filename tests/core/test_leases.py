@@ -12,6 +12,8 @@ from ctui.core.leases import ABSENT, file_sha1
 from tests.conftest import git
 from tests.support import FakeClock, dump
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 
 @pytest.fixture
 def two(clocked: Coordinator) -> tuple[str, str]:
@@ -202,7 +204,7 @@ def test_force_release_needs_the_operator_and_a_reason(
 def test_bad_requests_change_nothing(clocked: Coordinator, two: tuple[str, str]) -> None:
     a, _ = two
     clocked.leases.acquire("README.md", instance=a)
-    before = dump(clocked.store.db_path)
+    before = dump(clocked.store)
     bad = [
         ({"path": ""}, UsageError),
         ({"path": "/etc/hosts"}, UsageError),
@@ -219,7 +221,7 @@ def test_bad_requests_change_nothing(clocked: Coordinator, two: tuple[str, str])
         path = args.pop("path")
         with pytest.raises(error):
             clocked.leases.acquire(path, **args)
-    assert dump(clocked.store.db_path) == before
+    assert dump(clocked.store) == before
 
 
 def test_stale_acquirer_is_refused_and_dead_holder_is_reaped(

@@ -22,7 +22,9 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.errors import LeaseHeld
+from ctui.core.store.schema import VERSION
 from tests.conftest import CTUI
+from tests.support import drop_pg_schema, pg_schema_name, pg_url_or_skip
 
 WORKERS = 8
 CTX = mp.get_context("fork")
@@ -65,6 +67,7 @@ def _run(target, args_for, n: int = WORKERS, timeout: float = 120) -> None:  # t
     assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
 
 
+@pytest.mark.usefixtures("backend")
 def test_eight_processes_never_hold_one_path_at_once(repo: Path, tmp_path: Path) -> None:
     Coordinator.open(repo).close()
     log = tmp_path / "holds.log"
@@ -100,6 +103,7 @@ def _one_shot(root: str, trials: int, barrier: mp.synchronize.Barrier, out: str)
     c.close()
 
 
+@pytest.mark.usefixtures("backend")
 def test_fifty_simultaneous_trials_have_one_winner_each(repo: Path, tmp_path: Path) -> None:
     Coordinator.open(repo).close()
     trials = 50
@@ -118,6 +122,7 @@ def _decide(root: str, count: int, barrier: mp.synchronize.Barrier) -> None:
     c.close()
 
 
+@pytest.mark.usefixtures("backend")
 def test_concurrent_decisions_get_unique_ids(repo: Path) -> None:
     Coordinator.open(repo).close()
     count = 10
@@ -143,6 +148,7 @@ def _register_many(root: str, count: int, barrier: mp.synchronize.Barrier, out: 
     c.close()
 
 
+@pytest.mark.usefixtures("backend")
 def test_concurrent_registrations_get_unique_instance_ids(repo: Path, tmp_path: Path) -> None:
     """Registration upserts by id, so a shared id would silently merge two agents into one row."""
     Coordinator.open(repo).close()
@@ -154,11 +160,7 @@ def test_concurrent_registrations_get_unique_instance_ids(repo: Path, tmp_path: 
     )
     ids = [x for i in range(WORKERS) for x in (tmp_path / f"ids-{i}").read_text().split()]
     assert len(ids) == len(set(ids)) == WORKERS * count
-    conn = sqlite3.connect(repo / ".ctui" / "ctui.db")
-    try:
-        rows = [r[0] for r in conn.execute("SELECT id FROM instances WHERE role = 'racer'")]
-    finally:
-        conn.close()
+    rows = _column(repo, "SELECT id FROM instances WHERE role = 'racer'")
     assert sorted(rows) == sorted(ids)
 
 
@@ -173,6 +175,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_killed_holder_loses_its_lease_long_before_the_ttl(repo: Path) -> None:
     Coordinator.open(repo).close()
     proc = subprocess.Popen(
@@ -204,12 +207,17 @@ def _ctui(repo: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _waiters(repo: Path) -> list[str]:
-    conn = sqlite3.connect(repo / ".ctui" / "ctui.db")
+def _column(repo: Path, sql: str) -> list[str]:
+    """The first column of a query, read by a store of its own (either backend)."""
+    c = Coordinator.open(repo, create=False)
     try:
-        return [r[0] for r in conn.execute("SELECT instance FROM lease_waiters ORDER BY id")]
+        return [r[0] for r in c.store.conn.execute(sql)]
     finally:
-        conn.close()
+        c.close()
+
+
+def _waiters(repo: Path) -> list[str]:
+    return _column(repo, "SELECT instance FROM lease_waiters ORDER BY id")
 
 
 def _until(check, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
@@ -219,6 +227,7 @@ def _until(check, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
         time.sleep(0.02)
 
 
+@pytest.mark.usefixtures("backend")
 def test_waiters_are_served_first_come_first_served(repo: Path) -> None:
     c = Coordinator.open(repo)
     for name in ("holder", "w1", "w2", "w3", "late"):
@@ -282,6 +291,30 @@ def test_eight_processes_create_one_store_together(tmp_path: Path) -> None:
         assert ids[-1] == "operator" and len(ids) == WORKERS + 1 and len(set(ids)) == len(ids)
 
 
+@pytest.mark.postgres
+def test_eight_processes_create_one_postgres_schema_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = pg_url_or_skip()
+    for trial in range(3):
+        schema = pg_schema_name()
+        monkeypatch.setenv("CTUI_STORE_URL", url)
+        monkeypatch.setenv("CTUI_STORE_SCHEMA", schema)
+        root = tmp_path / f"fresh-{trial}"
+        root.mkdir()
+        try:
+            barrier = CTX.Barrier(WORKERS)
+            _run(_open_fresh, lambda i, root=root, barrier=barrier: (str(root), barrier))
+            c = Coordinator.open(root, store_dir=root / ".ctui", create=False)
+            ids = [r[0] for r in c.store.conn.execute("SELECT id FROM instances ORDER BY id")]
+            version = c.store.conn.execute("SELECT version FROM ctui_schema").fetchone()[0]
+            c.close()
+            assert version == VERSION
+            assert ids[-1] == "operator" and len(ids) == WORKERS + 1 and len(set(ids)) == len(ids)
+        finally:
+            drop_pg_schema(url, schema)
+
+
 WAITER = """
 import os, sys
 from ctui.core import Coordinator
@@ -291,6 +324,7 @@ c.leases.acquire("src/app.py", instance=me.id, wait=120)
 """
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_killed_waiter_does_not_block_the_queue(repo: Path) -> None:
     c = Coordinator.open(repo)
     c.instances.register(instance_id="holder", ttl=600)
@@ -312,6 +346,7 @@ def test_a_killed_waiter_does_not_block_the_queue(repo: Path) -> None:
         c.close()
 
 
+@pytest.mark.usefixtures("backend")
 def test_threads_sharing_one_coordinator_never_overlap(repo: Path) -> None:
     """The TUI and API call the core from worker threads: one connection per thread."""
     import threading
@@ -356,6 +391,7 @@ def test_threads_sharing_one_coordinator_never_overlap(repo: Path) -> None:
     c.close()
 
 
+@pytest.mark.usefixtures("backend")
 def test_threads_with_their_own_coordinators_write_one_at_a_time(repo: Path) -> None:
     """Writers in one process queue on the store's in-process lock: nothing lost, ids unique."""
     import threading

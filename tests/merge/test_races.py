@@ -44,6 +44,7 @@ def gates_never_overlap(log: Path) -> int:
 
 
 @pytest.mark.parametrize("round_", range(3))
+@pytest.mark.usefixtures("backend")
 def test_racing_runners_land_each_entry_once_and_never_together(repo: Path, round_: int) -> None:
     log = configure(repo, batch=1 + round_ % 2)
     (repo.parent / "gate.slow").write_text("0.2")
@@ -143,6 +144,7 @@ def test_a_runner_killed_after_the_swap_is_recorded_as_landed(repo: Path) -> Non
     c.close()
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_live_runner_keeps_others_out(repo: Path) -> None:
     configure(repo)
     c = Coordinator.open(repo)
@@ -160,6 +162,7 @@ def test_a_live_runner_keeps_others_out(repo: Path) -> None:
     c.close()
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_runner_that_lost_its_lease_mid_gate_lands_nothing(repo: Path) -> None:
     """Fencing: the lease moved on (another runner took it over), so the green gate is void."""
     log = configure(repo)

@@ -197,6 +197,7 @@ RACER = """
 import random, sys, time
 from ctui.core import Coordinator
 from ctui.core.errors import Conflict, StaleAttempt
+
 repo, task, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
 c = Coordinator.open(repo)
 outcome = {"ok": 0, "stale": 0}

@@ -16,12 +16,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from ctui.core import Coordinator
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.tasks import Task
-from tests.support import FakeClock
+from tests.support import FakeClock, drop_pg_schema, pg_schema_name
 
 WORKERS = ("w1", "w2", "w3")
 
@@ -31,9 +37,12 @@ class QueueMachine(RuleBasedStateMachine):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="ctui-prop-"))
         self.clock = FakeClock()
-        self.c = Coordinator.open(store_dir=self.folder / ".ctui", clock=self.clock)
+        self.c = self.open()
         for name in WORKERS:
             self.c.instances.register(instance_id=name, role="worker", ttl=1e9)
+
+    def open(self) -> Coordinator:
+        return Coordinator.open(store_dir=self.folder / ".ctui", clock=self.clock)
 
     def teardown(self) -> None:
         self.c.close()
@@ -142,3 +151,34 @@ TestQueueMachine.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+class PgQueueMachine(QueueMachine):
+    """The same machine on PostgreSQL: a schema of its own for each example."""
+
+    url = ""
+
+    def open(self) -> Coordinator:
+        from ctui.core.store.postgres import PgStore
+
+        self.schema = pg_schema_name()
+        store = PgStore.connect(self.folder / ".ctui", self.url, self.schema)
+        return Coordinator(store, clock=self.clock)
+
+    def teardown(self) -> None:
+        super().teardown()
+        drop_pg_schema(self.url, self.schema)
+
+
+@pytest.mark.postgres
+def test_queue_machine_on_postgres(postgres: str) -> None:
+    PgQueueMachine.url = postgres
+    run_state_machine_as_test(
+        PgQueueMachine,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

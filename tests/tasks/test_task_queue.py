@@ -9,6 +9,8 @@ from ctui.core.errors import Conflict, NotFound, StaleInstance, UsageError
 from tests.support import FakeClock
 from tests.tasks.support import fingerprint
 
+pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
+
 
 def worker(c: Coordinator, name: str = "w1", ttl: float | None = None) -> str:
     return c.instances.register(instance_id=name, role="worker", ttl=ttl).id
@@ -83,12 +85,12 @@ def test_only_the_claimant_completes_or_fails(tc: Coordinator) -> None:
     with pytest.raises(Conflict, match="not claimed: claim it first"):
         tc.tasks.complete(t.id, w)
     tc.tasks.claim(w)
-    before = fingerprint(tc.store.db_path)
+    before = fingerprint(tc.store)
     with pytest.raises(Conflict, match="claimed by w1, not w2: only the claimant can complete it"):
         tc.tasks.complete(t.id, v, "stolen")
     with pytest.raises(Conflict, match="only the claimant can fail it"):
         tc.tasks.fail(t.id, v)
-    assert fingerprint(tc.store.db_path) == before
+    assert fingerprint(tc.store) == before
     tc.tasks.complete(t.id, w)
     with pytest.raises(Conflict, match="already done"):
         tc.tasks.complete(t.id, w)
@@ -206,14 +208,14 @@ def test_depend_refuses_cycles_and_unknown_ids(tc: Coordinator) -> None:
     a = tc.tasks.add("a")
     b = tc.tasks.add("b", depends_on=[a.id])
     c = tc.tasks.add("c", depends_on=[b.id])
-    before = fingerprint(tc.store.db_path)
+    before = fingerprint(tc.store)
     with pytest.raises(UsageError, match="dependency cycle"):
         tc.tasks.depend(a.id, [c.id])
     with pytest.raises(UsageError, match="dependency cycle"):
         tc.tasks.depend(a.id, [a.id])
     with pytest.raises(NotFound):
         tc.tasks.depend(a.id, ["task-0404"])
-    assert fingerprint(tc.store.db_path) == before
+    assert fingerprint(tc.store) == before
     d = tc.tasks.add("d")
     assert tc.tasks.depend(d.id, [c.id]).status == "pending"
 
@@ -234,11 +236,11 @@ def test_bad_input_leaves_the_store_unchanged(
     tc: Coordinator, kwargs: dict[str, object], error: type[Exception], text: str
 ) -> None:
     tc.tasks.add("existing")
-    before = fingerprint(tc.store.db_path)
+    before = fingerprint(tc.store)
     args = {"description": "new task", **kwargs}
     with pytest.raises(error, match=text):
         tc.tasks.add(**args)  # type: ignore[arg-type]
-    assert fingerprint(tc.store.db_path) == before
+    assert fingerprint(tc.store) == before
 
 
 def test_unknown_ids_are_not_found(tc: Coordinator) -> None:
@@ -275,9 +277,11 @@ def test_counts_list_and_status_snapshot(tc: Coordinator) -> None:
     assert snap["tasks"][0]["claimed_by"] == w
 
 
-def test_claim_query_walks_the_queue_index(tc: Coordinator) -> None:
+def test_claim_query_walks_the_queue_index(tc: Coordinator, backend: str) -> None:
     from ctui.core.tasks import BEST_QUERY
 
+    if backend != "sqlite":
+        pytest.skip("SQLite's query plan")
     plan = tc.store.conn.execute(f"EXPLAIN QUERY PLAN {BEST_QUERY}").fetchall()
     detail = " ".join(row["detail"] for row in plan)
     assert "INDEX tasks_queue (status=?)" in detail

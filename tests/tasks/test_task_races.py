@@ -149,6 +149,7 @@ def _check_each_done_once(
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
+@pytest.mark.usefixtures("backend")
 def test_eight_cli_processes_finish_500_tasks_each_exactly_once(
     coord: Coordinator, repo: Path
 ) -> None:
@@ -168,6 +169,7 @@ def test_eight_workers_execing_ctui_finish_each_task_exactly_once(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("backend")
 def test_four_processes_adding_at_once_lose_nothing(coord: Coordinator, repo: Path) -> None:
     adders = ["a1", "a2", "a3", "a4"]
     outputs = _run_all(repo, ADDER, adders, {"N": "15"}, timeout=120)

@@ -138,7 +138,10 @@ def test_ctui_run_stops_at_its_cap_and_a_second_run_resumes_the_goal(
     assert all(t["status"] == "done" for t in second["tasks"])
     assert len(coord.tasks.list()) == 3  # nothing planned or queued twice
     proc = cli(*args, timeout=120)
-    assert not json.loads(proc.stdout)["resumed"]  # all done: a fresh run queues anew
+    assert not json.loads(proc.stdout)["resumed"], (
+        proc.stdout,
+        proc.stderr,
+    )  # all done: a fresh run queues anew
 
 
 RACER = """

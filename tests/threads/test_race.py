@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ctui.core import Coordinator
 from tests.conftest import Cli, git
 
@@ -54,6 +56,7 @@ def _race(repo: Path, argvs: list[list[str]]) -> list[subprocess.CompletedProces
     return out
 
 
+@pytest.mark.usefixtures("backend")
 def test_four_processes_starting_one_thread_make_one_run(
     repo: Path, cli: Cli, coord: Coordinator
 ) -> None:
@@ -87,6 +90,7 @@ def test_parallel_worktree_creation_survives_git_locks(repo: Path, coord: Coordi
         assert coord.threads.get(n).status == "ready"
 
 
+@pytest.mark.usefixtures("backend")
 def test_same_name_created_at_once_gives_one_thread(repo: Path, coord: Coordinator) -> None:
     names = [f"dup-{n}" for n in range(6)]
     for n, name in enumerate(names):
@@ -103,6 +107,7 @@ def test_same_name_created_at_once_gives_one_thread(repo: Path, coord: Coordinat
     assert sorted(e.subject for e in made) == names
 
 
+@pytest.mark.usefixtures("backend")
 def test_spawn_claims_its_first_run_before_anyone_can_start_it(
     repo: Path, coord: Coordinator
 ) -> None:

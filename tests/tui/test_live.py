@@ -8,8 +8,11 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from ctui.core import Coordinator
 from ctui.tui.messages import StoreChanged
+from tests.core.test_live_backends import folder_state
 
 from .helpers import SIZE, control_room, loaded, until
 
@@ -28,18 +31,22 @@ async def run(*args: str, cwd: Path) -> tuple[int, str]:
     return proc.returncode or 0, out.decode()
 
 
-async def test_a_lease_taken_by_another_process_shows_up(repo: Path) -> None:
+@pytest.mark.usefixtures("backend")  # on PostgreSQL only LISTEN can wake it: no file changes
+async def test_a_lease_taken_by_another_process_shows_up(backend: str, repo: Path) -> None:
     c = Coordinator.open(repo)
     app = control_room(c)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.pause(0.3)
         loads = app.loads
+        before = folder_state(c.store.path)
         code, out = await run(
             CTUI, "lock", "acquire", "src/app.py", "--intent", "from afar", cwd=repo
         )
         assert code == 0, out
         await until(pilot, lambda: "src/app.py" in app.pane("leases").records, timeout=10)
+        if backend == "postgres":
+            assert folder_state(c.store.path) == before
         row = app.pane("leases").get_row("src/app.py")
         assert [str(cell) for cell in row[:2]] == ["src/app.py", "operator"]
         assert app.loads > loads

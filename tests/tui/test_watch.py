@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ctui.core.watch import ADDED, DELETED, MODIFIED, StoreChange, classify, relevant
+from ctui.core.store.watch import ADDED, DELETED, MODIFIED, StoreChange, classify, relevant
 
 STORE = "/r/.ctui"
 
@@ -50,7 +50,7 @@ def test_the_rule_lives_in_the_core_without_ui_imports() -> None:
     import sys
 
     code = (
-        "import sys, ctui.core.watch; "
+        "import sys, ctui.core.store.watch; "
         "print(sorted(m for m in ('textual', 'rich', 'watchfiles') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -1,8 +1,8 @@
 """The decision log: `DEC-YYYYMMDD-NNNN` records that every agent can read and search.
 
 Ids are numbered per UTC day inside the write transaction, so concurrent
-writers never share one. Full-text search goes through SQLite FTS5, behind
-`_match_query` so another backend has one place to change.
+writers never share one. Full-text search is the store's own
+(`Store.decision_search`: FTS5 on SQLite, a `tsvector` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -113,12 +113,12 @@ class Decision(Record):
         }
 
 
-def _match_query(text: str) -> str:
-    """Turn free text into a safe FTS5 query: every word must appear (prefix match)."""
-    words = re.findall(r"\w+", text)
+def _words(text: str) -> list[str]:
+    """The words of a search: every one must appear (as a prefix); quotes and operators go."""
+    words: list[str] = re.findall(r"\w+", text)
     if not words:
         raise UsageError("search needs at least one word")
-    return " ".join(f'"{w}"*' for w in words)
+    return words
 
 
 class Decisions:
@@ -262,11 +262,8 @@ class Decisions:
 
     def search(self, text: str, *, limit: int = 20) -> builtins.list[Decision]:
         """Full-text search over title, description and category, best match first."""
-        rows = self._c.store.conn.execute(
-            "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.rowid = f.rowid "
-            "WHERE decisions_fts MATCH ? ORDER BY bm25(decisions_fts) LIMIT ?",
-            (_match_query(text), limit),
-        )
+        store = self._c.store
+        rows = store.decision_search(store.conn, _words(text), limit)
         return [Decision.from_row(r) for r in rows]
 
     def count(self) -> int:

@@ -128,12 +128,13 @@ def requeue_resumed(ctx: MergeContext, add: Callable[[list[str]], Any]) -> list[
     rows = ctx.store.conn.execute(
         "SELECT q.id, q.thread, json_extract(q.detail, '$.resumed_run') AS run, t.status, "
         "t.run_id FROM merge_queue q JOIN threads t ON t.name = q.thread "
-        "WHERE q.status IN ('conflict', 'failed') AND run IS NOT NULL "
+        "WHERE q.status IN ('conflict', 'failed') "
+        "AND json_extract(q.detail, '$.resumed_run') IS NOT NULL "
         "AND q.id = (SELECT MAX(id) FROM merge_queue WHERE thread = q.thread)"
     ).fetchall()
     again = []
     for row in rows:
-        if row["status"] != "completed" or row["run_id"] < row["run"]:
+        if row["status"] != "completed" or row["run_id"] < int(row["run"]):
             continue
         try:
             add([row["thread"]])

@@ -16,7 +16,7 @@ import threading
 from ctui.core import hostid
 from ctui.core.instances.liveness import HOST, pid_alive, pid_start_time
 from ctui.core.merge.context import MergeContext
-from ctui.core.store import Store
+from ctui.core.store import open_store
 
 
 class Lost(Exception):
@@ -91,7 +91,7 @@ class Keeper:
         self._thread.join(5)
 
     def _run(self) -> None:
-        store = Store.open(self.ctx.store.path, create=False)
+        store = open_store(self.ctx.store.path, create=False)
         try:
             while not self._stop.wait(self.ttl / 3):
                 try:

@@ -21,6 +21,10 @@ from ctui.core import private
 from ctui.core.errors import DiskFull, StoreBusy, StoreDenied, StoreError, StoreReadOnly
 from ctui.core.store import schema
 
+TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
+if TYPE_CHECKING:
+    from ctui.core.store.feed import ChangeFeed
+
 DB_NAME = "ctui.db"
 WRITER_QUEUE = "write.lock"
 BUSY_TIMEOUT_S = 5.0
@@ -40,6 +44,8 @@ NETWORK_FS = {
 
 class Store:
     """A handle on one `.ctui/` folder and its database."""
+
+    backend = "sqlite"
 
     def __init__(self, path: Path, *, timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = path
@@ -259,6 +265,13 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    def change_feed(self) -> ChangeFeed:
+        """What a live view waits on for changes: watchfiles and `data_version` here
+        (`feed.FileFeed`); a store without a shared folder has its own."""
+        from ctui.core.store.feed import FileFeed
+
+        return FileFeed(self.path, DB_NAME)
+
     def data_version(self) -> int:
         """A number that changes when another connection commits (cheap change check)."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
@@ -271,6 +284,23 @@ class Store:
         host records how far its own clock is from it (`hosts.clock_offset`).
         """
         return None
+
+    def decision_search(
+        self, conn: sqlite3.Connection, words: list[str], limit: int
+    ) -> list[sqlite3.Row]:
+        """Decisions whose title, description or category hold every word (as a prefix),
+        best match first: FTS5 here, full-text search on PostgreSQL."""
+        query = " ".join(f'"{w}"*' for w in words)
+        return conn.execute(
+            "SELECT d.* FROM decisions_fts f JOIN decisions d ON d.rowid = f.rowid "
+            "WHERE decisions_fts MATCH ? ORDER BY bm25(decisions_fts) LIMIT ?",
+            (query, limit),
+        ).fetchall()
+
+    def clock(self) -> float:
+        """The time the core writes (`Context.now` unless a test gives its own clock):
+        this machine's here; the server's on PostgreSQL, so hosts agree on expiries."""
+        return time.time()
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

@@ -56,8 +56,10 @@ class Preview(Vertical):
         self.shown = 0
         """How many times a read reached the screen (the benchmark waits on it)."""
         store = getattr(coord, "store", None)
-        self.events: EventReader | None = EventReader(store.db_path) if store is not None else None
-        """Local stores: the event log read through aiosqlite on the event loop."""
+        local = store is not None and store.backend == "sqlite"
+        self.events: EventReader | None = EventReader(store.db_path) if local and store else None
+        """SQLite stores: the event log read through aiosqlite on the event loop (other
+        stores read it through the core in a thread worker)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="preview-tabs")

@@ -1,10 +1,11 @@
 """Which file changes under `.ctui/` mean the store changed.
 
-The control room watches the store folder with watchfiles and asks this module
-what a batch of changes means, so the rule is testable without Textual and
-shared by every face that wants a live view. SQLite in WAL mode writes every
-commit to `ctui.db-wal` (and checkpoints into `ctui.db`); the `-shm` index is
-memory-mapped, so its writes raise no file events and are ignored either way.
+The SQLite change feed (`feed.FileFeed`) watches the store folder with
+watchfiles and asks this module what a batch of changes means, so the rule is
+testable without Textual and shared by every face that wants a live view.
+SQLite in WAL mode writes every commit to `ctui.db-wal` (and checkpoints into
+`ctui.db`); the `-shm` index is memory-mapped, so its writes raise no file
+events and are ignored either way.
 A deleted database means the store went away; thread logs and the remote
 connection file are reported separately so a detail view can follow a log
 without reloading every pane.
@@ -36,6 +37,15 @@ class StoreChange:
 
     def __bool__(self) -> bool:
         return self.data or self.removed or self.settings or bool(self.logs)
+
+    def __or__(self, other: StoreChange) -> StoreChange:
+        """Both changes as one (a burst folded while nobody was reading)."""
+        return StoreChange(
+            data=self.data or other.data,
+            removed=self.removed or other.removed,
+            settings=self.settings or other.settings,
+            logs=self.logs | other.logs,
+        )
 
 
 def relevant(store_dir: str | PurePath, path: str) -> bool:
