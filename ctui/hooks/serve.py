@@ -6,8 +6,15 @@ sends its payload here instead of opening the store. Each call runs
 thread of its own (a PermissionRequest held for the operator or a lease check
 waiting on a busy store never holds up the others), with the caller's
 environment variables and parent pid (`ctui.hooks.session.Caller`) and a store
-opened for that call alone with the busy timeout the handler asks for, so the
-answer and the exit code are the ones the hook process would have printed.
+opened with the busy timeout the handler asks for, so the answer and the exit
+code are the ones the hook process would have printed.
+
+The threads are kept between calls (a pool of up to `MAX_CALLS`), and each
+keeps its store open for the next call it answers: opening a PostgreSQL store
+(a connection, its settings, the schema check) costs more than answering a
+lease check. A kept store is opened afresh when `.ctui/config.toml` or the
+SQLite file changed since, and dropped when a call left its connection broken
+or inside a transaction.
 
 The socket is born 0600 in the store's 0700 folder, and a connection from any
 other user is closed unanswered (its peer's uid, `SO_PEERCRED`, must be ours).
@@ -23,6 +30,7 @@ import socket
 import struct
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ctui.core import private
@@ -49,6 +57,8 @@ class HookServer:
         self.store = store
         self.path = store / route.SOCKET_NAME
         self._slots = threading.BoundedSemaphore(max_calls)
+        self._pool = ThreadPoolExecutor(max_calls, thread_name_prefix="ctui-hook-call")
+        self._kept = threading.local()  # each pool thread's open stores, by busy timeout
         self._sock: socket.socket | None = None
         self._inode: int | None = None
         self._stopping = threading.Event()
@@ -74,6 +84,7 @@ class HookServer:
             self._thread.join(timeout=5)
         if self._sock is not None:
             self._sock.close()
+        self._pool.shutdown(wait=False)
         try:
             if self._inode is not None and self.path.lstat().st_ino == self._inode:
                 self.path.unlink()
@@ -100,9 +111,11 @@ class HookServer:
                 conn.close()
                 continue
             self._slots.acquire()
-            threading.Thread(
-                target=self._serve, args=(conn,), name="ctui-hook-call", daemon=True
-            ).start()
+            try:
+                self._pool.submit(self._serve, conn)
+            except RuntimeError:  # stopping: the pool takes no more calls
+                conn.close()
+                self._slots.release()
 
     def _serve(self, conn: socket.socket) -> None:
         try:
@@ -134,9 +147,7 @@ class HookServer:
         opened: list[Coordinator] = []
 
         def opener(timeout: float) -> Coordinator:
-            from ctui.core.coordinator import Coordinator
-
-            coord = Coordinator.open(store_dir=self.store, create=False, timeout=timeout)
+            coord = self._store_for(timeout)
             opened.append(coord)
             return coord
 
@@ -147,7 +158,45 @@ class HookServer:
         finally:
             CALLER.reset(token)
             for coord in opened:
-                coord.close()
+                if not coord.store.idle():
+                    self._drop(coord)
+
+    def _store_for(self, timeout: float) -> Coordinator:
+        """This thread's store for `timeout`, kept from an earlier call while still current."""
+        from ctui.core.coordinator import Coordinator
+
+        kept: dict[float, tuple[Coordinator, object]] = self._kept.__dict__.setdefault("by", {})
+        stamp = self._stamp()
+        found = kept.get(timeout)
+        if found is not None and found[1] == stamp:
+            return found[0]
+        if found is not None:
+            self._drop(found[0])
+        coord = Coordinator.open(store_dir=self.store, create=False, timeout=timeout)
+        kept[timeout] = (coord, stamp)
+        return coord
+
+    def _drop(self, coord: Coordinator) -> None:
+        kept: dict[float, tuple[Coordinator, object]] = self._kept.__dict__.setdefault("by", {})
+        for timeout, (other, _) in list(kept.items()):
+            if other is coord:
+                del kept[timeout]
+        try:
+            coord.close()
+        except Exception:  # a connection already broken: nothing left to close
+            pass
+
+    def _stamp(self) -> object:
+        """What a kept store depends on: the config file and the SQLite file (when there)."""
+        found: list[object] = []
+        for name, whole in (("config.toml", True), ("ctui.db", False)):
+            try:
+                st = os.stat(self.store / name)
+            except OSError:
+                found.append(None)
+                continue
+            found.append((st.st_ino, st.st_mtime_ns, st.st_size) if whole else st.st_ino)
+        return tuple(found)
 
 
 def _read_request(conn: socket.socket) -> tuple[dict[str, Any], bytes]:

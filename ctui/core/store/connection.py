@@ -242,6 +242,12 @@ class Store:
             if conn.in_transaction:
                 conn.execute("COMMIT")
 
+    def idle(self) -> bool:
+        """Whether this thread's connection may serve another call: none yet, or one open and
+        outside any transaction (`ctui serve` keeps such stores between hook calls)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        return conn is None or not conn.in_transaction
+
     def close(self) -> None:
         """Close this thread's connection (other threads close theirs on exit)."""
         conn = getattr(self._local, "conn", None)

@@ -62,6 +62,11 @@ from ctui.core.store.target import MARKER, redact
 INSTALL = "pip install 'ctui[postgres]'"
 
 _FORKS = [0]
+_CATALOGS: dict[tuple[str, str], Catalog] = {}
+_TRANSLATED: dict[tuple[str, str], dict[tuple[str, bool], Statement]] = {}
+"""Per (url, schema), shared by every store this process opens on it: read and translated
+once (a server answering hooks opens stores often). A store is at the code's schema
+version once open, so what was read stays true."""
 _INHERITED: list[Any] = []
 
 
@@ -101,8 +106,7 @@ class PgStore(Store):
         self.created = False
         self._local = threading.local()
         self._key = lock_key(schema)
-        self._sql: dict[tuple[str, bool], Statement] = {}
-        self._catalog: Catalog | None = None
+        self._sql = _TRANSLATED.setdefault((url, schema), {})
         self._seen = (time.time(), time.monotonic())  # (server time, local monotonic) pair
 
     @classmethod
@@ -288,6 +292,12 @@ class PgStore(Store):
             if conn.in_transaction:
                 _rollback(conn.raw)  # nothing to keep: it only read
 
+    def idle(self) -> bool:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return True
+        return not conn.raw.closed and conn.fork == _FORKS[0] and not conn.in_transaction
+
     def close(self) -> None:
         """Close this thread's connection (other threads close theirs on exit)."""
         conn: Connection | None = getattr(self._local, "conn", None)
@@ -348,9 +358,10 @@ class PgStore(Store):
     def statement(self, sql: str, many: bool) -> Statement:
         found = self._sql.get((sql, many))
         if found is None:
-            if self._catalog is None:
-                self._catalog = Catalog.read(self._pg, self.schema)
-            found = self._sql[(sql, many)] = translate(sql, self._catalog, many=many)
+            catalog = _CATALOGS.get((self.url, self.schema))
+            if catalog is None:
+                catalog = _CATALOGS[(self.url, self.schema)] = Catalog.read(self._pg, self.schema)
+            found = self._sql[(sql, many)] = translate(sql, catalog, many=many)
         return found
 
 
@@ -375,27 +386,37 @@ class Catalog:
 
     @classmethod
     def read(cls, conn: psycopg.Connection[Any], schema: str) -> Catalog:
+        """From `pg_catalog` in one round trip (`information_schema`'s views take tens of
+        milliseconds on a loaded server: every process opening the store pays it)."""
         columns: dict[str, list[str]] = {}
         serial: set[str] = set()
-        for table, column, default in conn.execute(
-            "SELECT table_name, column_name, column_default FROM information_schema.columns "
-            "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+        keyed: dict[str, list[tuple[int, str]]] = {}
+        for table, column, default, key in conn.execute(
+            "SELECT c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid), k.ord "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+            "LEFT JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
+            "ON k.attnum = a.attnum "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'f') "
+            "ORDER BY c.relname, a.attnum",
             (schema,),
         ).fetchall():
             columns.setdefault(table, []).append(column)
             if column == "id" and str(default or "").startswith("nextval("):
                 serial.add(table)
-        keys: dict[str, list[str]] = {}
-        for table, column in conn.execute(
-            "SELECT tc.table_name, k.column_name FROM information_schema.table_constraints tc "
-            "JOIN information_schema.key_column_usage k ON k.constraint_name = tc.constraint_name "
-            "AND k.table_schema = tc.table_schema "
-            "WHERE tc.table_schema = %s AND tc.constraint_type = 'PRIMARY KEY' "
-            "ORDER BY tc.table_name, k.ordinal_position",
-            (schema,),
-        ).fetchall():
-            keys.setdefault(table, []).append(column)
+            if key is not None:
+                keyed.setdefault(table, []).append((int(key), column))
+        keys = {table: [column for _, column in sorted(key)] for table, key in keyed.items()}
         return cls(columns, keys, serial)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Catalog) and (self.columns, self.keys, self.serial) == (
+            other.columns,
+            other.keys,
+            other.serial,
+        )
 
 
 LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
