@@ -13,8 +13,8 @@ The threads are kept between calls (a pool of up to `MAX_CALLS`), and each
 keeps its store open for the next call it answers: opening a PostgreSQL store
 (a connection, its settings, the schema check) costs more than answering a
 lease check. A kept store is opened afresh when `.ctui/config.toml` or the
-SQLite file changed since, and dropped when a call left its connection broken
-or inside a transaction.
+SQLite file changed since, or when its connection is broken (the server ended
+it), inside a transaction, or was made before a fork (`Store.idle`).
 
 The socket is born 0600 in the store's 0700 folder, and a connection from any
 other user is closed unanswered (its peer's uid, `SO_PEERCRED`, must be ours).
@@ -168,7 +168,7 @@ class HookServer:
         kept: dict[float, tuple[Coordinator, object]] = self._kept.__dict__.setdefault("by", {})
         stamp = self._stamp()
         found = kept.get(timeout)
-        if found is not None and found[1] == stamp:
+        if found is not None and found[1] == stamp and found[0].store.idle():
             return found[0]
         if found is not None:
             self._drop(found[0])

@@ -14,6 +14,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -404,3 +405,54 @@ def test_a_schema_holding_other_tables_is_not_taken_over(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
     assert tables == [("orders",)]
+
+
+def test_the_catalog_from_pg_catalog_equals_information_schemas(pg: str, repo: Path) -> None:
+    """What translation reads (columns, primary keys in order, `id` sequences), checked
+    against the standard's views it replaced for speed."""
+    c = Coordinator.open(repo)
+    raw = c.store.conn.raw  # type: ignore[attr-defined]
+    schema = c.store.schema  # type: ignore[attr-defined]
+    columns: dict[str, list[str]] = {}
+    serial: set[str] = set()
+    for table, column, default in raw.execute(
+        "SELECT table_name, column_name, column_default FROM information_schema.columns "
+        "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+        (schema,),
+    ).fetchall():
+        columns.setdefault(table, []).append(column)
+        if column == "id" and str(default or "").startswith("nextval("):
+            serial.add(table)
+    keys: dict[str, list[str]] = {}
+    for table, column in raw.execute(
+        "SELECT tc.table_name, k.column_name FROM information_schema.table_constraints tc "
+        "JOIN information_schema.key_column_usage k ON k.constraint_name = tc.constraint_name "
+        "AND k.table_schema = tc.table_schema WHERE tc.table_schema = %s "
+        "AND tc.constraint_type = 'PRIMARY KEY' ORDER BY tc.table_name, k.ordinal_position",
+        (schema,),
+    ).fetchall():
+        keys.setdefault(table, []).append(column)
+    found = Catalog.read(raw, schema)
+    c.close()
+    assert found == Catalog(columns, keys, serial)
+    assert found.keys["runs"] == ["thread", "run"] and "events" in found.serial
+
+
+def test_a_connection_the_server_ended_is_not_idle(pg: str, repo: Path) -> None:
+    """`idle()` is what `ctui serve` asks before reusing a kept store for a hook call."""
+    import psycopg
+
+    c = Coordinator.open(repo)
+    assert c.store.idle()
+    (backend,) = c.store.conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert c.store.idle()
+    with psycopg.connect(pg_url_or_skip(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    deadline = time.monotonic() + 30
+    while c.store.idle():
+        assert time.monotonic() < deadline, "the ended connection still looks idle"
+        time.sleep(0.05)
+    c.close()
+    again = Coordinator.open(repo)
+    assert again.tasks.add("after the restart").id and again.store.idle()
+    again.close()

@@ -110,6 +110,24 @@ def test_two_hooks_race_through_the_server(hook: Hook, server: Server, repo: Pat
         assert len(held) == 1, held
 
 
+def test_a_running_server_follows_a_config_edit(hook: Hook, server: Server, repo: Path) -> None:
+    """The server keeps its stores open between calls, but not past an edit of
+    `.ctui/config.toml`: the next call reads the new settings."""
+    db = repo / ".ctui" / "ctui.db"
+    app, readme = repo / "src" / "app.py", repo / "README.md"
+    for _ in range(3):  # every kept store has read the first settings
+        assert hook("PreToolUse-Edit", file=app).allowed
+    assert hook("PostToolUse-Edit", file=app).code == 0
+    assert rows(db, "SELECT path FROM leases") == [("src/app.py",)]  # held: the default
+    (repo / ".ctui" / "config.toml").write_text(
+        VIA_SERVE + '[leases]\nrelease = "release-after-edit"\n'
+    )
+    for file in (app, readme):
+        assert hook("PreToolUse-Edit", file=file).allowed
+        assert hook("PostToolUse-Edit", file=file).code == 0
+        assert rows(db, "SELECT path FROM leases") == [], file
+
+
 def test_a_held_call_does_not_hold_up_the_others(hook: Hook, repo: Path) -> None:
     """A PermissionRequest held for the operator keeps its thread in the server; a lease check
     that comes meanwhile is answered while the held one still waits."""

@@ -293,10 +293,20 @@ class PgStore(Store):
                 _rollback(conn.raw)  # nothing to keep: it only read
 
     def idle(self) -> bool:
+        """Also False when the server has spoken on an idle connection: it only does that to
+        end it (a restart, `pg_terminate_backend`), so a kept store is not reused broken."""
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             return True
-        return not conn.raw.closed and conn.fork == _FORKS[0] and not conn.in_transaction
+        if conn.raw.closed or conn.fork != _FORKS[0] or conn.in_transaction:
+            return False
+        import select
+
+        try:
+            readable, _, _ = select.select([conn.raw.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def close(self) -> None:
         """Close this thread's connection (other threads close theirs on exit)."""
