@@ -58,6 +58,7 @@ class Host:
     def __init__(self, root: Path, origin: Path, name: str, url: str, schema: str) -> None:
         self.name = name
         self.id = f"host-{name}"
+        self.supervisors: list[int] = []  # killed by pid at the end if still running
         self.repo = root / name
         git(root, "clone", "-q", str(origin), str(self.repo))
         env = {k: v for k, v in os.environ.items() if k not in DROPPED}
@@ -165,22 +166,12 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, Host
         for host in made:
             host.stop()
         for host in made:  # a supervisor the test left running, by its recorded pid
-            for pid in _supervisors(host):
+            for pid in filter(pid_alive, host.supervisors):
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
                     pass
         drop_pg_schema(url, schema)
-
-
-def _supervisors(host: Host) -> list[int]:
-    logs = host.repo / ".ctui" / "supervisors.txt"
-    return [int(p) for p in logs.read_text().split()] if logs.exists() else []
-
-
-def _remember(host: Host, pid: int) -> None:
-    with open(host.repo / ".ctui" / "supervisors.txt", "a") as fh:
-        fh.write(f"{pid}\n")
 
 
 def test_both_hosts_see_one_store_and_each_other(hosts: tuple[Host, Host]) -> None:
@@ -258,7 +249,7 @@ def _start_thread(host: Host, name: str) -> dict[str, Any]:
         lambda: (x := host.json("thread", "status", name)).get("agent_pid") and x,
         f"{name}'s agent to start on {host.id}",
     )
-    _remember(host, t["supervisor_pid"])
+    host.supervisors.append(t["supervisor_pid"])
     assert t["host_id"] == host.id and t["status"] == "running"
     return dict(t)
 
