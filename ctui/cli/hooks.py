@@ -478,9 +478,13 @@ def _check_command(command: str, project: Path, problems: list[str]) -> dict[str
 
 
 def _doctor_text(report: dict[str, Any]) -> str:
+    from ctui.hooks.settings import EVENTS
+
     lines = []
     for s in report["settings"]:
-        lines.append(f"{s['scope']:8} {s['path']}: {len(s['events'])} of 9 events hooked")
+        lines.append(
+            f"{s['scope']:8} {s['path']}: {len(s['events'])} of {len(EVENTS)} events hooked"
+        )
     lines.append(f"store    {report['store'] or 'does not open (see below)'}")
     served = report.get("served")
     if served is not None:

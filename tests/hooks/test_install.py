@@ -122,6 +122,9 @@ def test_doctor_reports_ok_and_times_a_call(repo: Path) -> None:
     assert timed["warm_calls"] == 5  # `ms` is their median; the cold first call is apart
     text = Cli(repo)("hooks", "doctor").stdout
     assert "median of 5 warm calls" in text and "the first, cold call took" in text
+    from ctui.hooks.settings import EVENTS
+
+    assert f": {len(EVENTS)} of {len(EVENTS)} events hooked" in text
 
 
 def test_doctor_stops_at_the_first_failing_call(repo: Path) -> None:
