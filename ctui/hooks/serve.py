@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import struct
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ctui.core import private
@@ -57,8 +57,11 @@ class HookServer:
         self.store = store
         self.path = store / route.SOCKET_NAME
         self._slots = threading.BoundedSemaphore(max_calls)
-        self._pool = ThreadPoolExecutor(max_calls, thread_name_prefix="ctui-hook-call")
-        self._kept = threading.local()  # each pool thread's open stores, by busy timeout
+        self._calls: queue.SimpleQueue[socket.socket | None] = queue.SimpleQueue()
+        self._idle = 0  # threads waiting for a call (guarded by `_lock`)
+        self._workers = 0
+        self._lock = threading.Lock()
+        self._kept = threading.local()  # each thread's open stores, by busy timeout
         self._sock: socket.socket | None = None
         self._inode: int | None = None
         self._stopping = threading.Event()
@@ -84,7 +87,9 @@ class HookServer:
             self._thread.join(timeout=5)
         if self._sock is not None:
             self._sock.close()
-        self._pool.shutdown(wait=False)
+        with self._lock:
+            for _ in range(self._workers):
+                self._calls.put(None)  # each idle thread ends; a held call ends with the process
         try:
             if self._inode is not None and self.path.lstat().st_ino == self._inode:
                 self.path.unlink()
@@ -111,11 +116,33 @@ class HookServer:
                 conn.close()
                 continue
             self._slots.acquire()
-            try:
-                self._pool.submit(self._serve, conn)
-            except RuntimeError:  # stopping: the pool takes no more calls
-                conn.close()
-                self._slots.release()
+            self._dispatch(conn)
+
+    def _dispatch(self, conn: socket.socket) -> None:
+        """Hand the call to an idle thread, or start one (at most `max_calls` are busy).
+
+        Daemon threads, not a `ThreadPoolExecutor`: its threads are joined at exit,
+        and a PermissionRequest held for the operator would keep a stopped server alive.
+        """
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+                start = False
+            else:
+                self._workers += 1
+                start = True
+        self._calls.put(conn)
+        if start:
+            threading.Thread(target=self._work, name="ctui-hook-call", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            conn = self._calls.get()
+            if conn is None:
+                return
+            self._serve(conn)
+            with self._lock:
+                self._idle += 1
 
     def _serve(self, conn: socket.socket) -> None:
         try:

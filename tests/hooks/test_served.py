@@ -130,7 +130,8 @@ def test_a_running_server_follows_a_config_edit(hook: Hook, server: Server, repo
 
 def test_a_held_call_does_not_hold_up_the_others(hook: Hook, repo: Path) -> None:
     """A PermissionRequest held for the operator keeps its thread in the server; a lease check
-    that comes meanwhile is answered while the held one still waits."""
+    that comes meanwhile is answered while the held one still waits, and the server still
+    stops when told to."""
     (repo / ".ctui" / "config.toml").write_text(
         VIA_SERVE + "[permissions]\nwait = 120\nsessions = true\n"
     )
@@ -155,6 +156,8 @@ def test_a_held_call_does_not_hold_up_the_others(hook: Hook, repo: Path) -> None
         answer = hook("PreToolUse-Edit", session=SESSION_B, file=repo / "src" / "app.py")
         assert answer.allowed, answer
         assert held.poll() is None, "the held request was still waiting for the operator"
+        code = server.stop()  # SIGTERM; SIGKILL only if it has not exited 15 s later
+        assert code in (0, -signal.SIGTERM), f"a held call kept the stopped server alive ({code})"
     finally:
         held.kill()
         held.wait(10)
