@@ -158,6 +158,7 @@ class Orchestrator:
         threads: Any = coord.threads
         if not hasattr(threads, "list") or not hasattr(threads, "start"):
             return []
+        from ctui.core import hostid
         from ctui.core.threads import budget, limits
 
         running = len(threads.list(status="running"))
@@ -168,6 +169,8 @@ class Orchestrator:
             if running >= self.max_concurrent:
                 break
             if t.updated_at > settled or t.agent in held:
+                continue
+            if not hostid.is_local(t.host_id, t.host):  # made on another host: started there
                 continue
             if budget.blocked(coord, thread=t.name) is not None:
                 continue

@@ -116,3 +116,32 @@ def test_a_supervisor_whose_run_was_failed_elsewhere_ends_its_agent(
     assert "stopping the agent: the thread is failed (host host-b" in log
     t = coord.threads.get("cut")
     assert t.status == "failed" and t.exit_code == 143
+
+
+def test_a_thread_starts_only_on_its_home_host(
+    repo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctui.api.orchestrator import Orchestrator as Loop
+
+    monkeypatch.setenv("CTUI_HOST_ID", "host-a")
+    clock = FakeClock(time.time())
+    a = Coordinator.open(repo, clock=clock)
+    try:
+        made = a.threads.create("homed", agent="command", command="true", worktree=False)
+        assert made.host_id == "host-a"
+    finally:
+        a.close()
+    monkeypatch.setenv("CTUI_HOST_ID", "host-b")
+    b = Coordinator.open(repo, clock=clock)
+    try:
+        clock.advance(10)  # past the orchestrator's grace for new threads
+        assert Loop(repo / ".ctui", max_concurrent=4).tick(b)["threads_started"] == []
+        assert b.threads.get("homed").status == "ready"
+    finally:
+        b.close()
+    proc = cli("thread", "start", "homed", env=B)
+    assert proc.returncode != 0
+    assert proc.stderr.count("\n") == 1 and "belongs to host host-a" in proc.stderr
+    assert "start it there" in proc.stderr
+    proc = cli("thread", "start", "homed", env=A)
+    assert proc.returncode == 0, proc.stderr

@@ -117,6 +117,8 @@ class Threads:
             "task_id": task_id,
             "budget": json.dumps(budget) if budget else None,
             "run_group": run_group,
+            "host": HOST,  # its home: the worktree and the supervisor live on this host
+            "host_id": hostid.local(),
             "created_at": now,
             "updated_at": now,
         }
@@ -222,6 +224,11 @@ class Threads:
                 else ""
             )
             raise Conflict(f"thread {name!r} is {t.status}, not ready{hint}")
+        if not hostid.is_local(t.host_id, t.host):
+            raise Conflict(
+                f"thread {name!r} belongs to host {t.host_id} ({t.host or 'unknown'}), where its "
+                "worktree is: start it there (`ctui hosts` lists the hosts)"
+            )
         if t.worktree and not Path(t.worktree).is_dir():
             raise Conflict(f"the worktree of {name!r} is gone ({t.worktree}): create a new thread")
         now = self._c.now()
