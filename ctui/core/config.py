@@ -248,7 +248,7 @@ KNOWN = {
     "thread": ("port_start", "port_block", "env"),
     "hooks": ("on_timeout",),
     "permissions": ("wait", "sessions"),
-    "notify": ("webhooks", "topic", "retries"),
+    "notify": ("webhooks", "topic", "retries", "bell", "desktop"),
 }
 
 

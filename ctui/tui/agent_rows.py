@@ -33,7 +33,7 @@ class AgentColumn:
 
 
 COLUMNS: tuple[AgentColumn, ...] = (
-    AgentColumn("state", "STATE", 9, 0),
+    AgentColumn("state", "STATE", 14, 0),
     AgentColumn("name", "NAME", 16, 0),
     AgentColumn("doing", "DOING", 0, 1),
     AgentColumn("files", "FILES", 16, 4),
@@ -68,7 +68,7 @@ def cells(a: Record, now: float) -> dict[str, Cell]:
     state = str(a.get("state") or "idle")
     label, style = STATE_LOOK.get(state, (state, ""))
     if state == "working" and a.get("tool"):
-        label = f"⚙ {a['tool']}"
+        label = f"⚙ running {a['tool']}"
     doing_style = ""
     doing = a.get("doing") or ""
     if state == "failed":

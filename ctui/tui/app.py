@@ -13,6 +13,7 @@ the view keys (jump, filter, ended agents, preview mode).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +26,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from ctui.core.flows.notify import Changes
+from ctui.core.errors import CtuiError
+from ctui.core.flows.notify import Changes, escape, terminal
 from ctui.core.flows.roster import ENDED, counts
 from ctui.tui.actions import Actions
 from ctui.tui.agent_actions import AgentActions
@@ -177,6 +179,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self._errors_shown: set[str] = set()
         self.show_ended = False
         self._changes = Changes()
+        self._alerts: tuple[bool, str] | None = None
         self.views_chosen: bool | None = None
         """The operator's choice for the strip (v); None follows the terminal's height."""
         self.setup_live()
@@ -273,10 +276,16 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         }
 
     def _tell(self, every: list[dict[str, Any]]) -> None:
-        """A bell and a note when an agent starts waiting, fails or finishes (once each)."""
+        """A bell, a desktop notification escape and a note when an agent starts waiting,
+        fails or finishes (once per change; `[notify] bell` and `desktop` turn them off)."""
         changes = self._changes.seen(every)
         if changes:
-            self.bell()
+            bell, desktop = self._terminal_alerts()
+            out = "\a" if bell else ""
+            for change in changes[:3]:
+                out += escape(change, desktop, os.environ)
+            if out:
+                self.write_terminal(out)
             for change in changes[:3]:
                 failed = change["state"] == "failed"
                 self.notify(
@@ -285,6 +294,24 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
                     severity="error" if failed else "warning",
                     timeout=6,
                 )
+
+    def _terminal_alerts(self) -> tuple[bool, str]:
+        """`[notify] bell` and `desktop` (a bad value is said once, then the defaults hold)."""
+        if self._alerts is None:
+            try:
+                config = getattr(self.coord, "config", None)
+                self._alerts = terminal(self.coord) if config is not None else (True, "auto")
+            except CtuiError as exc:
+                self._alerts = (True, "auto")
+                self.notify(exc.message, title="ctui", severity="error", timeout=8)
+        return self._alerts
+
+    def write_terminal(self, data: str) -> None:
+        """Write an escape (a bell, a notification) to the terminal, past Textual's screen."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(data)
+            driver.flush()
 
     def _shown_error(self, title: str, exc: Exception) -> None:
         text = f"cannot show the {title} pane: {type(exc).__name__}: {exc}"

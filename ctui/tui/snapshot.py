@@ -158,6 +158,8 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
 
 LAST_LINES = 50
 """Running threads whose log's last line is read for DOING (the rest show their events)."""
+TAIL = 12
+"""Log lines read per running thread: the last readable one, and the tool running now."""
 
 
 def _agents(
@@ -165,16 +167,22 @@ def _agents(
 ) -> list[Record]:
     """The agents list (ended ones included: the app hides them unless asked)."""
     from ctui.core.flows.roster import agents
+    from ctui.core.threads.agents import tool_now
 
     lines: dict[str, str] = {}
+    tools: dict[str, tuple[str, str | None]] = {}
     running = [t["name"] for t in threads if t.get("status") == "running"][:LAST_LINES]
     logs = getattr(getattr(coord, "threads", None), "logs", None)
     if logs is not None and getattr(coord, "store", None) is not None:
         for name in running:
             with contextlib.suppress(Exception):
-                last = _readable(logs(name, 5))
+                tail = logs(name, TAIL)
+                last = _readable(tail)
                 if last:
                     lines[name] = last
+                tool = tool_now(tail.splitlines())
+                if tool is not None:
+                    tools[name] = tool
     return agents(
         insts,
         threads,
@@ -182,6 +190,7 @@ def _agents(
         snap.records.get("activity", []),
         now=now,
         last_lines=lines,
+        tools=tools,
         ended=True,
     )
 

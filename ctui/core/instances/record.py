@@ -48,6 +48,8 @@ class Instance(Record):
         "state_at",
         "ended_at",
         "last_seen_event",
+        "tool",
+        "tool_target",
     )
     __slots__ = FIELDS
     id: str
@@ -71,6 +73,10 @@ class Instance(Record):
     state_at: float
     ended_at: float | None
     last_seen_event: int
+    tool: str | None
+    """The tool the agent is running now (a PreToolUse hook saw it start), else None."""
+    tool_target: str | None
+    """What that tool works on: a file, a command (cut short)."""
 
     def __init__(
         self,
@@ -95,6 +101,8 @@ class Instance(Record):
         state_at: float,
         ended_at: float | None,
         last_seen_event: int,
+        tool: str | None = None,
+        tool_target: str | None = None,
     ) -> None:
         self.id = id
         self.session_id = session_id
@@ -117,6 +125,8 @@ class Instance(Record):
         self.state_at = state_at
         self.ended_at = ended_at
         self.last_seen_event = last_seen_event
+        self.tool = tool
+        self.tool_target = tool_target
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Instance:

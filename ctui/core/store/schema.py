@@ -270,6 +270,13 @@ ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
 UPDATE tasks SET attempt = attempts;
 """
 
+# What an agent is doing now (issue 12): the tool a PreToolUse hook saw start, and its target
+# (a file, a command), cleared when the tool ends (PostToolUse) or the agent stops working.
+INSTANCE_TOOL = """
+ALTER TABLE instances ADD COLUMN tool TEXT;
+ALTER TABLE instances ADD COLUMN tool_target TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     CORE + WORK,
     MERGE_QUEUE,
@@ -277,6 +284,7 @@ MIGRATIONS: list[str] = [
     TASK_SOURCE,
     THREAD_USAGE,
     CLAIM_ATTEMPT,
+    INSTANCE_TOOL,
 ]
 
 VERSION = len(MIGRATIONS)
