@@ -32,6 +32,7 @@ from ctui.core.flows.roster import ENDED, counts
 from ctui.tui.actions import Actions
 from ctui.tui.agent_actions import AgentActions
 from ctui.tui.commands import ControlRoomCommands
+from ctui.tui.diffsizes import DiffSizes
 from ctui.tui.live import Live
 from ctui.tui.rows import PANE_IDS, PANES, ts
 from ctui.tui.snapshot import LIMIT
@@ -180,6 +181,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self.show_ended = False
         self._changes = Changes()
         self._alerts: tuple[bool, str] | None = None
+        self.diffs = DiffSizes()
         self.views_chosen: bool | None = None
         """The operator's choice for the strip (v); None follows the terminal's height."""
         self.setup_live()
@@ -257,6 +259,8 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
                     self._shown_error(spec.title, exc)
         every = snap.records.get("agents", [])
         # the agents list draws on every view's records: always refresh it
+        for a in every:
+            a["diff"] = self.diffs.sizes.get(a["key"])
         shown = [a for a in every if self.show_ended or a["state"] not in ENDED]
         try:
             self.agents.show(shown, now, total=len(every), needle=self.needles.get("agents", ""))

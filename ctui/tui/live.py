@@ -22,7 +22,7 @@ from typing import Any
 from textual import work
 from textual.worker import get_current_worker
 
-from ctui.tui.messages import Loaded, StoreChanged, StoreTrouble
+from ctui.tui.messages import DiffsMeasured, Loaded, StoreChanged, StoreTrouble
 from ctui.tui.rows import PANE_IDS, TICKING
 from ctui.tui.snapshot import load, local_root
 from ctui.tui.widgets.header import StatusBar
@@ -49,6 +49,7 @@ class Live:
         self._inode: int | None = None
         self._seen: tuple[Any, ...] = ()
         self._load_started = 0.0
+        self._measuring = False
 
     @property
     def _app(self) -> Any:
@@ -118,9 +119,34 @@ class Live:
                 {p for p in PANE_IDS if p in TICKING or new.records.get(p) != old.records.get(p)}
             )
         self.last_refresh_s = time.perf_counter() - self._load_started
+        self.measure_diffs()
         if self._pending:
             self._pending = False
             self.reload()
+
+    def measure_diffs(self) -> None:
+        """Measure the worktrees that are due (thread worker, one round at a time)."""
+        app = self._app
+        if self.snapshot is None or self._measuring or app.store_dir is None:
+            return
+        due = app.diffs.due(self.snapshot.records.get("agents", []), time.monotonic())
+        if due:
+            self._measuring = True
+            self._measure(due)
+
+    @work(thread=True, exclusive=True, group="diffs", exit_on_error=False)
+    def _measure(self, due: list[Any]) -> None:
+        app = self._app
+        found: dict[str, tuple[int, int]] = {}
+        try:
+            found = app.diffs.measure(due, time.monotonic())
+        finally:  # always answer, so the next round can start
+            app.post_message(DiffsMeasured(found))
+
+    def on_diffs_measured(self, message: DiffsMeasured) -> None:
+        self._measuring = False
+        if self._app.diffs.update(message.sizes):
+            self._app.render_panes({"agents"})
 
     def on_store_trouble(self, message: StoreTrouble) -> None:
         self._loading = self._pending = False
@@ -136,6 +162,7 @@ class Live:
             self.reload()
         else:
             self._app.render_panes(TICKING)
+            self.measure_diffs()
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_store(self) -> None:

@@ -220,5 +220,8 @@ def test_an_agents_diff(frozen: Coordinator, snap_compare: SnapCompare) -> None:
     target = tree / "src" / "cart.py"
     target.write_text(target.read_text() + "\n\ndef rounded(total):\n    return round(total, 2)\n")
     (tree / "NOTES.md").write_text("prices are rounded once\n")
-    run = _pick("price-fix", "p", "p", after=_preview_says("def rounded"))
+    says = _preview_says("def rounded")
+    run = _pick(
+        "price-fix", "p", "p", after=lambda a: says(a) and a.diffs.sizes.get("thread:price-fix")
+    )
     assert snap_compare(app(frozen), terminal_size=(120, 40), run_before=run)
