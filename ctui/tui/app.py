@@ -217,6 +217,14 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self.screen.set_class(width < NARROW, "-narrow")
         show = self.views_chosen if self.views_chosen is not None else height >= SHORT
         self.query_one("#lower").display = show
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """The view now on screen shows the records it was given while hidden."""
+        if self.query_one("#lower").display:
+            current = self.query_one(ContentSwitcher).current
+            if current:
+                self.pane(current).catch_up()
 
     @property
     def agents(self) -> AgentList:
@@ -224,6 +232,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
 
     async def on_unmount(self) -> None:
         self._stop.set()
+        await self.reader.close()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ANSWERS:  # shown (and bound) only while the selected agent waits
@@ -349,6 +358,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         """Show `pane_id` in the strip (showing the strip) and move there."""
         self.query_one("#lower").display = True
         self.query_one(ContentSwitcher).current = pane_id
+        self._catch_up()
         self._view_tabs()
         self.pane(pane_id).focus()
 
@@ -359,6 +369,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         lower = self.query_one("#lower")
         self.views_chosen = not lower.display
         lower.display = self.views_chosen
+        self._catch_up()
         if not lower.display and self.focused is not None and self.focused is not self.agents:
             self.agents.focus()
 

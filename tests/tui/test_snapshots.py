@@ -75,6 +75,7 @@ def steps(
         await pilot.pause()
         if select:
             pane = pilot.app.pane(select[0])
+            pane.catch_up()  # a hidden view's table fills when shown: fill it to select in it
             pane.move_cursor(row=pane.get_row_index(select[1]))
         for key in keys:
             await pilot.press(key)
@@ -172,7 +173,16 @@ def _preview_loaded(a: Any) -> bool:
     from ctui.tui.widgets.preview import Preview
 
     preview = a.query_one(Preview)
-    return preview.agent is not None and bool(preview.lines)
+    scroll = preview.query_one("#preview-scroll")
+    laid_out = scroll.virtual_size.height >= len(preview.lines)  # then scrolled to its end
+    one_line = not a.screen.has_class("-narrow") or scroll.size.height <= 1
+    return (
+        preview.agent is not None
+        and bool(preview.lines)
+        and laid_out
+        and one_line
+        and scroll.scroll_y == scroll.max_scroll_y
+    )
 
 
 def _pick(name: str, *keys: str, after: Callable[[Any], Any] | None = None) -> Any:

@@ -54,6 +54,7 @@ class Pane(DataTable[Any]):
         self.sort_column: int | None = None
         self.sort_reverse = False
         self.total = 0
+        self._deferred: tuple[list[Record], float, int | None, str] | None = None
 
     def on_mount(self) -> None:
         for col in self.spec.columns:
@@ -61,10 +62,39 @@ class Pane(DataTable[Any]):
         self.border_title = self.spec.title
         self.border_subtitle = self.spec.empty
 
+    def shown_now(self) -> bool:
+        """Whether the pane is on screen (its view chosen and the strip shown)."""
+        node: Any = self
+        while node is not None and hasattr(node, "display"):
+            if not node.display:
+                return False
+            node = node.parent
+        return True
+
     def show(
         self, records: list[Record], now: float, *, total: int | None = None, needle: str = ""
     ) -> None:
-        """Make the table show `records` (filtered by `needle`), touching only what changed."""
+        """Make the table show `records` (filtered by `needle`), touching only what changed.
+
+        A pane off screen only keeps `records` (and the total); its table catches up
+        when it comes into view (`catch_up`), so hidden views cost no rendering."""
+        if not needle and not self.shown_now():
+            key = self.spec.key
+            self.records = {str(r[key]): r for r in records if r.get(key) is not None}
+            self.total = len(records) if total is None else total
+            self._deferred = (records, now, total, needle)
+            return
+        self._sync_table(records, now, total, needle)
+
+    def catch_up(self) -> None:
+        """Bring the table up to the last records it was given while off screen."""
+        if self._deferred is not None:
+            self._sync_table(*self._deferred)
+
+    def _sync_table(
+        self, records: list[Record], now: float, total: int | None, needle: str
+    ) -> None:
+        self._deferred = None
         wanted: dict[str, list[Cell]] = {}
         kept: dict[str, Record] = {}
         for rec in records:
