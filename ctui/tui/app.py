@@ -248,8 +248,11 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
     def pane(self, pane_id: str) -> Pane:
         return self.query_one(f"#{pane_id}", Pane)
 
-    def render_panes(self, only: set[str] | frozenset[str] | None = None) -> None:
-        """Show the last snapshot at the current time (all panes, or `only` these)."""
+    def render_panes(
+        self, only: set[str] | frozenset[str] | None = None, *, tick: bool = False
+    ) -> None:
+        """Show the last snapshot at the current time (all panes, or `only` these; `tick`:
+        the same records a second later, so only the rows in view are redrawn)."""
         snap = self.snapshot
         panes = {pane.id: pane for pane in self.query(Pane)}
         if snap is None or len(panes) <= len(PANES) or not self.is_running:
@@ -263,6 +266,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
                         now,
                         total=snap.totals.get(spec.id),
                         needle=self.needles.get(spec.id, ""),
+                        tick=tick,
                     )
                 except Exception as exc:  # a record this version cannot show: say so, keep going
                     self._shown_error(spec.title, exc)
@@ -272,7 +276,9 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
             a["diff"] = self.diffs.sizes.get(a["key"])
         shown = [a for a in every if self.show_ended or a["state"] not in ENDED]
         try:
-            self.agents.show(shown, now, total=len(every), needle=self.needles.get("agents", ""))
+            self.agents.show(
+                shown, now, total=len(every), needle=self.needles.get("agents", ""), tick=tick
+            )
         except Exception as exc:
             self._shown_error("Agents", exc)
         self._tell(every)

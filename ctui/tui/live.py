@@ -32,6 +32,9 @@ from ctui.tui.rows import PANE_IDS, TICKING
 from ctui.tui.snapshot import local_root
 from ctui.tui.widgets.header import StatusBar
 
+RECONCILE_S = 3.0
+"""At most this long between full reads while the watcher reports changes."""
+
 
 def reader_for(coord: Any) -> SnapshotReader:
     """aiosqlite for a local SQLite store; the core's API in a thread for anything else."""
@@ -65,6 +68,9 @@ class Live:
         self._load_started = 0.0
         self._measuring = False
         self._pending_full = False
+        self._full_at = 0.0
+        self._watched = False
+        """Whether the watcher saw a change since the last full read (then the tick waits)."""
         self.reader: SnapshotReader = reader_for(self.coord)
 
     @property
@@ -103,6 +109,7 @@ class Live:
         app = self._app
         if full:
             self._seen = self.fingerprint()
+            self._full_at, self._watched = time.monotonic(), False
         try:
             if self._maybe_reopen():
                 await self.reader.close()
@@ -184,14 +191,21 @@ class Live:
         self._app.query_one(StatusBar).trouble = message.text
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        self._watched = True
         self.reload(full=message.removed)
 
     def tick(self) -> None:
-        """Each second: redraw countdowns; reload if remote, in trouble or a change was missed."""
-        if self.trouble or self.store_dir is None or self.fingerprint() != self._seen:
+        """Each second: redraw countdowns; reload if remote, in trouble or a change was missed.
+
+        Files that changed since the last full read are read in full at once when no
+        watched read followed them (a missed change), else at most every RECONCILE_S
+        (the partial reads showed the changes the event log names meanwhile)."""
+        changed = self.store_dir is not None and self.fingerprint() != self._seen
+        due = not self._watched or time.monotonic() - self._full_at >= RECONCILE_S
+        if self.trouble or self.store_dir is None or (changed and due):
             self.reload()
         else:
-            self._app.render_panes(TICKING)
+            self._app.render_panes(TICKING, tick=True)
             self.measure_diffs()
 
     @work(exclusive=True, group="watch", exit_on_error=False)

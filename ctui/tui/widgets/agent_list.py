@@ -44,11 +44,21 @@ class AgentList(Pane):
         self._last_key: Any = None
 
     def show(
-        self, records: list[Record], now: float, *, total: int | None = None, needle: str = ""
+        self,
+        records: list[Record],
+        now: float,
+        *,
+        total: int | None = None,
+        needle: str = "",
+        tick: bool = False,
     ) -> None:
         self._shown = (records, now, total, needle)
-        super().show(records, now, total=total, needle=needle)
+        super().show(records, now, total=total, needle=needle, tick=tick)
         self._announce()
+
+    def same(self, old: Record, new: Record) -> bool:
+        """Unchanged but for the runtime, which the one-second tick redraws."""
+        return old.keys() == new.keys() and all(old[k] == new[k] for k in old if k != "runtime")
 
     def on_resize(self, event: events.Resize) -> None:
         self.refit(event.size.width)
@@ -63,6 +73,7 @@ class AgentList(Pane):
         key = self.selected.get("key") if self.selected else None
         self.clear(columns=True)
         self._cells.clear()
+        self._drawn.clear()
         self._order = []
         for col in self.spec.columns:
             self.add_column(col.label, key=col.key, width=col.width)
