@@ -41,7 +41,9 @@ class AgentList(Pane):
         self.fitted: tuple[AgentColumn, ...] = fit(120)
         super().__init__(spec(self.fitted), **kw)
         self._shown: tuple[list[Record], float, int | None, str] = ([], 0.0, None, "")
-        self._last_key: Any = None
+        self._last_key: Record | None = None
+        """The agent last announced as selected."""
+        self._announced = False
 
     def show(
         self,
@@ -87,8 +89,13 @@ class AgentList(Pane):
         self._announce()
 
     def _announce(self) -> None:
+        """Tell the preview when the selection moved, or its agent changed (not when a read
+        only brought the same agent again: that would restart the preview's read)."""
         rec = self.selected
-        key = (rec or {}).get("key"), id(rec)
-        if key != self._last_key:
-            self._last_key = key
+        last, first = self._last_key, not self._announced
+        self._last_key, self._announced = rec, True
+        moved = (rec is None) != (last is None) or (
+            rec is not None and last is not None and not self.same(last, rec)
+        )
+        if first or moved:
             self.post_message(self.Selected(rec))
