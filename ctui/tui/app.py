@@ -272,8 +272,12 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
                     self._shown_error(spec.title, exc)
         every = snap.records.get("agents", [])
         # the agents list draws on every view's records: always refresh it
-        for a in every:
-            a["diff"] = self.diffs.sizes.get(a["key"])
+        sizes = self.diffs.sizes
+        every = [  # a new record when its diff size changed, so the row sees the change
+            a if a.get("diff") == sizes.get(a["key"]) else {**a, "diff": sizes.get(a["key"])}
+            for a in every
+        ]
+        snap.records["agents"] = every
         shown = [a for a in every if self.show_ended or a["state"] not in ENDED]
         try:
             self.agents.show(
