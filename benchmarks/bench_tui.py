@@ -7,10 +7,11 @@ Full size is 200 instances, 2,000 leases, 500 threads, 10,000 decisions and
 also measured at one tenth of that, in the same run, and printed as a ratio
 (how cost grows with the store). The app runs headless (`run_test`) in this
 process with its real watcher and workers; "on screen" means the pane's
-DataTable holds the row. Latency is measured from the commit in another
-process (which prints its commit time) to the row appearing. `refresh_ms` is the app's
-own measure, from asking for a reload to the panes showing it (read in a
-thread worker, then the in-place diff); `read_ms` is the read alone.
+DataTable holds the row (the Leases view is shown first: a hidden view only
+keeps its records). Latency is measured from the commit in another process
+(which prints its commit time) to the row appearing. `refresh_ms` is the app's
+own measure, from asking for a reload to the panes showing it (the read, then
+the in-place diff); `read_ms` is the read alone.
 Targets at full size: first paint <= 2 s, refresh <= 100 ms, change to screen <= 250 ms.
 
 The agents screen adds: `key_to_screen_p95_ms`, from a key press moving the
@@ -221,6 +222,9 @@ async def measure(root: Path, repeat: int) -> dict[str, float]:
         )
         assert writer.stdin and writer.stdout
         latencies = []
+        app.action_focus_pane("leases")  # on screen: a hidden view only keeps its records
+        await pilot.pause()
+        leases = app.pane("leases")
         try:
             for i in range(repeat):
                 path = f"bench/latency-{i}.txt"
@@ -228,7 +232,7 @@ async def measure(root: Path, repeat: int) -> dict[str, float]:
                 writer.stdin.flush()
                 committed = float(await asyncio.to_thread(writer.stdout.readline))
                 deadline = time.monotonic() + 10
-                while path not in app.pane("leases").records and time.monotonic() < deadline:
+                while path not in leases._cells and time.monotonic() < deadline:
                     await pilot.pause(0.002)
                 latencies.append(time.time() - committed)
                 await pilot.pause(0.2)

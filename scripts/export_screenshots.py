@@ -68,6 +68,7 @@ async def main_screen(pilot: Any) -> None:
     await pilot.press("e")  # show the finished run too
     await pick(pilot, "fix-cart-total")
     await settle(pilot, preview_says(pilot, "turns"))
+    await settle(pilot, lambda: pilot.app.diffs.sizes.get("thread:price-fix"))  # DIFF column
 
 
 async def question(pilot: Any) -> None:
@@ -93,9 +94,10 @@ async def spawn_form(pilot: Any) -> None:
 
 
 async def thread_detail(pilot: Any) -> None:
+    await pilot.press("3")  # the Threads view (a hidden view's table fills when shown)
     pane = pilot.app.pane("threads")
     pane.move_cursor(row=pane.get_row_index("fix-cart-total"))
-    await pilot.press("3", "enter")
+    await pilot.press("enter")
     await settle(
         pilot,
         lambda: (
@@ -106,9 +108,10 @@ async def thread_detail(pilot: Any) -> None:
 
 
 async def force_release(pilot: Any) -> None:
+    await pilot.press("2")
     pane = pilot.app.pane("leases")
     pane.move_cursor(row=pane.get_row_index("src/auth.py"))
-    await pilot.press("2", "f")
+    await pilot.press("f")
     await settle(pilot, lambda: type(pilot.app.screen).__name__ == "ReasonScreen")
     await pilot.press(*"backend-0001 is stuck; taking over the login work")
 

@@ -266,7 +266,7 @@ KNOWN = {
     "hosts": ("lapse_s",),
     "store": ("url", "schema"),
     "permissions": ("wait", "sessions"),
-    "notify": ("webhooks", "topic", "retries"),
+    "notify": ("webhooks", "topic", "retries", "bell", "desktop"),
 }
 
 

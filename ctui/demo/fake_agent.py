@@ -22,6 +22,8 @@ script it:
     FAKE_LIMIT[=EPOCH]       end on a usage limit: "Claude AI usage limit reached|EPOCH", or
                              without EPOCH an API 429; FAKE_LIMIT_MESSAGE replaces the text
     FAKE_ENV=NAME            answer with the value of the environment variable NAME
+    FAKE_TOOL=Name:target    start a tool call (`Bash:pytest` runs a command, `Read:x.py` reads
+                             a file) and never report its result (with FAKE_HANG: a long tool)
 
 `--resume SESSION` continues that session id (printed in the init line), as
 Claude Code does.
@@ -67,6 +69,23 @@ def hook(event: str, session: str, extra: dict[str, Any]) -> dict[str, Any]:
         return json.loads(proc.stdout) if proc.stdout.strip() else {}
     except json.JSONDecodeError:
         return {}
+
+
+def start_tool(session: str, name: str, target: str) -> None:
+    """An assistant message that calls tool `name` on `target`; no result follows."""
+    args = {"command": target} if name == "Bash" else {"file_path": target}
+    use = {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:12]}", "name": name, "input": args}
+    emit(
+        {
+            "type": "assistant",
+            "session_id": session,
+            "message": {
+                "id": f"msg_{uuid.uuid4().hex[:12]}",
+                "role": "assistant",
+                "content": [use],
+            },
+        }
+    )
 
 
 def write(path: str, text: str, session: str) -> str:
@@ -182,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.05)
         elif name == "LIMIT":
             return limit(session, value, turns)
+        elif name == "TOOL" and value:
+            start_tool(session, *value.partition(":")[::2])
+            continue
         elif name == "ENV":
             answer = f"{value}={os.environ.get(value, '')}"
         elif name == "API_ERROR":

@@ -70,6 +70,13 @@ FILES = (
     "docs/api.md",
     "README.md",
 )
+TOOLS: tuple[tuple[str | None, str | None], ...] = (
+    ("Bash", "pytest -q tests/test_cart.py"),
+    ("Edit", "src/cart.py"),
+    ("Read", "src/app.py"),
+    (None, None),
+)
+"""What a simulated working agent runs now (None: it is thinking)."""
 WORDS = ("cache", "retry", "timeout", "schema", "logging", "config", "pagination", "errors")
 
 
@@ -124,6 +131,7 @@ def seed(c: Any, *, threads: bool = True, run_threads: bool = False) -> dict[str
             c.instances.heartbeat(ids[role], state=state)
         if state == "needs_input":
             ask(c, ids[role])
+    c.instances.set_tool(ids["backend"], "Edit", "src/auth.py")  # as its PreToolUse hook says
     if threads:
         c.threads.create(
             "fix-cart-total",
@@ -176,6 +184,8 @@ class Simulation:
     def _state(self, me: Any) -> None:
         state = self.rng.choice(("working", "working", "needs_input", "idle"))
         self.c.instances.set_state(me.id, state)
+        if state == "working":
+            self.c.instances.set_tool(me.id, *self.rng.choice(TOOLS))
         if state == "needs_input":
             ask(self.c, me.id, self.rng.choice(QUESTIONS))
 

@@ -97,7 +97,7 @@ def _lease_check(payload: dict[str, Any], path: str, tool: str, cwd: Path) -> di
         refusal = exc.message
     if refusal:
         return deny(f"ctui refused this edit on purpose: {refusal}")
-    return before_edit(Session(payload, c), escape(path), tool)
+    return before_edit(Session(payload, c), escape(path), tool, target=_shown(c, path, cwd))
 
 
 def deny(reason: str) -> dict[str, Any]:
@@ -183,13 +183,27 @@ def _file_path(payload: dict[str, Any], tool: str) -> str:
     return path
 
 
-def before_edit(s: Session, path: str, tool: str) -> dict[str, Any] | None:
-    """Acquire or renew; deny when another live instance (outside the family) holds it."""
+def _shown(c: Any, path: str, cwd: Path) -> str:
+    """The file as the control room shows it: relative to the repository when inside it."""
+    try:
+        return str(c.paths.key(path, cwd) or path)
+    except Exception:
+        return path
+
+
+def before_edit(
+    s: Session, path: str, tool: str, *, target: str | None = None
+) -> dict[str, Any] | None:
+    """Acquire or renew; deny when another live instance (outside the family) holds it.
+
+    A granted edit also records `tool` and its `target` as what the agent runs
+    now (one UPDATE in this transaction; PostToolUse clears it)."""
     c = s.c
     with c.transaction():
         inst = s.ensure("working")
         try:
             c.leases.acquire(path, instance=inst.id, intent=f"{tool.lower()} it", cwd=s.cwd)
+            c.instances.set_tool(inst.id, tool, target or path)
             return None
         except LeaseHeld as held:
             refusal = held
@@ -197,6 +211,7 @@ def before_edit(s: Session, path: str, tool: str) -> dict[str, Any] | None:
         if lease is not None and lease.holder in s.family(inst):
             try:
                 c.leases.acquire(path, instance=lease.holder, cwd=s.cwd)
+                c.instances.set_tool(inst.id, tool, target or path)
                 return None
             except LeaseHeld as third:
                 refusal = third
@@ -255,10 +270,12 @@ def ctui_command() -> str:
 
 
 def after_edit(s: Session, path: str) -> dict[str, Any] | None:
-    """Record the edit's SHA-1 under the holder's lease, renew, apply the release policy."""
+    """Record the edit's SHA-1 under the holder's lease, renew, apply the release policy;
+    the tool has ended (cleared in this transaction)."""
     c = s.c
     with c.transaction():
         inst = s.ensure("working")
+        c.instances.set_tool(inst.id, None)
         mine = c.leases.record_edit(path, instance=inst.id, cwd=s.cwd)
         if mine is None:
             current = c.leases.check(path, cwd=s.cwd)
@@ -286,7 +303,9 @@ def after_bash(s: Session) -> dict[str, Any] | None:
     c = s.c
     before = s.find(s.agent_id)
     since = before.heartbeat_at if before is not None and s.is_live(before) else 0.0
-    inst = s.ensure("working")
+    with c.transaction():
+        inst = s.ensure("working")
+        c.instances.set_tool(inst.id, None)
     family = s.family(inst)
     live = {i.id for i in c.instances.list()}
     others = [

@@ -48,6 +48,7 @@ def user_prompt(s: Session) -> dict[str, Any] | None:
     """Heartbeat, news since the last prompt; the first prompt becomes the instance's task."""
     with s.c.transaction():
         me = s.ensure("working")
+        s.c.instances.set_tool(me.id, None)  # a new prompt: no tool runs yet
         task = _task_from(s.payload.get("prompt"))
         if me.task is None and task:
             me = s.c.instances.set_task(me.id, task)

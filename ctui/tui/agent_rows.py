@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
+
 from ctui.core.clock import ago
 from ctui.core.fmt import money
 from ctui.tui.rows import Cell, Column, PaneSpec, Record, short
@@ -33,12 +35,13 @@ class AgentColumn:
 
 
 COLUMNS: tuple[AgentColumn, ...] = (
-    AgentColumn("state", "STATE", 9, 0),
+    AgentColumn("state", "STATE", 14, 0),
     AgentColumn("name", "NAME", 16, 0),
     AgentColumn("doing", "DOING", 0, 1),
-    AgentColumn("files", "FILES", 16, 4),
-    AgentColumn("task", "TASK", 16, 5),
-    AgentColumn("branch", "BRANCH", 16, 6),
+    AgentColumn("files", "FILES", 16, 5),
+    AgentColumn("task", "TASK", 16, 6),
+    AgentColumn("branch", "BRANCH", 16, 7),
+    AgentColumn("diff", "DIFF", 11, 4),
     AgentColumn("runtime", "RUNTIME", 7, 2),
     AgentColumn("cost", "COST", 7, 3),
 )
@@ -68,7 +71,7 @@ def cells(a: Record, now: float) -> dict[str, Cell]:
     state = str(a.get("state") or "idle")
     label, style = STATE_LOOK.get(state, (state, ""))
     if state == "working" and a.get("tool"):
-        label = f"⚙ {a['tool']}"
+        label = f"⚙ running {a['tool']}"
     doing_style = ""
     doing = a.get("doing") or ""
     if state == "failed":
@@ -80,6 +83,12 @@ def cells(a: Record, now: float) -> dict[str, Cell]:
     held = ""
     if files:
         held = files[0].rsplit("/", 1)[-1] + (f" +{len(files) - 1}" if len(files) > 1 else "")
+    diff = a.get("diff")
+    diff_cell = Cell("-", -1)
+    if diff:
+        plus, minus = diff
+        text = Text.assemble((f"+{plus}", "green"), " ", (f"-{minus}", "red"))
+        diff_cell = Cell(text.plain, plus + minus, "", text)
     runtime = a.get("runtime")
     cost = a.get("cost") or 0.0
     return {
@@ -89,6 +98,7 @@ def cells(a: Record, now: float) -> dict[str, Cell]:
         "files": Cell(held or "-", len(files)),
         "task": Cell(short(a.get("task"), 60) or "-", str(a.get("task") or "")),
         "branch": Cell(str(a.get("branch") or "-"), str(a.get("branch") or "")),
+        "diff": diff_cell,
         "runtime": Cell(ago(runtime) if runtime is not None else "-", runtime or 0.0),
         "cost": Cell(money(cost) if cost else "-", cost),
     }

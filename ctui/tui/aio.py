@@ -1,21 +1,150 @@
 """Reads the control room makes on its own event loop, through aiosqlite.
 
-The snapshot behind the lists goes through the core in a thread worker: its
-records carry domain rules (an instance whose process died reads as stale, a
-lease past its time as expired) that only the core applies. Plain rows need no
-rules: the event log is read here directly, read-only, without a thread, for
-the preview of a hand-started session (its recent activity).
+`SnapshotReader` is the seam: `read()` gives the next `Snapshot`. `CoreReader`
+reads everything through the core's sync API in a thread (any store: a remote
+server, a store that is not SQLite). `SqliteReader`, for a local SQLite store,
+reads on the event loop through aiosqlite what changes most (the instances and
+the events since the last read) in one read transaction, and lets the event log
+say which other panes changed: an agent's state change re-reads no lease,
+thread, task or decision. Those, and the agents list folded from them, come
+from the core in a thread (their records carry domain rules only the core
+applies: a thread whose supervisor died reads as failed). A change with no new
+event, or an event of a kind not listed in PANES_OF, reads everything; so does
+`full=True` (the app's one-second reconciliation after any partial read).
+
+`EventReader` reads one agent's recent events for the preview.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
+from ctui.tui.snapshot import Snapshot, load
+
 TIMEOUT_S = 2.0
+PANES_OF = {
+    "instance": frozenset({"instances", "leases"}),
+    "lease": frozenset({"leases"}),
+    "task": frozenset({"tasks"}),
+    "decision": frozenset({"decisions"}),
+    "discovery": frozenset(),
+    "thread": frozenset({"threads"}),
+    "merge": frozenset({"threads"}),
+    "budget": frozenset({"threads"}),
+}
+"""Which panes an event kind's prefix can change (the activity pane always reads the events)."""
+
+
+def panes_for(kinds: set[str]) -> frozenset[str] | None:
+    """The panes events of `kinds` can change; None (all) when one kind is not known."""
+    found: set[str] = set()
+    for kind in kinds:
+        panes = PANES_OF.get(kind.split(".", 1)[0])
+        if panes is None:
+            return None
+        found |= panes
+    return frozenset(found)
+
+
+async def _connect(db_path: Path) -> aiosqlite.Connection:
+    uri = f"{db_path.resolve().as_uri()}?mode=ro"
+    conn = await aiosqlite.connect(uri, uri=True, timeout=TIMEOUT_S, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    return conn
+
+
+def _event(row: Any) -> dict[str, Any]:
+    rec = dict(row)
+    try:
+        rec["data"] = json.loads(rec["data"] or "{}")
+    except ValueError:
+        rec["data"] = {}
+    return rec
+
+
+class SnapshotReader(Protocol):
+    async def read(
+        self, coord: Any, *, limit: int, now: float, previous: Snapshot | None, full: bool
+    ) -> Snapshot: ...
+
+    async def close(self) -> None: ...
+
+
+class CoreReader:
+    """Everything through the core's sync API, in a thread: any store, local or remote."""
+
+    async def read(
+        self, coord: Any, *, limit: int, now: float, previous: Snapshot | None, full: bool
+    ) -> Snapshot:
+        return await asyncio.to_thread(load, coord, limit=limit, now=now)
+
+    async def close(self) -> None:
+        return None
+
+
+class SqliteReader:
+    """Instances and new events through aiosqlite; only the panes they touched from the core."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._conn: aiosqlite.Connection | None = None
+        self.partial_reads = 0
+        """Reads that left some panes as they were (tests and the benchmark look)."""
+
+    async def read(
+        self, coord: Any, *, limit: int, now: float, previous: Snapshot | None, full: bool
+    ) -> Snapshot:
+        from ctui.core.instances import Instance, is_stale
+
+        if self._conn is None:
+            self._conn = await _connect(self.db_path)
+        conn = self._conn
+        last = int(previous.totals.get("activity", 0)) if previous is not None else 0
+        await conn.execute("BEGIN")
+        try:
+            async with conn.execute("SELECT * FROM instances") as cur:
+                rows = await cur.fetchall()
+            since = 0 if previous is None or full else last
+            sql = "SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?"
+            args = (since, limit + 1 if since else limit)
+            async with conn.execute(sql, args) as cur:
+                new = [_event(r) for r in await cur.fetchall()]
+        finally:
+            await conn.execute("COMMIT")
+        instances = []
+        for row in rows:
+            inst = Instance.from_row(row)
+            if is_stale(inst, now):
+                inst.state = "stale"
+            instances.append(inst.field_dict())
+        only: frozenset[str] | None = None
+        events = new[:limit]
+        if since and previous is not None and len(new) <= limit:  # new ones on top of the last
+            events = (new + previous.records.get("activity", []))[:limit]
+            if new:  # no new event: something changed without one, so read everything
+                only = panes_for({str(e["kind"]) for e in new})
+        if only is not None:
+            self.partial_reads += 1
+        return await asyncio.to_thread(
+            load,
+            coord,
+            limit=limit,
+            now=now,
+            previous=previous,
+            only=only,
+            instances=instances,
+            events=events,
+        )
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
 
 
 class EventReader:
@@ -27,9 +156,7 @@ class EventReader:
 
     async def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:
-            uri = f"{self.db_path.resolve().as_uri()}?mode=ro"
-            self._conn = await aiosqlite.connect(uri, uri=True, timeout=TIMEOUT_S)
-            self._conn.row_factory = aiosqlite.Row
+            self._conn = await _connect(self.db_path)
         return self._conn
 
     async def by_actor(self, actor: str, limit: int = 200) -> list[dict[str, Any]]:
@@ -41,15 +168,7 @@ class EventReader:
             (actor, limit),
         ) as cur:
             rows = await cur.fetchall()
-        found = []
-        for row in reversed(list(rows)):
-            rec = dict(row)
-            try:
-                rec["data"] = json.loads(rec["data"] or "{}")
-            except ValueError:
-                rec["data"] = {}
-            found.append(rec)
-        return found
+        return [_event(row) for row in reversed(list(rows))]
 
     async def close(self) -> None:
         if self._conn is not None:

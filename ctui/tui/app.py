@@ -13,6 +13,7 @@ the view keys (jump, filter, ended agents, preview mode).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,11 +26,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from ctui.core.flows.notify import Changes
+from ctui.core.errors import CtuiError
+from ctui.core.flows.notify import Changes, escape, terminal
 from ctui.core.flows.roster import ENDED, counts
 from ctui.tui.actions import Actions
 from ctui.tui.agent_actions import AgentActions
 from ctui.tui.commands import ControlRoomCommands
+from ctui.tui.diffsizes import DiffSizes
 from ctui.tui.live import Live
 from ctui.tui.rows import PANE_IDS, PANES, ts
 from ctui.tui.snapshot import LIMIT
@@ -177,6 +180,8 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self._errors_shown: set[str] = set()
         self.show_ended = False
         self._changes = Changes()
+        self._alerts: tuple[bool, str] | None = None
+        self.diffs = DiffSizes()
         self.views_chosen: bool | None = None
         """The operator's choice for the strip (v); None follows the terminal's height."""
         self.setup_live()
@@ -212,6 +217,14 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self.screen.set_class(width < NARROW, "-narrow")
         show = self.views_chosen if self.views_chosen is not None else height >= SHORT
         self.query_one("#lower").display = show
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """The view now on screen shows the records it was given while hidden."""
+        if self.query_one("#lower").display:
+            current = self.query_one(ContentSwitcher).current
+            if current:
+                self.pane(current).catch_up()
 
     @property
     def agents(self) -> AgentList:
@@ -219,6 +232,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
 
     async def on_unmount(self) -> None:
         await self.stop_watching()
+        await self.reader.close()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ANSWERS:  # shown (and bound) only while the selected agent waits
@@ -234,8 +248,11 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
     def pane(self, pane_id: str) -> Pane:
         return self.query_one(f"#{pane_id}", Pane)
 
-    def render_panes(self, only: set[str] | frozenset[str] | None = None) -> None:
-        """Show the last snapshot at the current time (all panes, or `only` these)."""
+    def render_panes(
+        self, only: set[str] | frozenset[str] | None = None, *, tick: bool = False
+    ) -> None:
+        """Show the last snapshot at the current time (all panes, or `only` these; `tick`:
+        the same records a second later, so only the rows in view are redrawn)."""
         snap = self.snapshot
         panes = {pane.id: pane for pane in self.query(Pane)}
         if snap is None or len(panes) <= len(PANES) or not self.is_running:
@@ -249,14 +266,23 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
                         now,
                         total=snap.totals.get(spec.id),
                         needle=self.needles.get(spec.id, ""),
+                        tick=tick,
                     )
                 except Exception as exc:  # a record this version cannot show: say so, keep going
                     self._shown_error(spec.title, exc)
         every = snap.records.get("agents", [])
         # the agents list draws on every view's records: always refresh it
+        sizes = self.diffs.sizes
+        every = [  # a new record when its diff size changed, so the row sees the change
+            a if a.get("diff") == sizes.get(a["key"]) else {**a, "diff": sizes.get(a["key"])}
+            for a in every
+        ]
+        snap.records["agents"] = every
         shown = [a for a in every if self.show_ended or a["state"] not in ENDED]
         try:
-            self.agents.show(shown, now, total=len(every), needle=self.needles.get("agents", ""))
+            self.agents.show(
+                shown, now, total=len(every), needle=self.needles.get("agents", ""), tick=tick
+            )
         except Exception as exc:
             self._shown_error("Agents", exc)
         self._tell(every)
@@ -273,10 +299,16 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         }
 
     def _tell(self, every: list[dict[str, Any]]) -> None:
-        """A bell and a note when an agent starts waiting, fails or finishes (once each)."""
+        """A bell, a desktop notification escape and a note when an agent starts waiting,
+        fails or finishes (once per change; `[notify] bell` and `desktop` turn them off)."""
         changes = self._changes.seen(every)
         if changes:
-            self.bell()
+            bell, desktop = self._terminal_alerts()
+            out = "\a" if bell else ""
+            for change in changes[:3]:
+                out += escape(change, desktop, os.environ)
+            if out:
+                self.write_terminal(out)
             for change in changes[:3]:
                 failed = change["state"] == "failed"
                 self.notify(
@@ -285,6 +317,24 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
                     severity="error" if failed else "warning",
                     timeout=6,
                 )
+
+    def _terminal_alerts(self) -> tuple[bool, str]:
+        """`[notify] bell` and `desktop` (a bad value is said once, then the defaults hold)."""
+        if self._alerts is None:
+            try:
+                config = getattr(self.coord, "config", None)
+                self._alerts = terminal(self.coord) if config is not None else (True, "auto")
+            except CtuiError as exc:
+                self._alerts = (True, "auto")
+                self.notify(exc.message, title="ctui", severity="error", timeout=8)
+        return self._alerts
+
+    def write_terminal(self, data: str) -> None:
+        """Write an escape (a bell, a notification) to the terminal, past Textual's screen."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(data)
+            driver.flush()
 
     def _shown_error(self, title: str, exc: Exception) -> None:
         text = f"cannot show the {title} pane: {type(exc).__name__}: {exc}"
@@ -318,6 +368,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         """Show `pane_id` in the strip (showing the strip) and move there."""
         self.query_one("#lower").display = True
         self.query_one(ContentSwitcher).current = pane_id
+        self._catch_up()
         self._view_tabs()
         self.pane(pane_id).focus()
 
@@ -328,6 +379,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         lower = self.query_one("#lower")
         self.views_chosen = not lower.display
         lower.display = self.views_chosen
+        self._catch_up()
         if not lower.display and self.focused is not None and self.focused is not self.agents:
             self.agents.focus()
 

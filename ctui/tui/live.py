@@ -2,9 +2,12 @@
 
 An async worker iterates the store's change feed (on SQLite, watchfiles on
 `.ctui/` with a 20 ms debounce; on PostgreSQL, LISTEN) and posts `StoreChanged`,
-which replaces any copy already queued; `reload()` starts one thread-worker
-read at a time (a change during a read asks for one more read,
-never a queue of them); the read posts `Loaded` and the app diffs the panes.
+which replaces any copy already queued; `reload()` starts one read at a time
+(a change during a read asks for one more read, never a queue of them) through
+the store's reader (`ctui.tui.aio`: aiosqlite on the event loop for a local
+SQLite store, the core in a thread otherwise); a watched change may read only
+the panes its events touched, and the tick reads everything once the files
+changed since the last full read. The read posts `Loaded` and the app diffs the panes.
 A one-second tick redraws countdowns from the last snapshot, and reloads when
 remote (no files to watch), when in trouble (retrying) or when the database
 files changed without an event (a watcher that died with a deleted folder).
@@ -23,10 +26,23 @@ from typing import Any
 from textual import work
 from textual.worker import get_current_worker
 
-from ctui.tui.messages import Loaded, StoreChanged, StoreTrouble
+from ctui.tui.aio import CoreReader, SnapshotReader, SqliteReader
+from ctui.tui.messages import DiffsMeasured, Loaded, StoreChanged, StoreTrouble
 from ctui.tui.rows import PANE_IDS, TICKING
-from ctui.tui.snapshot import load, local_root
+from ctui.tui.snapshot import local_root
 from ctui.tui.widgets.header import StatusBar
+
+RECONCILE_S = 3.0
+"""At most this long between full reads while the watcher reports changes."""
+
+
+def reader_for(coord: Any) -> SnapshotReader:
+    """aiosqlite for a local SQLite store; the core's API in a thread for anything else."""
+    store = getattr(coord, "store", None)
+    db_path = getattr(store, "db_path", None)
+    if isinstance(db_path, Path) and getattr(store, "backend", None) == "sqlite":
+        return SqliteReader(db_path)
+    return CoreReader()
 
 
 def trouble_text(exc: BaseException) -> str:
@@ -50,19 +66,30 @@ class Live:
         self._inode: int | None = None
         self._seen: tuple[Any, ...] = ()
         self._load_started = 0.0
+        self._measuring = False
+        self._pending_full = False
+        self._full_at = 0.0
+        self._watched = False
+        """Whether the watcher saw a change since the last full read (then the tick waits)."""
+        self.reader: SnapshotReader = reader_for(self.coord)
 
     @property
     def _app(self) -> Any:
         return self
 
-    def reload(self) -> None:
-        """Read the store again, or once more after the read already under way."""
+    def reload(self, *, full: bool = True) -> None:
+        """Read the store again, or once more after the read already under way.
+
+        `full=False` (a change the watcher saw) lets the reader re-read only the
+        panes the new events touched; the tick then reads everything within a
+        second, since the files changed after the last full read."""
         if self._loading:
             self._pending = True
+            self._pending_full = self._pending_full or full
             return
         self._loading = True
         self._load_started = time.perf_counter()
-        self._load()
+        self._load(full)
 
     def fingerprint(self) -> tuple[Any, ...]:
         """Identity, size and time of the database files: a change the watcher may have missed."""
@@ -77,30 +104,39 @@ class Live:
                 found.append(None)
         return tuple(found)
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self) -> None:
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def _load(self, full: bool) -> None:
         app = self._app
-        self._seen = self.fingerprint()
+        if full:
+            self._seen = self.fingerprint()
+            self._full_at, self._watched = time.monotonic(), False
         try:
-            self._maybe_reopen()
-            snap = load(self.coord, limit=app.limit, now=app.clock())
+            if self._maybe_reopen():
+                await self.reader.close()
+                self.reader = reader_for(self.coord)
+            snap = await self.reader.read(
+                self.coord, limit=app.limit, now=app.clock(), previous=self.snapshot, full=full
+            )
         except Exception as exc:
             app.post_message(StoreTrouble(trouble_text(exc)))
             return
         if not get_current_worker().is_cancelled:
             app.post_message(Loaded(snap))
 
-    def _maybe_reopen(self) -> None:
+    def _maybe_reopen(self) -> bool:
+        """Open the store again when its file was replaced; whether it was."""
         reopen = self._app.reopen
         if reopen is None or self.store_dir is None:
-            return
+            return False
         try:
             inode = (self.store_dir / "ctui.db").stat().st_ino
         except OSError:
-            return
-        if self._inode is not None and inode != self._inode:
+            return False
+        again = self._inode is not None and inode != self._inode
+        if again:
             self.coord = reopen()
         self._inode = inode
+        return again
 
     def on_loaded(self, message: Loaded) -> None:
         app = self._app
@@ -119,9 +155,35 @@ class Live:
                 {p for p in PANE_IDS if p in TICKING or new.records.get(p) != old.records.get(p)}
             )
         self.last_refresh_s = time.perf_counter() - self._load_started
+        self.measure_diffs()
         if self._pending:
             self._pending = False
-            self.reload()
+            full, self._pending_full = self._pending_full, False
+            self.reload(full=full)
+
+    def measure_diffs(self) -> None:
+        """Measure the worktrees that are due (thread worker, one round at a time)."""
+        app = self._app
+        if self.snapshot is None or self._measuring or app.store_dir is None:
+            return
+        due = app.diffs.due(self.snapshot.records.get("agents", []), time.monotonic())
+        if due:
+            self._measuring = True
+            self._measure(due)
+
+    @work(thread=True, exclusive=True, group="diffs", exit_on_error=False)
+    def _measure(self, due: list[Any]) -> None:
+        app = self._app
+        found: dict[str, tuple[int, int]] = {}
+        try:
+            found = app.diffs.measure(due, time.monotonic())
+        finally:  # always answer, so the next round can start
+            app.post_message(DiffsMeasured(found))
+
+    def on_diffs_measured(self, message: DiffsMeasured) -> None:
+        self._measuring = False
+        if self._app.diffs.update(message.sizes):
+            self._app.render_panes({"agents"})
 
     def on_store_trouble(self, message: StoreTrouble) -> None:
         self._loading = self._pending = False
@@ -129,14 +191,22 @@ class Live:
         self._app.query_one(StatusBar).trouble = message.text
 
     def on_store_changed(self, message: StoreChanged) -> None:
-        self.reload()
+        self._watched = True
+        self.reload(full=message.removed)
 
     def tick(self) -> None:
-        """Each second: redraw countdowns; reload if remote, in trouble or a change was missed."""
-        if self.trouble or self.store_dir is None or self.fingerprint() != self._seen:
+        """Each second: redraw countdowns; reload if remote, in trouble or a change was missed.
+
+        Files that changed since the last full read are read in full at once when no
+        watched read followed them (a missed change), else at most every RECONCILE_S
+        (the partial reads showed the changes the event log names meanwhile)."""
+        changed = self.store_dir is not None and self.fingerprint() != self._seen
+        due = not self._watched or time.monotonic() - self._full_at >= RECONCILE_S
+        if self.trouble or self.store_dir is None or (changed and due):
             self.reload()
         else:
-            self._app.render_panes(TICKING)
+            self._app.render_panes(TICKING, tick=True)
+            self.measure_diffs()
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_store(self) -> None:

@@ -35,3 +35,10 @@ class StoreTrouble(Message):
     """Reading the store failed; `text` says why (an empty text means it recovered)."""
 
     text: str
+
+
+@dataclass
+class DiffsMeasured(Message):
+    """A thread worker measured some agents' diffs: agent key -> (added, removed)."""
+
+    sizes: dict[str, tuple[int, int]]

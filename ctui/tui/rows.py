@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
@@ -29,8 +29,14 @@ class Cell:
     text: str
     sort: Any = None
     style: str = ""
+    look: Text | None = field(default=None, compare=False)
+    """Several colours in one cell (`text` is its plain form), when one style is not enough."""
 
     def __rich__(self) -> Text:
+        if self.look is not None:
+            shown = self.look.copy()
+            shown.no_wrap, shown.overflow = True, "ellipsis"
+            return shown
         return Text(self.text, style=self.style, no_wrap=True, overflow="ellipsis")
 
     def __str__(self) -> str:

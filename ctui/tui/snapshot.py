@@ -44,6 +44,12 @@ class Snapshot:
     took: float = 0.0
     spend: dict[str, Any] | None = None
     """Today's spend against the day's caps (`budget.summary()["day"]`); None through a remote."""
+    raw: dict[str, list[Record]] = field(default_factory=dict)
+    """Every lease and thread (not only the first `limit`): the agents list needs them all."""
+    lines: dict[str, str] | None = None
+    """Running threads' last log lines, kept when a partial read does not look at threads."""
+    tools: dict[str, tuple[str, str | None]] | None = None
+    """Running threads' tools from their logs, kept likewise."""
 
 
 def record(item: Any, now: float | None = None) -> Record:
@@ -101,8 +107,23 @@ def _with_merges(coord: Any, threads: list[Record]) -> None:
             }
 
 
-def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapshot:
-    """Read every pane's records from `coord` in one read transaction when local."""
+def load(
+    coord: Any,
+    *,
+    limit: int = LIMIT,
+    now: float | None = None,
+    previous: Snapshot | None = None,
+    only: frozenset[str] | None = None,
+    instances: list[Record] | None = None,
+    events: list[Record] | None = None,
+) -> Snapshot:
+    """Read every pane's records from `coord` in one read transaction when local.
+
+    With `previous` and `only`, only the panes in `only` are read again and the
+    others keep the previous snapshot's records (a change the event log says
+    touched nothing else); `instances` and `events` may come read already (the
+    app reads them through aiosqlite). The agents list is always folded anew.
+    """
     started = time.perf_counter()
     now = coord.now() if now is None else now
     store = getattr(coord, "store", None)
@@ -111,44 +132,46 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
 
         raise StoreError(f"the store {store.db_path} is gone: run `ctui init` to create it again")
     snap = Snapshot(at=now)
+    if previous is None:
+        only = None
+    fresh = (lambda pane: True) if only is None else (lambda pane: pane in only)
+    if not fresh("threads") and previous is not None:
+        snap.spend, snap.lines, snap.tools = previous.spend, previous.lines, previous.tools
     reading = coord.read_snapshot() if store is not None else contextlib.nullcontext()
     with reading:
-        insts = [record(i) for i in coord.instances.list(include_ended=True)]
+        if instances is None:
+            instances = [record(i) for i in coord.instances.list(include_ended=True)]
         insts = [
             i
-            for i in insts
+            for i in instances
             if i.get("state") != "ended" or (ts(i.get("ended_at")) or 0) > now - 600
         ]
         snap.records["instances"], snap.totals["instances"] = _bounded(
             insts, limit, lambda i: (i["id"] != "operator", ORDER.get(i.get("state"), 9), i["id"])
         )
-        snap.records["leases"], snap.totals["leases"] = _bounded(
-            (record(x) for x in coord.leases.list()), limit, lambda x: x["path"]
-        )
-        threads = [record(t) for t in _call(getattr(coord, "threads", None), "list")]
-        _with_merges(coord, threads)
-        snap.records["threads"], snap.totals["threads"] = _bounded(
-            threads,
-            limit,
-            lambda t: (ORDER.get(t.get("status"), 5), -(ts(t.get("created_at")) or 0)),
-        )
-        tasks = [record(t) for t in _call(getattr(coord, "tasks", None), "list")]
-        snap.records["tasks"], snap.totals["tasks"] = _bounded(
-            tasks,
-            limit,
-            lambda t: (ORDER.get(t.get("status"), 5), t.get("priority") or 5, str(t.get("id"))),
-        )
-        snap.records["decisions"] = [record(d) for d in coord.decisions.list(limit=limit)]
-        snap.totals["decisions"] = (
-            int(coord.decisions.count()) if hasattr(coord.decisions, "count") else 0
-        )
-        events = [record(e) for e in coord.events.recent(limit)]
-        events.reverse()
+        for pane, read in (
+            ("leases", lambda: _leases(coord, limit, snap)),
+            ("threads", lambda: _threads(coord, limit, snap)),
+            ("tasks", lambda: _tasks(coord, limit, snap)),
+            ("decisions", lambda: _decisions(coord, limit, snap)),
+        ):
+            if fresh(pane) or previous is None:
+                read()
+            else:
+                snap.records[pane] = previous.records.get(pane, [])
+                snap.totals[pane] = previous.totals.get(pane, 0)
+                snap.raw[pane] = previous.raw.get(pane, [])
+        if events is None:
+            found = [record(e) for e in coord.events.recent(limit)]
+            found.reverse()
+            events = found
         snap.records["activity"] = events
         snap.totals["activity"] = int(events[0]["id"]) if events else 0
-        snap.records["agents"] = _agents(coord, insts, threads, snap, now)
+        if only is not None:  # leases whose holder has gone since: hidden without a read
+            snap.records["leases"] = _held(snap.raw.get("leases", []), insts, now, limit)
+        snap.records["agents"] = _agents(coord, insts, snap.raw.get("threads", []), snap, now)
         snap.totals["agents"] = len(snap.records["agents"])
-    if store is not None:
+    if store is not None and snap.spend is None:
         from ctui.core.threads import budget
 
         snap.spend = budget.summary(coord)["day"]
@@ -156,8 +179,52 @@ def load(coord: Any, *, limit: int = LIMIT, now: float | None = None) -> Snapsho
     return snap
 
 
+def _leases(coord: Any, limit: int, snap: Snapshot) -> None:
+    every = [record(x) for x in coord.leases.list()]
+    every.sort(key=lambda x: x["path"])
+    snap.raw["leases"] = every
+    snap.records["leases"], snap.totals["leases"] = every[:limit], len(every)
+
+
+def _held(every: list[Record], insts: list[Record], now: float, limit: int) -> list[Record]:
+    """The leases still shown: their holder neither ended nor stale (as `Leases.list` says)."""
+    gone = {i["id"] for i in insts if i.get("state") in ("ended", "stale")}
+    return [
+        x for x in every if x.get("holder") not in gone and (ts(x.get("expires_at")) or 0) > now
+    ][:limit]
+
+
+def _threads(coord: Any, limit: int, snap: Snapshot) -> None:
+    threads = [record(t) for t in _call(getattr(coord, "threads", None), "list")]
+    _with_merges(coord, threads)
+    snap.raw["threads"] = threads
+    snap.records["threads"], snap.totals["threads"] = _bounded(
+        threads,
+        limit,
+        lambda t: (ORDER.get(t.get("status"), 5), -(ts(t.get("created_at")) or 0)),
+    )
+
+
+def _tasks(coord: Any, limit: int, snap: Snapshot) -> None:
+    tasks = [record(t) for t in _call(getattr(coord, "tasks", None), "list")]
+    snap.records["tasks"], snap.totals["tasks"] = _bounded(
+        tasks,
+        limit,
+        lambda t: (ORDER.get(t.get("status"), 5), t.get("priority") or 5, str(t.get("id"))),
+    )
+
+
+def _decisions(coord: Any, limit: int, snap: Snapshot) -> None:
+    snap.records["decisions"] = [record(d) for d in coord.decisions.list(limit=limit)]
+    snap.totals["decisions"] = (
+        int(coord.decisions.count()) if hasattr(coord.decisions, "count") else 0
+    )
+
+
 LAST_LINES = 50
 """Running threads whose log's last line is read for DOING (the rest show their events)."""
+TAIL = 12
+"""Log lines read per running thread: the last readable one, and the tool running now."""
 
 
 def _agents(
@@ -165,16 +232,23 @@ def _agents(
 ) -> list[Record]:
     """The agents list (ended ones included: the app hides them unless asked)."""
     from ctui.core.flows.roster import agents
+    from ctui.core.threads.agents import tool_now
 
-    lines: dict[str, str] = {}
+    lines: dict[str, str] = {} if snap.lines is None else snap.lines
+    tools: dict[str, tuple[str, str | None]] = {} if snap.tools is None else snap.tools
     running = [t["name"] for t in threads if t.get("status") == "running"][:LAST_LINES]
     logs = getattr(getattr(coord, "threads", None), "logs", None)
-    if logs is not None and getattr(coord, "store", None) is not None:
+    if snap.lines is None and logs is not None and getattr(coord, "store", None) is not None:
         for name in running:
             with contextlib.suppress(Exception):
-                last = _readable(logs(name, 5))
+                tail = logs(name, TAIL)
+                last = _readable(tail)
                 if last:
                     lines[name] = last
+                tool = tool_now(tail.splitlines())
+                if tool is not None:
+                    tools[name] = tool
+    snap.lines, snap.tools = lines, tools
     return agents(
         insts,
         threads,
@@ -182,6 +256,7 @@ def _agents(
         snap.records.get("activity", []),
         now=now,
         last_lines=lines,
+        tools=tools,
         ended=True,
     )
 

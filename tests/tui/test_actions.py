@@ -15,11 +15,21 @@ async def test_the_panes_show_the_store(seeded: Coordinator) -> None:
     app = control_room(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        counts = {
-            p: app.pane(p).row_count
-            for p in ("instances", "leases", "threads", "tasks", "decisions")
+        panes = ("instances", "leases", "threads", "tasks", "decisions")
+        assert {p: len(app.pane(p).records) for p in panes} == {
+            "instances": 5,
+            "leases": 4,
+            "threads": 2,
+            "tasks": 5,
+            "decisions": 4,
         }
+        assert app.pane("leases").row_count == 0, "a hidden view keeps its records, not its rows"
+        counts = {}
+        for key, p in zip("12345", panes, strict=True):
+            await pilot.press(key)  # in view: its table catches up
+            counts[p] = app.pane(p).row_count
         assert counts == {"instances": 5, "leases": 4, "threads": 2, "tasks": 5, "decisions": 4}
+        await pilot.press("6")
         assert app.pane("activity").row_count > 20
         assert "backend-0001" in app.pane("instances").records
 
@@ -268,9 +278,10 @@ async def test_a_detail_whose_thread_vanished_says_so_once(seeded: Coordinator) 
     app = control_room(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        await pilot.press("3")
         pane = app.pane("threads")
         pane.move_cursor(row=pane.get_row_index("docs-sweep"))
-        await pilot.press("3", "enter")
+        await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         with seeded.store.write() as conn:
             conn.execute("DELETE FROM threads WHERE name = 'docs-sweep'")

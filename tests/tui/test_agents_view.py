@@ -171,3 +171,21 @@ async def test_approve_and_deny_answer_the_waiting_request(seeded: Coordinator) 
         await until(pilot, lambda: permissions.pending(seeded, waiting) is None)
         answered = [e for e in seeded.events.since(second) if e.kind == "permission.answered"]
         assert [e.data["behavior"] for e in answered] == ["deny"]
+
+
+async def test_the_diff_column_counts_a_worktrees_changes_and_follows_them(
+    seeded: Coordinator,
+) -> None:
+    seeded.threads.create("price-fix", prompt="fix prices", worktree=True)
+    tree = seeded.root / ".ctui" / "worktrees" / "price-fix"
+    (tree / "NOTES.md").write_text("one\ntwo\n")
+    readme = tree / "README.md"
+    readme.write_text(readme.read_text() + "more\n")
+    app = control_room(seeded)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await loaded(pilot)
+        diff = lambda: str(app.agents.get_cell("thread:price-fix", "diff"))  # noqa: E731
+        await until(pilot, lambda: diff() == "+3 -0")
+        (tree / "NOTES.md").unlink()
+        await until(pilot, lambda: diff() == "+1 -0", timeout=30)  # measured again within secs
+        assert str(app.agents.get_cell("thread:fix-cart-total", "diff")) == "-"  # no worktree

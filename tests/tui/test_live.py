@@ -37,6 +37,7 @@ async def test_a_lease_taken_by_another_process_shows_up(backend: str, repo: Pat
     app = control_room(c)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        await pilot.press("2")  # the Leases view: a hidden view keeps records, not rows
         await pilot.pause(0.3)
         loads = app.loads
         before = folder_state(c.store.path)
@@ -76,6 +77,7 @@ async def test_the_countdown_ticks_without_reading_the_store(repo: Path) -> None
     app = control_room(c)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        await pilot.press("2")
         first = app.pane("leases").get_row("src/app.py")[2].sort
         loads = app.loads
         await until(
@@ -91,6 +93,7 @@ async def test_a_vanished_store_shows_a_banner_and_recovers(repo: Path) -> None:
     app = control_room(c)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        await pilot.press("5")
         assert app.pane("decisions").row_count == 1
         shutil.move(str(repo / ".ctui"), str(repo / "ctui-moved"))
         await until(pilot, lambda: app.trouble, timeout=10)
@@ -111,6 +114,7 @@ async def test_a_replaced_store_is_reopened(repo: Path) -> None:
     app = control_room(c)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        await pilot.press("5")
         shutil.rmtree(repo / ".ctui")
         await until(pilot, lambda: app.trouble, timeout=10)
         fresh = Coordinator.open(repo)
@@ -128,6 +132,7 @@ async def test_a_damaged_store_is_a_banner_not_a_crash(repo: Path) -> None:
     app = control_room(c)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        await pilot.press("5")
         db = repo / ".ctui" / "ctui.db"
         good = db.read_bytes()
         db.unlink()
@@ -150,8 +155,10 @@ async def test_a_record_the_pane_cannot_show_is_a_notification(seeded: Coordinat
     app = control_room(seeded, live=False)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
+        await pilot.press("3")  # the Threads view, where the odd record is shown
         snap = load(seeded)
         snap.records["threads"] = [{"name": "odd", "tokens_in": "lots"}, {"no": "key"}]
         app.post_message(Loaded(snap))
         await until(pilot, lambda: any("cannot show the Threads pane" in t for _, t in notes(app)))
+        await pilot.press("2")
         assert app.is_running and app.pane("leases").row_count == 4

@@ -71,7 +71,10 @@ async def test_the_control_room_works_through_the_api(server: str, repo: Path) -
             "src/db/**",
             "tests/test_cart.py",
         }
+        assert len(app.pane("decisions").records) == 4 and len(app.pane("tasks").records) == 5
+        await pilot.press("5")
         assert app.pane("decisions").row_count == 4
+        await pilot.press("4")
         assert app.pane("tasks").row_count == 5
         assert "backend-0001" in app.pane("instances").records
         await until(pilot, lambda: server in str(app.query_one("#top").content))

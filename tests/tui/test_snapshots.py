@@ -75,6 +75,7 @@ def steps(
         await pilot.pause()
         if select:
             pane = pilot.app.pane(select[0])
+            pane.catch_up()  # a hidden view's table fills when shown: fill it to select in it
             pane.move_cursor(row=pane.get_row_index(select[1]))
         for key in keys:
             await pilot.press(key)
@@ -172,7 +173,16 @@ def _preview_loaded(a: Any) -> bool:
     from ctui.tui.widgets.preview import Preview
 
     preview = a.query_one(Preview)
-    return preview.agent is not None and bool(preview.lines)
+    scroll = preview.query_one("#preview-scroll")
+    laid_out = scroll.virtual_size.height >= len(preview.lines)  # then scrolled to its end
+    one_line = not a.screen.has_class("-narrow") or scroll.size.height <= 1
+    return (
+        preview.agent is not None
+        and bool(preview.lines)
+        and laid_out
+        and one_line
+        and scroll.scroll_y == scroll.max_scroll_y
+    )
 
 
 def _pick(name: str, *keys: str, after: Callable[[Any], Any] | None = None) -> Any:
@@ -220,5 +230,8 @@ def test_an_agents_diff(frozen: Coordinator, snap_compare: SnapCompare) -> None:
     target = tree / "src" / "cart.py"
     target.write_text(target.read_text() + "\n\ndef rounded(total):\n    return round(total, 2)\n")
     (tree / "NOTES.md").write_text("prices are rounded once\n")
-    run = _pick("price-fix", "p", "p", after=_preview_says("def rounded"))
+    says = _preview_says("def rounded")
+    run = _pick(
+        "price-fix", "p", "p", after=lambda a: says(a) and a.diffs.sizes.get("thread:price-fix")
+    )
     assert snap_compare(app(frozen), terminal_size=(120, 40), run_before=run)

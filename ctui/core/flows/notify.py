@@ -12,6 +12,12 @@ logged. The body is readable by Slack (`text`) and ntfy (`topic`, `title`,
     webhooks = ["https://ntfy.sh/", "https://hooks.slack.com/services/..."]
     topic = "ctui"      # ntfy's topic (sent only when set)
     retries = 5         # attempts after the first, 0.5 s doubling to 30 s
+    bell = true         # the control room rings the terminal's bell
+    desktop = "auto"    # and writes a desktop notification escape: "osc777", "osc9",
+                        # "both", "off", or "auto" (OSC 9 where the terminal is known to
+                        # show it: iTerm2, WezTerm, Ghostty, Windows Terminal; else OSC 777)
+
+`terminal()` reads the last two; `escape()` writes one change as the escape.
 """
 
 from __future__ import annotations
@@ -96,6 +102,52 @@ def settings(c: Coordinator) -> tuple[list[str], str | None, int]:
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
         raise UsageError("[notify] retries must be a whole number from 0 to 20")
     return list(urls), topic, retries
+
+
+DESKTOP = ("auto", "osc777", "osc9", "both", "off")
+OSC9_TERMINALS = frozenset({"iTerm.app", "WezTerm", "ghostty"})
+ESCAPE_CHARS = 240
+
+
+def terminal(c: Coordinator) -> tuple[bool, str]:
+    """(ring the bell, desktop escape: one of DESKTOP) from `[notify]`."""
+    table = c.config.raw.get("notify", {}) if isinstance(c.config.raw, dict) else {}
+    bell, desktop = table.get("bell", True), table.get("desktop", "auto")
+    if not isinstance(bell, bool):
+        raise UsageError("[notify] bell must be true or false")
+    if desktop is False:
+        desktop = "off"
+    if desktop not in DESKTOP:
+        raise UsageError(f"[notify] desktop must be one of {', '.join(DESKTOP)} (got {desktop!r})")
+    return bell, str(desktop)
+
+
+def _plain(text: str) -> str:
+    """Text safe inside an escape: no control characters (an ESC or BEL would end it early)."""
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    return clean if len(clean) <= ESCAPE_CHARS else clean[: ESCAPE_CHARS - 1] + "…"
+
+
+def escape(change: Mapping[str, Any], desktop: str, env: Mapping[str, str]) -> str:
+    """The desktop notification escape for one change (empty when `desktop` is off).
+
+    OSC 777 (`ESC ] 777 ; notify ; TITLE ; BODY BEL`: foot, urxvt, Konsole, VTE
+    terminals) and OSC 9 (`ESC ] 9 ; BODY BEL`: iTerm2, WezTerm, Ghostty, Windows
+    Terminal). Inside tmux the escape is wrapped to pass through to the terminal
+    (shown when tmux has `allow-passthrough on`)."""
+    if desktop == "auto":
+        known = env.get("TERM_PROGRAM") in OSC9_TERMINALS or "WT_SESSION" in env
+        desktop = "osc9" if known else "osc777"
+    title = _plain(f"ctui: {change['agent']} {WHAT.get(change['state'], change['state'])}")
+    text = _plain(str(change["text"]))
+    out = ""
+    if desktop in ("osc777", "both"):
+        out += f"\x1b]777;notify;{title.replace(';', ',')};{text}\x07"
+    if desktop in ("osc9", "both"):
+        out += f"\x1b]9;{text}\x07"
+    if out and env.get("TMUX"):
+        out = "\x1bPtmux;" + out.replace("\x1b", "\x1b\x1b") + "\x1b\\"
+    return out
 
 
 def body(change: Mapping[str, Any], topic: str | None) -> bytes:

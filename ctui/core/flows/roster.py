@@ -6,7 +6,8 @@ registered are one agent; a hand-started Claude session is another; the
 operator and subagents are not agents of their own (a subagent's leases count
 for its parent). Each agent has a state the operator acts on:
 
-    working   the agent is busy (its current activity in `doing`)
+    working   the agent is busy (its current activity in `doing`); while a tool
+              runs, `tool` names it ("running Bash") and `doing` is its target
     waiting   it asks something (the Notification text in `question`)
     idle      it waits for a prompt, or a thread is ready but not started
     failed    it died or its run failed (`reason` says why)
@@ -75,12 +76,15 @@ def agents(
     *,
     now: float,
     last_lines: Mapping[str, str] | None = None,
+    tools: Mapping[str, tuple[str, str | None]] | None = None,
     ended: bool = False,
 ) -> list[dict[str, Any]]:
     """Every agent (the ended ones only with `ended`), those needing the operator first.
 
     `events` are recent events, any order; `last_lines` maps a thread's name to
-    the last readable line of its log (what a headless run is doing now).
+    the last readable line of its log (what a headless run is doing now) and
+    `tools` to the tool its log says runs now (name, target). A session's tool
+    comes from its instance (`tool`, `tool_target`, which the hooks keep).
     """
     insts = [i for i in instances if i.get("id") and i["id"] != OPERATOR]
     by_id = {i["id"]: i for i in insts}
@@ -117,15 +121,35 @@ def agents(
         own.sort(key=lambda i: when(i.get("started_at")) or 0.0)
         claimed.update(i["id"] for i in own)
         inst = own[-1] if own else None
-        found.append(_thread_agent(t, inst, files, latest, asked, lines, now))
+        agent = _thread_agent(t, inst, files, latest, asked, lines, now)
+        _running(agent, (tools or {}).get(str(t.get("name"))) or _inst_tool(inst))
+        found.append(agent)
     for i in insts:
         if i["id"] in claimed or i.get("parent_id") is not None:
             continue
-        found.append(_session_agent(i, files, latest, asked, now))
+        agent = _session_agent(i, files, latest, asked, now)
+        _running(agent, _inst_tool(i))
+        found.append(agent)
     if not ended:
         found = [a for a in found if a["state"] not in ENDED]
     found.sort(key=lambda a: (ORDER.get(a["state"], 9), -(a["started"] or 0.0), a["name"]))
     return found
+
+
+def _inst_tool(inst: Rec | None) -> tuple[str, str | None] | None:
+    if inst is None or not inst.get("tool"):
+        return None
+    return str(inst["tool"]), inst.get("tool_target")
+
+
+def _running(agent: dict[str, Any], tool: tuple[str, str | None] | None) -> None:
+    """A working agent running a tool: `tool` names it and `doing` says on what."""
+    agent["tool"] = agent["tool_target"] = None
+    if tool is None or agent["state"] != "working":
+        return
+    agent["tool"], agent["tool_target"] = tool
+    if tool[1]:
+        agent["doing"] = " ".join(str(tool[1]).split())
 
 
 def _top(inst: Rec, by_id: Mapping[str, Rec]) -> str:

@@ -115,6 +115,10 @@ class Instances:
     def set_state(self, instance_id: str, state: str) -> Instance:
         return self.heartbeat(instance_id, state=state)
 
+    def set_tool(self, instance_id: str, tool: str | None, target: str | None = None) -> None:
+        """The tool the instance runs now and its target (None: it runs none)."""
+        instance_heartbeat.set_tool(self._c, instance_id, tool, target)
+
     def set_task(self, instance_id: str, task: str | None) -> Instance:
         """Say what the instance works on (the hook takes it from a session's first prompt)."""
         return instance_heartbeat.set_task(self._c, instance_id, task)

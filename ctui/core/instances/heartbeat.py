@@ -5,7 +5,9 @@ unexpired lease it holds in the same transaction, so an agent that is alive
 does not lose its files. From the instance's own host it also touches that
 host's heartbeat (`hosts.beat.touch`): a machine whose agents only run hooks
 stays live while they work. A state change is logged only when the state differs.
-`mark_seen` remembers the newest event the hook has shown the instance.
+`set_tool` records the tool a hook saw start (cleared when it ends, and by any
+state other than working). `mark_seen` remembers the newest event the hook has
+shown the instance.
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ def heartbeat(
 def _set_state(
     c: Context, conn: sqlite3.Connection, inst: Instance, state: str, now: float
 ) -> None:
-    conn.execute("UPDATE instances SET state = ?, state_at = ? WHERE id = ?", (state, now, inst.id))
+    conn.execute(
+        "UPDATE instances SET state = ?, state_at = ?, tool = CASE WHEN ? = 'working' "
+        "THEN tool END, tool_target = CASE WHEN ? = 'working' THEN tool_target END WHERE id = ?",
+        (state, now, state, state, inst.id),
+    )
     c.log(
         conn,
         "instance.state",
@@ -56,6 +62,22 @@ def _set_state(
         actor=inst.id,
         data={"from": inst.state, "to": state},
     )
+
+
+TARGET_CHARS = 200
+
+
+def set_tool(c: Context, instance_id: str, tool: str | None, target: str | None = None) -> None:
+    """Say which tool the instance runs now (None: none). One UPDATE, no event: the hook's
+    hot path calls it inside the transaction it already holds, and only a change is written."""
+    if target is not None and len(target) > TARGET_CHARS:
+        target = target[: TARGET_CHARS - 1] + "…"
+    with c.store.write() as conn:
+        conn.execute(
+            "UPDATE instances SET tool = ?, tool_target = ? WHERE id = ? "
+            "AND (tool IS NOT ? OR tool_target IS NOT ?)",
+            (tool, target if tool else None, instance_id, tool, target if tool else None),
+        )
 
 
 def set_task(c: Context, instance_id: str, task: str | None) -> Instance:

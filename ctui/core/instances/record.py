@@ -49,6 +49,8 @@ class Instance(Record):
         "ended_at",
         "last_seen_event",
         "host_id",
+        "tool",
+        "tool_target",
     )
     __slots__ = FIELDS
     id: str
@@ -73,6 +75,10 @@ class Instance(Record):
     ended_at: float | None
     last_seen_event: int
     host_id: str | None
+    tool: str | None
+    """The tool the agent is running now (a PreToolUse hook saw it start), else None."""
+    tool_target: str | None
+    """What that tool works on: a file, a command (cut short)."""
 
     def __init__(
         self,
@@ -98,6 +104,8 @@ class Instance(Record):
         ended_at: float | None,
         last_seen_event: int,
         host_id: str | None = None,
+        tool: str | None = None,
+        tool_target: str | None = None,
     ) -> None:
         self.id = id
         self.session_id = session_id
@@ -122,6 +130,8 @@ class Instance(Record):
         self.last_seen_event = last_seen_event
         self.host_id = host_id
         """The machine it runs on (`ctui.core.hostid`); its pid means something only there."""
+        self.tool = tool
+        self.tool_target = tool_target
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Instance:

@@ -292,6 +292,15 @@ ALTER TABLE runs ADD COLUMN host_id TEXT;
 ALTER TABLE merge_runner ADD COLUMN host_id TEXT;
 """
 
+# What an agent is doing now (issue 12): the tool a PreToolUse hook saw start, and its target
+# (a file, a command), cleared when the tool ends (PostToolUse) or the agent stops working.
+# The control room's preview reads one agent's newest events on every selection: indexed.
+INSTANCE_TOOL = """
+ALTER TABLE instances ADD COLUMN tool TEXT;
+ALTER TABLE instances ADD COLUMN tool_target TEXT;
+CREATE INDEX IF NOT EXISTS events_actor ON events(actor, id);
+"""
+
 MIGRATIONS: list[str] = [
     CORE + WORK,
     MERGE_QUEUE,
@@ -300,6 +309,7 @@ MIGRATIONS: list[str] = [
     THREAD_USAGE,
     CLAIM_ATTEMPT,
     HOSTS,
+    INSTANCE_TOOL,
 ]
 
 VERSION = len(MIGRATIONS)

@@ -403,6 +403,48 @@ def _result_sentence(msg: dict[str, Any]) -> str:
     return f"── {msg.get('subtype', 'result')}: {figures}"
 
 
+def tool_now(lines: list[str]) -> tuple[str, str | None] | None:
+    """The tool a stream-json log says is running now (its last `tool_use` with no
+    `tool_result` yet), and its target (a file, a command, a pattern); None when none runs.
+
+    Reads a log's tail: lines that are not stream-json are skipped, a `result` line
+    (the run ended) clears everything before it."""
+    running: dict[str, tuple[str, str | None]] = {}
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(msg, dict):
+            continue
+        if msg.get("type") == "result":
+            running.clear()
+            continue
+        message = msg.get("message")
+        parts = message.get("content") if isinstance(message, dict) else None
+        for part in parts if isinstance(parts, list) else []:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "tool_use" and part.get("name"):
+                args = _dict(part.get("input"))
+                target = next(
+                    (
+                        str(args[k])
+                        for k in ("file_path", "notebook_path", "command", "pattern", "url")
+                        if args.get(k)
+                    ),
+                    None,
+                )
+                running.pop(str(part.get("id")), None)
+                running[str(part.get("id"))] = (str(part["name"]), target)
+            elif part.get("type") == "tool_result":
+                running.pop(str(part.get("tool_use_id")), None)
+    return list(running.values())[-1] if running else None
+
+
 def _content(item: Any) -> str:
     if not isinstance(item, dict):
         return ""

@@ -3,7 +3,8 @@
 Reads git with plain subprocesses (no GitPython: this runs on every selection
 change). The diff is taken from where the worktree forked from its base, so
 commits on the base since then do not show as the agent's; uncommitted edits
-to tracked files count, and untracked files are listed as new.
+to tracked files count, and untracked files are listed as new. `numstat` gives
+only the size (+/-), for the agents list's DIFF column: one `git diff --numstat`.
 """
 
 from __future__ import annotations
@@ -32,14 +33,46 @@ def _git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
+def _fork(worktree: Path, base: str | None) -> str:
+    """Where the worktree forked from `base` (HEAD when there is no base)."""
+    if not base:
+        return "HEAD"
+    try:
+        return _git(worktree, "merge-base", base, "HEAD").strip() or base
+    except RuntimeError:
+        return base
+
+
+UNTRACKED_BYTES = 1_000_000
+"""Untracked files larger than this count as one line (a generated file is not read whole)."""
+
+
+def numstat(worktree: Path, base: str | None) -> tuple[int, int]:
+    """Lines added and removed against the fork point, untracked files' lines as added."""
+    plus = minus = 0
+    for line in _git(
+        worktree, "diff", "--numstat", "--no-ext-diff", _fork(worktree, base)
+    ).splitlines():
+        added, removed, _path = [*line.split("\t", 2), "", ""][:3]
+        if added.isdigit() and removed.isdigit():  # "-" for a binary file
+            plus, minus = plus + int(added), minus + int(removed)
+    for name in _git(worktree, "ls-files", "--others", "--exclude-standard").splitlines()[:200]:
+        try:
+            with open(worktree / name, "rb") as fh:
+                data = fh.read(UNTRACKED_BYTES + 1)
+        except OSError:
+            continue
+        plus += (
+            1
+            if len(data) > UNTRACKED_BYTES
+            else data.count(b"\n") + (data[-1:] not in (b"", b"\n"))
+        )
+    return plus, minus
+
+
 def files(worktree: Path, base: str | None) -> list[tuple[str, str]]:
     """(path, patch text) per changed file, in path order; untracked files say so."""
-    fork = "HEAD"
-    if base:
-        try:
-            fork = _git(worktree, "merge-base", base, "HEAD").strip() or base
-        except RuntimeError:
-            fork = base
+    fork = _fork(worktree, base)
     text = _git(worktree, "diff", "--no-color", "--no-ext-diff", fork)
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS] + "\n… (cut: the diff is longer)\n"

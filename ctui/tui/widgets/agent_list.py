@@ -41,14 +41,26 @@ class AgentList(Pane):
         self.fitted: tuple[AgentColumn, ...] = fit(120)
         super().__init__(spec(self.fitted), **kw)
         self._shown: tuple[list[Record], float, int | None, str] = ([], 0.0, None, "")
-        self._last_key: Any = None
+        self._last_key: Record | None = None
+        """The agent last announced as selected."""
+        self._announced = False
 
     def show(
-        self, records: list[Record], now: float, *, total: int | None = None, needle: str = ""
+        self,
+        records: list[Record],
+        now: float,
+        *,
+        total: int | None = None,
+        needle: str = "",
+        tick: bool = False,
     ) -> None:
         self._shown = (records, now, total, needle)
-        super().show(records, now, total=total, needle=needle)
+        super().show(records, now, total=total, needle=needle, tick=tick)
         self._announce()
+
+    def same(self, old: Record, new: Record) -> bool:
+        """Unchanged but for the runtime, which the one-second tick redraws."""
+        return old.keys() == new.keys() and all(old[k] == new[k] for k in old if k != "runtime")
 
     def on_resize(self, event: events.Resize) -> None:
         self.refit(event.size.width)
@@ -63,6 +75,7 @@ class AgentList(Pane):
         key = self.selected.get("key") if self.selected else None
         self.clear(columns=True)
         self._cells.clear()
+        self._drawn.clear()
         self._order = []
         for col in self.spec.columns:
             self.add_column(col.label, key=col.key, width=col.width)
@@ -76,8 +89,13 @@ class AgentList(Pane):
         self._announce()
 
     def _announce(self) -> None:
+        """Tell the preview when the selection moved, or its agent changed (not when a read
+        only brought the same agent again: that would restart the preview's read)."""
         rec = self.selected
-        key = (rec or {}).get("key"), id(rec)
-        if key != self._last_key:
-            self._last_key = key
+        last, first = self._last_key, not self._announced
+        self._last_key, self._announced = rec, True
+        moved = (rec is None) != (last is None) or (
+            rec is not None and last is not None and not self.same(last, rec)
+        )
+        if first or moved:
             self.post_message(self.Selected(rec))

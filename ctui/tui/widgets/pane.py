@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import RowDoesNotExist, RowKey
 
 from ctui.tui.rows import Cell, PaneSpec, Record, matches
 
@@ -54,6 +54,9 @@ class Pane(DataTable[Any]):
         self.sort_column: int | None = None
         self.sort_reverse = False
         self.total = 0
+        self._deferred: tuple[list[Record], float, int | None, str] | None = None
+        self._drawn: dict[str, Record] = {}
+        """The record behind each row's cells (a record equal to it needs no new cells)."""
 
     def on_mount(self) -> None:
         for col in self.spec.columns:
@@ -61,18 +64,77 @@ class Pane(DataTable[Any]):
         self.border_title = self.spec.title
         self.border_subtitle = self.spec.empty
 
+    def shown_now(self) -> bool:
+        """Whether the pane is on screen (its view chosen and the strip shown)."""
+        node: Any = self
+        while node is not None and hasattr(node, "display"):
+            if not node.display:
+                return False
+            node = node.parent
+        return True
+
     def show(
-        self, records: list[Record], now: float, *, total: int | None = None, needle: str = ""
+        self,
+        records: list[Record],
+        now: float,
+        *,
+        total: int | None = None,
+        needle: str = "",
+        tick: bool = False,
     ) -> None:
-        """Make the table show `records` (filtered by `needle`), touching only what changed."""
+        """Make the table show `records` (filtered by `needle`), touching only what changed.
+
+        A pane off screen only keeps `records` (and the total); its table catches up
+        when it comes into view (`catch_up`), so hidden views cost no rendering. A
+        row whose record did not change keeps its cells; the one-second `tick`
+        (same records, a later `now`) redraws the rows in view only, so the
+        countdowns of a thousand rows cost what forty do."""
+        if not needle and not self.shown_now():
+            key = self.spec.key
+            self.records = {str(r[key]): r for r in records if r.get(key) is not None}
+            self.total = len(records) if total is None else total
+            self._deferred = (records, now, total, needle)
+            return
+        self._sync_table(records, now, total, needle, tick)
+
+    def catch_up(self) -> None:
+        """Bring the table up to the last records it was given while off screen."""
+        if self._deferred is not None:
+            self._sync_table(*self._deferred, False)
+
+    def same(self, old: Record, new: Record) -> bool:
+        """Whether a row's record is unchanged, so its cells can stay as they are."""
+        return old == new
+
+    def _in_view(self) -> tuple[int, int]:
+        """The first and last row index on screen (with a screen's margin each side)."""
+        top = int(self.scroll_y)
+        height = max(self.size.height, 1)
+        return top - height, top + 2 * height
+
+    def _sync_table(
+        self, records: list[Record], now: float, total: int | None, needle: str, tick: bool
+    ) -> None:
+        self._deferred = None
         wanted: dict[str, list[Cell]] = {}
         kept: dict[str, Record] = {}
+        drawn, first, last = self._drawn, *self._in_view()
         for rec in records:
             if rec.get(self.spec.key) is None:
                 continue
+            key = str(rec[self.spec.key])
+            shown, behind = self._cells.get(key), drawn.get(key)
+            if shown is not None and behind is not None and not needle:
+                if tick and behind is rec:
+                    place = self._row_locations.get(RowKey(key))
+                    if place is not None and not first <= place <= last:
+                        wanted[key], kept[key] = shown, rec  # off screen: redrawn when in view
+                        continue
+                elif not tick and self.same(behind, rec):
+                    wanted[key], kept[key] = shown, rec
+                    continue
             cells = self.spec.row(rec, now)
             if matches(cells, needle):
-                key = str(rec[self.spec.key])
                 wanted[key], kept[key] = cells, rec
         order_changed = list(wanted) != self._order
         for key in [k for k in self._cells if k not in wanted]:
@@ -98,6 +160,7 @@ class Pane(DataTable[Any]):
                         order_changed = order_changed or i == self.sort_column
         self._order = list(wanted)
         self.records = kept
+        self._drawn = dict(kept)
         self.total = len(records) if total is None else total
         if order_changed:
             self._resort()

@@ -70,6 +70,12 @@ class Preview(Vertical):
         self.border_title = "Preview"
         self._tabs()
 
+    def on_resize(self) -> None:
+        """A new size (the narrow layout's one line, a resized terminal) keeps the output's
+        newest lines in view."""
+        if self.mode == "output" and self.lines:
+            self.query_one("#preview-scroll", VerticalScroll).scroll_end(animate=False)
+
     def _tabs(self) -> None:
         line = Text()
         for i, mode in enumerate(MODES):
@@ -131,8 +137,9 @@ class Preview(Vertical):
         self.lines = lines
         self.shown += 1
         self.query_one("#preview-body", Static).update(body)
-        if mode == "output":
-            self.query_one("#preview-scroll", VerticalScroll).scroll_end(animate=False)
+        if mode == "output":  # once the new body is laid out, its newest lines in view
+            scroll = self.query_one("#preview-scroll", VerticalScroll)
+            scroll.call_after_refresh(scroll.scroll_end, animate=False)
 
 
 def render(coord: Any, agent: Record | None, mode: str) -> tuple[RenderableType, list[str]]:

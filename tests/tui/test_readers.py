@@ -1,0 +1,67 @@
+"""The control room's store reads: aiosqlite for a local SQLite store, partial when the
+event log allows, always the same records as a full read through the core."""
+
+from __future__ import annotations
+
+from ctui.core import Coordinator
+from ctui.tui.aio import CoreReader, SqliteReader, panes_for
+from ctui.tui.live import reader_for
+from ctui.tui.snapshot import load
+
+
+def _same(a: object, b: object) -> None:
+    for pane in ("instances", "leases", "threads", "tasks", "decisions", "activity", "agents"):
+        assert a.records[pane] == b.records[pane], pane  # type: ignore[attr-defined]
+        assert a.totals[pane] == b.totals[pane], pane  # type: ignore[attr-defined]
+
+
+async def test_a_partial_read_shows_what_a_full_read_shows(seeded: Coordinator) -> None:
+    reader = reader_for(seeded)
+    assert isinstance(reader, SqliteReader)
+    try:
+        now = seeded.now()
+        first = await reader.read(seeded, limit=200, now=now, previous=None, full=True)
+        _same(first, load(seeded, now=now))
+
+        seeded.instances.heartbeat("backend-0001", state="needs_input")
+        now = seeded.now()
+        second = await reader.read(seeded, limit=200, now=now, previous=first, full=False)
+        assert reader.partial_reads == 1, "an agent's state change reads no thread or task"
+        assert second.records["threads"] is first.records["threads"]
+        _same(second, load(seeded, now=now))
+
+        with seeded.store.write() as conn:  # a change that logs no event: everything is read
+            conn.execute("UPDATE threads SET cost_usd = 1.5 WHERE name = 'docs-sweep'")
+        third = await reader.read(seeded, limit=200, now=now, previous=second, full=False)
+        assert reader.partial_reads == 1
+        assert any(t["cost_usd"] == 1.5 for t in third.records["threads"])
+        _same(third, load(seeded, now=now))
+
+        seeded.leases.release("src/auth.py", instance="backend-0001")
+        seeded.tasks.add("one more")
+        fourth = await reader.read(seeded, limit=200, now=now, previous=third, full=False)
+        assert reader.partial_reads == 2
+        _same(fourth, load(seeded, now=now))
+    finally:
+        await reader.close()
+
+
+def test_unknown_event_kinds_read_everything() -> None:
+    assert panes_for({"instance.state"}) == {"instances", "leases"}
+    assert panes_for({"lease.acquired", "task.added"}) == {"leases", "tasks"}
+    assert panes_for({"instance.state", "something.new"}) is None
+
+
+async def test_a_store_that_is_not_local_sqlite_reads_through_the_core(seeded: Coordinator) -> None:
+    class Elsewhere:  # a store without a SQLite file, as a PostgreSQL store would be
+        def __init__(self, c: Coordinator) -> None:
+            self.c = c
+
+        def __getattr__(self, name: str) -> object:
+            return None if name == "store" else getattr(self.c, name)
+
+    proxy = Elsewhere(seeded)
+    reader = reader_for(proxy)
+    assert isinstance(reader, CoreReader)
+    snap = await reader.read(proxy, limit=200, now=seeded.now(), previous=None, full=False)
+    assert "backend-0001" in {i["id"] for i in snap.records["instances"]}
