@@ -24,7 +24,7 @@ from ctui.core.store import failure
 from ctui.core.store.pg_schema import split
 from ctui.core.store.postgres import Catalog, lock_key, redact, translate
 from tests.conftest import CTUI
-from tests.support import FakeClock, dump, pg_url_or_skip
+from tests.support import FakeClock, dump, pg_dump, pg_url_or_skip
 
 pytestmark = pytest.mark.postgres
 
@@ -404,3 +404,14 @@ def test_a_schema_holding_other_tables_is_not_taken_over(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
     assert tables == [("orders",)]
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(pg: str, repo: Path) -> None:
+    c = Coordinator.open(repo)
+    c.tasks.add("keep me")
+    c.store.conn.execute("UPDATE ctui_schema SET version = 999")
+    before = dump(c.store)
+    c.close()
+    with pytest.raises(StoreError, match="newer than this ctui knows"):
+        Coordinator.open(repo)
+    assert pg_dump(pg, os.environ["CTUI_STORE_SCHEMA"]) == before  # version 999 still
