@@ -415,3 +415,27 @@ def test_a_newer_schema_is_refused_and_left_untouched(pg: str, repo: Path) -> No
     with pytest.raises(StoreError, match="newer than this ctui knows"):
         Coordinator.open(repo)
     assert pg_dump(pg, os.environ["CTUI_STORE_SCHEMA"]) == before  # version 999 still
+
+
+def _use_inherited(c: Coordinator) -> None:
+    import gc
+
+    c.tasks.add("from the child")  # through the parent's Coordinator, inherited by fork
+    c.close()
+    gc.collect()
+
+
+def test_a_forked_child_never_uses_or_closes_its_parents_connection(pg: str, repo: Path) -> None:
+    c = Coordinator.open(repo)
+    c.tasks.add("from the parent")
+    child = CTX.Process(target=_use_inherited, args=(c,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    c.tasks.add("from the parent again")  # its session survived the child
+    assert sorted(t.description for t in c.tasks.list()) == [
+        "from the child",
+        "from the parent",
+        "from the parent again",
+    ]
+    c.close()
