@@ -240,6 +240,8 @@ class PgStore(Store):
             return
         psycopg = load_psycopg()
         try:
+            # One round trip: begin, wait for the lock, then (holding it) bump the change
+            # counter `data_version` reads and read the server's clock.
             cur = conn.raw.execute(
                 f"BEGIN; SELECT pg_advisory_xact_lock({self._key}); "
                 "UPDATE ctui_schema SET changes = changes + 1 "
@@ -290,10 +292,10 @@ class PgStore(Store):
         """Close this thread's connection (other threads close theirs on exit)."""
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is not None and conn.fork != _FORKS[0]:
-            _INHERITED.append(conn)
+            _INHERITED.append(conn)  # the parent's: left open (see `_forked`)
         elif conn is not None:
             conn.raw.close()
-            self._local.conn = None
+        self._local.conn = None
 
     # -- the named seams
 
