@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -439,3 +440,56 @@ def test_a_forked_child_never_uses_or_closes_its_parents_connection(pg: str, rep
         "from the parent again",
     ]
     c.close()
+
+
+def _refusing_server() -> tuple[int, Any]:
+    """A server on 127.0.0.1 that speaks just enough of PostgreSQL's protocol to ask for a
+    password and refuse it, as a server with password auth does for a wrong one."""
+    import socket
+    import struct
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    while True:  # SSL or GSS encryption requests: answered "no"
+                        size, code = struct.unpack("!ii", conn.recv(8, socket.MSG_WAITALL))
+                        if code in (80877103, 80877104):
+                            conn.sendall(b"N")
+                            continue
+                        conn.recv(size - 8, socket.MSG_WAITALL)  # the startup message
+                        break
+                    conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # cleartext password, please
+                    conn.recv(1024)
+                    fields = b'SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user "ctui"\0\0'
+                    conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+                except (OSError, struct.error):
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], listener
+
+
+def test_a_refused_login_is_one_line_exit_17_without_the_password(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, listener = _refusing_server()
+    try:
+        monkeypatch.setenv("CTUI_STORE_URL", f"postgresql://ctui:wrong-pw@127.0.0.1:{port}/ctui")
+        proc = subprocess.run([CTUI, "task", "list"], cwd=repo, capture_output=True, text=True)
+    finally:
+        listener.close()
+    assert proc.returncode == 17, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused the login" in lines[0] and "pgpass" in lines[0], lines
+    assert "wrong-pw" not in proc.stderr
+    assert not (repo / ".ctui").exists()
