@@ -470,7 +470,10 @@ def _refusing_server() -> tuple[int, Any]:
                         break
                     conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # cleartext password, please
                     conn.recv(1024)
-                    fields = b'SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user "ctui"\0\0'
+                    fields = (
+                        b"SFATAL\0VFATAL\0C28P01\0"
+                        b'Mpassword authentication failed for user "ctui"\0\0'
+                    )
                     conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
                 except (OSError, struct.error):
                     pass
