@@ -17,6 +17,21 @@ check would deny with "retry in a moment". Target: the longest under budget.
 It also times the alternative commands (`ctui hook` through the console
 script, `python -m ctui.hook`) so the choice in `ctui.hooks.settings` stays
 measured, not assumed.
+
+`--real-client PATH` (a Claude Code binary, as in tests/realclient/) also runs
+whole sessions of the real client against a scripted fake Messages API on
+127.0.0.1, without ctui's hooks, with them, and with them through `ctui serve`,
+and reports what a hook call adds to a session, as a user feels it.
+
+Served hooks: a second scratch repository whose hooks go through a real
+`ctui serve` on this host (`.ctui/hooks.sock`, see `ctui.hooks.route`), timed
+in the same interleaved rounds and reported as a ratio to the direct pair.
+Without `--store-url` that store is SQLite with `[hooks] via = "serve"`; with
+`--store-url postgresql://...` it is that PostgreSQL store (the server and
+the hooks get `CTUI_STORE_URL`), the setting issue #18 measures.
+Target: the served pair at most 1.5x the direct SQLite pair.
+
+    .venv/bin/python benchmarks/bench_hooks.py --store-url postgresql://postgres@127.0.0.1:55432/ctui
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -31,22 +47,31 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TARGET = 2.5
+SERVED_TARGET = 1.5
 IMPORT_TASKS = 10_000
 
 
-def _run(argv: list[str], payload: str | None = None) -> float:
+def _run(
+    argv: list[str],
+    payload: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, input=payload, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        argv, input=payload, capture_output=True, text=True, timeout=60, env=env, cwd=cwd
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{argv[:3]} failed ({proc.returncode}): {proc.stderr.strip()}")
     return elapsed
 
 
-def _scratch_repo(root: Path) -> Path:
-    repo = root / "repo"
+def _scratch_repo(root: Path, name: str = "repo") -> Path:
+    repo = root / name
     repo.mkdir()
     env = {
         **os.environ,
@@ -64,6 +89,92 @@ def _scratch_repo(root: Path) -> Path:
 
 
 END_LEASES = 200
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system seconds of a live process (the server), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(
+    *calls: tuple[list[str], str | None], served: Served | None = None
+) -> tuple[float, float]:
+    """Wall and CPU seconds of `calls` run one after another (CPU: the processes, and the
+    server's share when `served`), so a loaded machine shows in wall time but not in CPU."""
+    server_before = _process_cpu(served.proc.pid) if served is not None else 0.0
+    before = _children_cpu()
+    wall = 0.0
+    for argv, payload in calls:
+        if served is not None:
+            wall += _run(argv, payload, served.env, served.repo)
+        else:
+            wall += _run(argv, payload)
+    cpu = _children_cpu() - before
+    if served is not None:
+        cpu += _process_cpu(served.proc.pid) - server_before
+    return wall, cpu
+
+
+class Served:
+    """A scratch repository whose hooks `ctui serve` answers, with that server running."""
+
+    def __init__(self, root: Path, store_url: str | None, name: str = "served") -> None:
+        self.repo = _scratch_repo(root, name)
+        (self.repo / ".venv").symlink_to(sys.prefix)
+        self.env = {**os.environ, "CLAUDE_PROJECT_DIR": str(self.repo)}
+        if store_url:
+            self.env["CTUI_STORE_URL"] = store_url
+        ctui = str(Path(sys.executable).parent / "ctui")
+        subprocess.run(
+            [ctui, "hooks", "install"],
+            cwd=self.repo,
+            check=True,
+            capture_output=True,
+            timeout=60,
+            env=self.env,
+        )
+        if not store_url:
+            (self.repo / ".ctui" / "config.toml").write_text('[hooks]\nvia = "serve"\n')
+        self.log = root / f"{name}.log"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [ctui, "serve", "--no-auth", "--workers", "1"],
+                cwd=self.repo,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+        sock = self.repo / ".ctui" / "hooks.sock"
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"ctui serve did not come up: {self.log.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def payloads(self, repo: Path, *texts: str) -> list[str]:
+        """The same payloads for this repository (its folder in place of `repo`)."""
+        return [text.replace(str(repo), str(self.repo)) for text in texts]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
 
 
 def _session_end(repo: Path, argv: list[str], base: dict[str, str], runs: int) -> float:
@@ -136,10 +247,94 @@ def _import_race(repo: Path, argv: list[str], base: dict[str, str], idle_ms: flo
     return {"import_s": took, "checks": during, "idle_ms": idle_ms}
 
 
+REAL_WRITES = 24  # enough calls that the hooks, not the client's start, set the difference
+REAL_ROUNDS = 5
+
+
+def _real_client(claude: str, root: Path, store_url: str | None) -> dict[str, Any]:
+    """Wall time of whole real Claude Code sessions (`claude -p`, a scripted fake API on
+    127.0.0.1, REAL_WRITES Write calls each) without ctui's hooks, with them answered in the
+    hook process, and through `ctui serve`; the difference spread over the hook calls a
+    session makes is the latency a call adds, as a user feels it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.realclient.conftest import client_env
+    from tests.realclient.fake_api import FakeAnthropic, Text, ToolUse
+
+    ctui = str(Path(sys.executable).parent / "ctui")
+    plain, trivial = _scratch_repo(root, "rc-plain"), _scratch_repo(root, "rc-trivial")
+    direct = _scratch_repo(root, "rc-direct")
+    for repo in (plain, trivial, direct):
+        (repo / ".venv").symlink_to(sys.prefix)
+    subprocess.run([ctui, "hooks", "install"], cwd=direct, check=True, capture_output=True)
+    from ctui.hooks.settings import document
+
+    (trivial / ".claude").mkdir()  # the same hooks, each a command that does nothing
+    (trivial / ".claude" / "settings.json").write_text(json.dumps(document("true")))
+    served = Served(root, store_url, "rc-served")
+    repos = {"no hooks": plain, "trivial": trivial, "direct": direct, "served": served.repo}
+    spent: dict[str, list[float]] = {name: [] for name in repos}
+    try:
+        for number in range(REAL_ROUNDS):
+            for name, repo in repos.items():
+                steps = [
+                    ToolUse(
+                        "Write",
+                        {"file_path": str(repo / f"gen/r{number}_{k}.txt"), "content": "x\n"},
+                    )
+                    for k in range(REAL_WRITES)
+                ]
+                with FakeAnthropic() as api:
+                    api.script(*steps, Text("done"))
+                    env = client_env(
+                        api,
+                        **({"CTUI_STORE_URL": store_url} if store_url and name == "served" else {}),
+                    )
+                    argv = [claude, "-p", "write the files", "--output-format", "stream-json"]
+                    argv += ["--verbose", "--permission-mode", "acceptEdits"]
+                    start = time.perf_counter()
+                    proc = subprocess.run(
+                        argv,
+                        cwd=repo,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=300,
+                        stdin=subprocess.DEVNULL,
+                    )
+                    spent[name].append(time.perf_counter() - start)
+                written = [repo / f"gen/r{number}_{k}.txt" for k in range(REAL_WRITES)]
+                if proc.returncode != 0 or not all(path.exists() for path in written):
+                    raise SystemExit(f"real client session in {name} failed: {proc.stderr[-2000:]}")
+        for name in ("direct", "served"):
+            held = subprocess.run(
+                [ctui, "--json", "instance", "list", "--all"],
+                cwd=repos[name],
+                capture_output=True,
+                text=True,
+                env=served.env if name == "served" else None,
+            )
+            if held.returncode != 0 or "claude-" not in held.stdout:
+                raise SystemExit(f"the {name} sessions never reached ctui: {held.stderr}")
+    finally:
+        served.stop()
+    calls = 2 * REAL_WRITES + 4  # SessionStart, UserPromptSubmit, Stop, SessionEnd
+    med = {name: statistics.median(values) * 1000 for name, values in spent.items()}
+    return {"median_ms": med, "calls": calls}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--runs", type=int, default=40, help="interleaved rounds (median is reported)"
+    )
+    parser.add_argument(
+        "--store-url",
+        help="time the served pair on this PostgreSQL store (default: SQLite, via = serve)",
+    )
+    parser.add_argument(
+        "--real-client",
+        metavar="CLAUDE",
+        help="also time whole sessions of this real Claude Code binary with and without hooks",
     )
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
@@ -201,14 +396,31 @@ def main() -> int:
         if "src/app.py" not in held:
             raise SystemExit("the installed command did not reach ctui (no lease taken)")
         variants["fast (absolute)"] = ["sh", "-c", fast_command()]
-        for _ in range(args.runs):
-            times["bare"].append(_run([sys.executable, "-c", "pass"]))
-            times["bare -I -S"].append(_run([sys.executable, "-I", "-S", "-c", "pass"]))
-            for name, argv in variants.items():
-                times[name].append(_run(argv, pre) + _run(argv, post))
+        served = Served(Path(tmp), args.store_url)
+        try:
+            s_pre, s_post = served.payloads(repo, pre, post)
+            s_argv = ["sh", "-c", command]
+            _run(s_argv, s_pre, served.env, served.repo)
+            times["served"] = []
+            cpu: dict[str, list[float]] = {name: [] for name in times}
+            for _ in range(args.runs):
+                rounds = {
+                    "bare": _timed(([sys.executable, "-c", "pass"], None)),
+                    "bare -I -S": _timed(([sys.executable, "-I", "-S", "-c", "pass"], None)),
+                    **{name: _timed((argv, pre), (argv, post)) for name, argv in variants.items()},
+                    "served": _timed((s_argv, s_pre), (s_argv, s_post), served=served),
+                }
+                for name, (wall, used) in rounds.items():
+                    times[name].append(wall)
+                    cpu[name].append(used)
+        finally:
+            served.stop()
         times = {name: values for name, values in times.items() if values}
         idle = statistics.median(_run(variants["installed"], pre) for _ in range(5)) * 1000
         race = _import_race(repo, variants["installed"], base, idle)
+        real = (
+            _real_client(args.real_client, Path(tmp), args.store_url) if args.real_client else None
+        )
     med = {name: statistics.median(values) * 1000 for name, values in times.items()}
     bare = med["bare"]
     print(f"command written by `ctui hooks install`:\n  {command}\n")
@@ -219,6 +431,19 @@ def main() -> int:
         print(f"Pre+PostToolUse pair, {name:12} {med[name]:7.1f} ms   {med[name] / bare:.2f}x")
     best = min(times["installed"]) / min(times["bare"])
     print(f"(fastest runs only: pair / bare = {best:.2f}x)")
+    used = {name: statistics.median(values) * 1000 for name, values in cpu.items() if values}
+    print(
+        f"CPU time (load does not inflate it): bare {used['bare']:.1f} ms, installed pair "
+        f"{used['installed']:.1f} ms = {used['installed'] / used['bare']:.2f}x, served pair "
+        f"(hooks + server) {used['served']:.1f} ms = {used['served'] / used['bare']:.2f}x"
+    )
+    store = "PostgreSQL (--store-url)" if args.store_url else "SQLite, via = serve"
+    served_ratio = med["served"] / med["installed"]
+    print(
+        f"Pre+PostToolUse pair through ctui serve ({store}): {med['served']:.1f} ms   "
+        f"{med['served'] / bare:.2f}x bare, {served_ratio:.2f}x the direct pair "
+        f"(target <= {SERVED_TARGET}x): {'ok' if served_ratio <= SERVED_TARGET else 'OVER'}"
+    )
     print(
         f"SessionEnd releasing {END_LEASES} leases (Claude Code allows ~1500 ms): "
         f"{session_end:.1f} ms"
@@ -241,6 +466,25 @@ def main() -> int:
         f"longest wait behind the import = {wait:.1f} ms (budget {budget:.0f} ms): "
         f"{'ok' if wait_ok else 'OVER' if checks else 'not measured'}"
     )
+    if real is not None:
+        rc, calls = real["median_ms"], real["calls"]
+        print(
+            f"\nreal client ({REAL_WRITES} Writes a session, {calls} hook calls, median of "
+            f"{REAL_ROUNDS}): no hooks {rc['no hooks']:.0f} ms, trivial hooks "
+            f"{rc['trivial']:.0f} ms, direct {rc['direct']:.0f} ms, served {rc['served']:.0f} ms "
+            "a session"
+        )
+        trivial = (rc["trivial"] - rc["no hooks"]) / calls
+        print(
+            "latency a call adds through the real client, a hook that runs `true`: "
+            f"{trivial:.1f} ms"
+        )
+        for name in ("direct", "served"):
+            added = (rc[name] - rc["no hooks"]) / calls
+            print(
+                f"latency a call adds through the real client, ctui's hook, {name}: {added:.1f} ms "
+                f"({added - trivial:.1f} ms more than the hook that does nothing)"
+            )
     ratio = med["installed"] / bare
     verdict = "ok" if ratio <= TARGET else "OVER"
     print(f"\npair / bare start-up = {ratio:.2f}x (target <= {TARGET}x): {verdict}")

@@ -14,6 +14,11 @@ Answers follow Claude Code's documented contract:
   unknown event, a missing or corrupt store and a database locked past the
   short busy timeout all land here, and the store is left unchanged.
 
+The lease check (PreToolUse) is the exception: it never fails open. When it
+cannot answer (a locked or corrupt store) or crashes on something unexpected,
+it denies with a one-line reason that says to retry (see `ctui.hooks.edits`),
+and `ctui.hooks.call.run` keeps that as a last guard for a crash outside it.
+
 It never exits 2, which would block the agent with our error as the reason.
 The store is never created by a hook: see `ctui.hooks.session.open_store`.
 """
@@ -24,29 +29,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ctui.hooks.call import MAX_INPUT, HookInputError
+
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-MAX_INPUT = 32 * 1024 * 1024
 READ_DEADLINE_S = 2.0
 IDLE_GAP_S = 0.05
-EVENTS = {
-    "SessionStart": "lifecycle",
-    "SessionEnd": "lifecycle",
-    "UserPromptSubmit": "lifecycle",
-    "Notification": "lifecycle",
-    "Stop": "lifecycle",
-    "SubagentStart": "lifecycle",
-    "SubagentStop": "lifecycle",
-    "PreToolUse": "edits",
-    "PostToolUse": "edits",
-    "PermissionRequest": "permission",
-}
-
-
-class HookInputError(Exception):
-    """The payload cannot be used: one line for stderr."""
 
 
 def read_stdin(
@@ -91,130 +81,92 @@ def read_stdin(
 
 
 def _whole_json(chunks: list[bytes]) -> bool:
-    import json
+    from ctui.core import fastjson
 
     try:
-        json.loads(b"".join(chunks))
+        fastjson.loads(b"".join(chunks))
     except (ValueError, RecursionError):
         return False
     return True
 
 
-def parse(raw: bytes, event_arg: str | None) -> dict[str, Any]:
-    """The payload as a dict with a known `hook_event_name`, a session id and an absolute cwd."""
-    import json
-
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HookInputError(
-            f"hook payload is not JSON ({exc.__class__.__name__}): ignored"
-        ) from None
-    except RecursionError:
-        raise HookInputError("bad input: hook payload nests too deeply: ignored") from None
-    if not isinstance(payload, dict):
-        raise HookInputError("hook payload is not a JSON object: ignored")
-    try:  # "\ud800" is valid JSON but no valid text: nothing could store or print it
-        json.dumps(payload, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise HookInputError(
-            "bad input: hook payload holds a lone surrogate (\\ud800-\\udfff), not text: ignored"
-        ) from None
-    except RecursionError:
-        raise HookInputError("bad input: hook payload nests too deeply: ignored") from None
-    event = payload.get("hook_event_name") or event_arg
-    if not isinstance(event, str) or event not in EVENTS:
-        raise HookInputError(f"unknown hook event {event!r}: ctui handles {', '.join(EVENTS)}")
-    if event_arg and event_arg != event:
-        raise HookInputError(
-            f"`ctui hook {event_arg}` got a {event} payload: fix the hook's command"
-        )
-    payload["hook_event_name"] = event
-    session = payload.get("session_id")
-    if not isinstance(session, str) or not session.strip():
-        raise HookInputError(f"{event} payload has no session_id")
-    cwd = payload.get("cwd")
-    if not isinstance(cwd, str) or not os.path.isabs(cwd) or not os.path.isdir(cwd):
-        raise HookInputError(f"{event} payload's cwd {cwd!r} is not an existing absolute folder")
-    for key in ("agent_id", "agent_type"):
-        if payload.get(key) is not None and not isinstance(payload[key], str):
-            raise HookInputError(f"{event} payload's {key} is not a string")
-    if payload.get("tool_input") is not None and not isinstance(payload["tool_input"], dict):
-        raise HookInputError(f"{event} payload's tool_input is not an object")
-    return payload
-
-
-def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Run the event's handler; returns the JSON answer, or None for a silent allow."""
-    name = f"ctui.hooks.{EVENTS[payload['hook_event_name']]}"
-    __import__(name)  # not importlib.import_module: `importlib` loads `warnings`
-    result: dict[str, Any] | None = sys.modules[name].handle(payload)
-    return result
-
-
 def main(argv: Sequence[str] = ()) -> int:
-    """Entry point for `ctui hook [EVENT]` and for the command `hooks install` writes."""
+    """Entry point for `ctui hook [EVENT]` and for the command `hooks install` writes.
+
+    The call is answered here, or by `ctui serve` on this host when the store
+    says so (`ctui.hooks.route`): on a PostgreSQL store this process never
+    opens the store, so it never imports a database driver.
+    """
     args = list(argv)
     if args[:1] in (["-h"], ["--help"]):
         print(
             "usage: ctui hook [EVENT] < payload.json  (Claude Code runs it: `ctui hooks install`)"
         )
         return 0
+    from ctui.hooks import call
+
     try:
-        payload = parse(read_stdin(), args[0] if args else None)
-        answer = handle(payload)
+        raw = read_stdin()
+        payload = call.parse(raw, args[0] if args else None)
     except HookInputError as exc:
-        return _fail(str(exc))
-    except Exception as exc:
-        from ctui.core.errors import CtuiError
+        code, out, err = call.fail(str(exc))
+    else:
+        from ctui.hooks import route
 
-        if isinstance(exc, CtuiError):
-            return _fail(exc.message)
-        return _fail(f"internal error ({exc.__class__.__name__}: {exc}): please report it")
-    if answer is not None:
-        import json
-
-        sys.stdout.write(json.dumps(answer))
-        sys.stdout.write("\n")
-    return 0
-
-
-def _fail(message: str) -> int:
-    line = " ".join(message.split())
-    sys.stderr.write(f"ctui hook: {line}\n")
-    return 1
+        store = route.served_store(payload["cwd"])
+        if store is not None:
+            code, out, err = route.ask(store, raw, args, payload["hook_event_name"])
+        else:
+            code, out, err = call.run(payload)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
 
 
-DEFERRED = ("inspect", "ipaddress")
+DEFERRED = ("inspect", "ipaddress", "ntpath", "warnings", "fnmatch", "urllib.parse", "re")
+STUBS = {"urllib.parse": ("quote_from_bytes",)}
+"""Names other modules take with `from NAME import ATTR` at import time (pathlib does this
+one for `Path.as_uri`): each gets a stand-in that loads NAME when it is called."""
 
 
 def defer_imports(names: Sequence[str] = DEFERRED) -> None:
     """Let `import NAME` succeed at once and load NAME at its first attribute access.
 
-    Measured with `-X importtime`, these two were a fifth of the hook's
-    start-up and it never uses them: `dataclasses` imports `inspect` (the
-    core's records no longer use `dataclasses`, see `ctui.core.record`, so this
-    is now a guard against one coming back), and `urllib.parse` (via
-    `pathlib`) imports `ipaddress` for URL parsing the hook never does.
-    Anything that does touch them gets the real module, loaded on the spot.
-    Only the hook process does this.
+    Measured with `-X importtime` and in CPU time per call, these modules cost
+    the hook a few milliseconds and it never uses them: `dataclasses` imports
+    `inspect` (the core's records no longer use `dataclasses`, see
+    `ctui.core.record`, so this is a guard against one coming back); `pathlib`
+    imports `ntpath` (Windows paths), `fnmatch` (its globs), `warnings` (its
+    deprecations) and `urllib.parse` (`as_uri`, which loads `ipaddress`), none
+    of which a hook call reaches. Anything that does touch them gets the real
+    module, loaded on the spot. Only the hook process does this.
     """
     from types import ModuleType  # loaded by the core anyway (enum, typing)
 
+    def load(module: ModuleType) -> ModuleType:
+        name = module.__name__
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+        import importlib
+
+        real = importlib.import_module(name)
+        module.__dict__.update(real.__dict__)
+        return real
+
     class Deferred(ModuleType):
         def __getattr__(self, attr: str) -> Any:
-            name = self.__name__
-            if sys.modules.get(name) is self:
-                del sys.modules[name]
-            import importlib
+            if attr.startswith("__"):  # `from NAME import x` asks for `__path__`: no load
+                raise AttributeError(attr)
+            return getattr(load(self), attr)
 
-            real = importlib.import_module(name)
-            self.__dict__.update(real.__dict__)
-            return getattr(real, attr)
+    def stub(module: ModuleType, attr: str) -> Any:
+        return lambda *args, **kwargs: getattr(load(module), attr)(*args, **kwargs)
 
     for name in names:
         if name not in sys.modules:
-            sys.modules[name] = Deferred(name)
+            module = sys.modules[name] = Deferred(name)
+            for attr in STUBS.get(name, ()):
+                setattr(module, attr, stub(module, attr))
 
 
 def run() -> None:
@@ -226,6 +178,9 @@ def run() -> None:
     every edit. Committed transactions are already durable in the WAL; the
     next writer's automatic checkpoint folds them in.
     """
+    import gc
+
+    gc.disable()  # a process of a few dozen ms: the collector would only walk the imports
     defer_imports()
     code = main(sys.argv[1:])
     try:

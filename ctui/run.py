@@ -15,11 +15,17 @@ checks the budget caps after each save: a crossed cap marks the thread
 the group, SIGKILL after the grace period). A run that ends on a usage or
 rate limit (`limits.Watch`) leaves the thread `paused` until the reset.
 The agent gets `CTUI_PORT_BASE` (its block of ports) and `[thread.env]`.
+
+The supervisor runs on its thread's home host and beats for that host
+(`hosts.beat`, every few seconds). Once a second it reads its own row: a stop
+asked from another host (which cannot signal this process) is written there,
+and the supervisor ends its agent as `ctui thread stop` would.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ctui.core import Coordinator, private
+from ctui.core.hosts import beat as host_beat
 from ctui.core.instances import pid_start_time
 from ctui.core.threads import ACTIVE, Thread, agents, budget, limits, runs, tmux
 
@@ -82,6 +89,7 @@ class Supervisor:
         self.saving = threading.Lock()
         self.dirty = False
         self.saved = time.monotonic()
+        self.stopping = False
         self._last_said = ""  # the agent's last line that was not stream-json
 
     def say(self, text: str) -> None:
@@ -291,6 +299,9 @@ class Supervisor:
         was, beat = "running", time.monotonic()
         every = max(1.0, self.c.config.instance_ttl / 4)
         while not self.done.wait(1.0):
+            with contextlib.suppress(Exception):  # a busy store: again in a second
+                host_beat.beat(self.c)  # at most every few seconds
+                self._obey_stop()
             try:
                 if self.dirty and time.monotonic() - self.saved > SAVE_EVERY_S:
                     self._save()  # a quiet agent's last lines still count against the budget
@@ -304,6 +315,20 @@ class Supervisor:
             if now != was:
                 runs.set_active(self.c, self.t.name, self.run_id, now)
                 was = now
+
+    def _obey_stop(self) -> None:
+        """End the agent once its row says so: a stop asked (from this host or another), or
+        the run ended by someone else (`runs.stop_reason`)."""
+        with self.saving:  # a budget stop (`_save`) is its own, not news from the row
+            if self.stopping or self.exceeded is not None:
+                return
+            why = runs.stop_reason(self.c, self.t.name, self.run_id)
+            if why is None:
+                return
+            self.stopping = True
+        self.say(f"stopping the agent: {why}")
+        if self.terminate is not None:
+            self.terminate()
 
 
 def _model(line: str) -> str | None:

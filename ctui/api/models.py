@@ -40,6 +40,14 @@ class InstanceIn(Body):
     agent: str | None = Field(default=None, max_length=100)
     cwd: str | None = Field(default=None, max_length=4096)
     state: Literal["working", "needs_input", "idle"] = "idle"
+    host: str | None = Field(
+        default=None, max_length=255, description="the agent's hostname (default: the server's)"
+    )
+    host_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the agent's host id (`ctui hosts`); its pid is checked only on that host",
+    )
 
 
 class HeartbeatIn(Body):

@@ -68,10 +68,14 @@ class RemoteLeases(Part):
 
 class RemoteInstances(Part):
     def register(self, *, instance_id: str | None = None, **fields: Any) -> Instance:
+        from ctui.core import hostid
+
         keep = ("role", "task", "session_id", "pid", "ttl", "agent", "cwd", "state")
         body = {
             "id": instance_id,
             **{k: v for k, v in fields.items() if k in keep and v is not None},
+            "host": fields.get("host") or hostid.HOSTNAME,  # the pid is this host's, not the
+            "host_id": fields.get("host_id") or hostid.local(),  # server's
         }
         return instance_of(self.api.call("POST", "/api/instances", body=body))
 

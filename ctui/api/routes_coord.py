@@ -48,8 +48,19 @@ def register(c: C, body: InstanceIn) -> JSON:
         agent=body.agent,
         cwd=body.cwd,
         state=body.state,
+        host=body.host,
+        host_id=body.host_id,
     )
     return ok(inst.to_dict(c.now()), 201)
+
+
+# -- hosts --------------------------------------------------------------------
+
+
+@router.get("/hosts", summary="the machines sharing this store: heartbeat, clock offset, state")
+def hosts(c: C) -> JSON:
+    now, lapse = c.now(), c.config.host_lapse
+    return ok([h.to_dict(now, lapse) for h in c.hosts.list()])
 
 
 @router.get("/instances/{instance_id}", summary="one instance")

@@ -26,7 +26,7 @@ API_FILE = "api.json"
 REMOTE_FILE = "remote.json"
 SOCKET_NAME = "api.sock"
 UNIX = "unix:"
-MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the NUL
+MAX_SOCKET_PATH = private.MAX_SOCKET_PATH
 
 
 def resolve_token(explicit: str | None, config: Config | None) -> str | None:
@@ -110,35 +110,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def bind_unix(path: Path) -> socket.socket:
-    """Listen on a Unix socket only the owner can open (0600, in the store's 0700 folder).
-
-    The caller has made sure no live server uses `path`; a stale socket left by a
-    killed server is replaced, anything else there is refused.
-    """
-    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
-        raise UsageError(
-            f"the socket path {path} is longer than a Unix socket allows ({MAX_SOCKET_PATH} "
-            "bytes): use a store with a shorter path (--dir or CTUI_DIR)"
-        )
-    try:
-        if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise UsageError(f"{path} exists and is not a socket: move it away and try again")
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)  # born 0600: nobody else can connect even for an instant
-    try:
-        sock.bind(str(path))
-    except OSError as exc:
-        sock.close()
-        raise UsageError(f"cannot listen on {path}: {exc.strerror}") from None
-    finally:
-        os.umask(old)
-    os.chmod(path, private.FILE_MODE)
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
+    """Listen on a Unix socket only the owner can open: `ctui.core.private.bind_unix`."""
+    return private.bind_unix(path)
 
 
 def unix_path(url: str) -> str | None:

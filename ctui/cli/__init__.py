@@ -26,6 +26,7 @@ GROUPS = (
     "merge",
     "steer",
     "hooks",
+    "hosts",
     "server",
     "remote",
     "mcp",

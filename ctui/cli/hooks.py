@@ -4,7 +4,9 @@ At project scope the command written is portable (see `ctui.hooks.settings`):
 commit `.claude/settings.json`, because a worktree made by hand (`git worktree
 add`) runs Claude with the settings committed on its branch and nothing else;
 threads ctui spawns get the hooks either way. `doctor` lists every worktree
-of the repository and whether Claude Code would run ctui's hooks there.
+of the repository and whether Claude Code would run ctui's hooks there, and
+whether hooks on this store go through `ctui serve` (`ctui.hooks.route`) and
+whether it answers.
 
 With `--dir`, the command sets `CTUI_DIR` so the hook finds that store.
 Installing at project or local scope also creates the store: putting the hook
@@ -249,6 +251,7 @@ def doctor(ctx: Ctx) -> int:
     if not commands:
         report["problems"].append("no ctui hook installed here: run `ctui hooks install`")
     report["store"] = _check_store(ctx, report["problems"])
+    report["served"] = _check_served(report["store"], report["problems"])
     report["backend"] = _backend(ctx, report["warnings"])
     report["commands"] = [_check_command(c, project, report["problems"]) for c in sorted(commands)]
     report["worktrees"] = _worktrees(ctx, project, report["problems"])
@@ -357,6 +360,22 @@ def _check_store(ctx: Ctx, problems: list[str]) -> str | None:
     return path
 
 
+def _check_served(store: str | None, problems: list[str]) -> dict[str, Any] | None:
+    """Do hooks on this store go through `ctui serve` (`ctui.hooks.route`), and does it answer?"""
+    if store is None:
+        return None
+    from ctui.hooks.serve import check
+
+    found = check(Path(store))
+    if found["via_serve"] and not found["answers"]:
+        problems.append(
+            f"hooks on this store go through `ctui serve`, which does not answer on "
+            f"{found['socket']} ({found.get('error', 'a wrong answer')}): every lease check is "
+            "denied until you start `ctui serve` in the repository"
+        )
+    return found
+
+
 def _backend(ctx: Ctx, warnings: list[str]) -> dict[str, Any]:
     """Which store backend this repository uses; a password in its URL is warned about."""
     from ctui.core.paths import resolve_store_dir
@@ -463,6 +482,13 @@ def _doctor_text(report: dict[str, Any]) -> str:
     for s in report["settings"]:
         lines.append(f"{s['scope']:8} {s['path']}: {len(s['events'])} of 9 events hooked")
     lines.append(f"store    {report['store'] or 'does not open (see below)'}")
+    served = report.get("served")
+    if served is not None:
+        answers = {True: "answers", False: "does NOT answer", None: "is not running"}
+        lines.append(
+            f"hooks    {'through ctui serve' if served['via_serve'] else 'answered in the hook'}"
+            f"; ctui serve on {served['socket']} {answers[served['answers']]}"
+        )
     backend = report["backend"] or {"kind": "sqlite"}
     if backend["kind"] == "postgresql":
         lines.append(

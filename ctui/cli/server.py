@@ -1,6 +1,7 @@
 """`ctui serve`, `ctui api start|status|stop` and `ctui orchestrator start|status|stop`.
 
-`serve` runs the HTTP API and the orchestrator loop in the foreground; `start`
+`serve` runs the HTTP API and the orchestrator loop in the foreground, and
+answers hook calls on `.ctui/hooks.sock` (`ctui.hooks.serve`); `start`
 runs the same command detached (its output in `.ctui/logs/api.log`) and waits
 until it answers. The server announces itself in `.ctui/api.json` (url and pid,
 never the token); `stop` signals that pid and waits for the file to go.
@@ -21,6 +22,10 @@ from ctui.cli.common import Ctx, Group, leaf, positive
 from ctui.core.errors import NOTHING, CtuiError, UsageError
 from ctui.core.instances import pid_alive
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ctui.hooks.serve import HookServer
+
 START_WAIT_S = 60.0  # announced once workers serve, which takes a while on a loaded machine
 STOP_WAIT_S = 15.0
 
@@ -33,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run the HTTP API and the orchestrator loop in the foreground",
         epilog="The token comes from --token-file, CT_API_TOKEN, N8N_API_TOKEN or [api] token in "
         ".ctui/config.toml; without one the server refuses to start. --no-auth serves on "
-        "the Unix socket .ctui/api.sock instead of TCP, which only you can open.",
+        "the Unix socket .ctui/api.sock instead of TCP, which only you can open. Hooks that go "
+        'through the server (a PostgreSQL store, or [hooks] via = "serve") reach it on '
+        ".ctui/hooks.sock, which only you can open either.",
     )
     _server_options(p)
     for name, what in (
@@ -148,10 +155,12 @@ def serve(ctx: Ctx) -> int:
     shown = f"unix:{where}" if isinstance(where, str) else f"http://{a.bind}:{port}"
     ours = Path(where).lstat().st_ino if isinstance(where, str) else None
     workers = a.workers or default_workers()
+    hooks = _hook_server(coord.store.path, sock)
     print(
         f"ctui: serving {coord.store.path} on {shown} "
         f"({'no auth' if token is None else 'token required'}, {workers} worker process"
-        f"{'es' if workers > 1 else ''}); Ctrl-C stops",
+        f"{'es' if workers > 1 else ''}), hooks on "
+        f"{f'unix:{hooks.path}' if hooks is not None else 'no socket'}; Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
@@ -167,9 +176,33 @@ def serve(ctx: Ctx) -> int:
             sock=sock,
         )
     finally:
+        if hooks is not None:
+            hooks.stop()
         if ours is not None:
             _unlink_socket(Path(where), ours)
     return 0
+
+
+def _hook_server(store: Path, sock: Any) -> HookServer | None:
+    """Answer hooks on `.ctui/hooks.sock` (`ctui.hooks.serve`). When it cannot listen (a path
+    too long for a socket), a store whose hooks go through this server refuses to start;
+    another serves its API and warns."""
+    from ctui.hooks.route import via_serve
+    from ctui.hooks.serve import HookServer
+
+    hooks = HookServer(store)
+    try:
+        hooks.start()
+    except UsageError as exc:
+        if via_serve(str(store)):
+            sock.close()
+            raise
+        print(f"ctui: warning: no hooks socket ({exc.message})", file=sys.stderr)
+        return None
+    except BaseException:
+        sock.close()
+        raise
+    return hooks
 
 
 def _unlink_socket(path: Path, inode: int) -> None:

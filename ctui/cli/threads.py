@@ -71,7 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = g.command(
         "stop",
         stop,
-        "stop a thread: SIGTERM to its process group, SIGKILL after [threads] stop_grace",
+        "stop a thread: SIGTERM to its process group, SIGKILL after [threads] stop_grace "
+        "(from another host, the stop is written on its row and its supervisor obeys it)",
     )
     p.add_argument("name", help="the thread's name (`ctui thread list`)")
     p.add_argument(
@@ -271,8 +272,17 @@ def _error(t: Any, width: int = 48) -> str:
 
 
 def stop(ctx: Ctx) -> int:
+    from ctui.core import hostid
+
     t = ctx.coord.threads.stop(ctx.args.name, grace=ctx.args.grace, by=ctx.actor)
-    ctx.emit(t.to_dict(), f"{t.name}  stopped")
+    data = t.to_dict()
+    home = data.get("host_id")
+    if home and home != hostid.local() and data.get("stop_requested_at"):
+        where = f"{home} ({data.get('host')})" if data.get("host") else home
+        text = f"stop requested; thread {t.name} runs on host {where}, its supervisor stops it"
+    else:
+        text = f"{t.name}  stopped"
+    ctx.emit(data, text)
     return 0
 
 
@@ -372,6 +382,8 @@ DETAIL_KEYS = [
     "runtime",
     "started_at",
     "ended_at",
+    "host",
+    "host_id",
     "supervisor_pid",
     "agent_pid",
     "instance_id",

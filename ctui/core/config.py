@@ -35,9 +35,14 @@ port_start = 20000   # CTUI_PORT_BASE blocks start here
 port_block = 10      # ports per live thread
 [thread.env]         # extra variables for every agent ({thread}, {port_base}, {worktree} filled)
 DATABASE_URL = "postgresql://localhost/app_{thread}"
+[hosts]
+lapse_s = 60         # seconds without a host heartbeat before its work is freed
 [hooks]
 on_timeout = "deny"  # or "fail-open": what the edit-time lease check does when the
                      # store cannot answer in time (deny: the agent retries in a moment)
+via = "serve"        # hooks ask `ctui serve` on this host over .ctui/hooks.sock instead of
+                     # opening the store ("direct"); the default is "serve" on a PostgreSQL
+                     # store, "direct" on SQLite
 ```
 
 Every value is checked when the file is read (its type, and numbers above 0
@@ -87,12 +92,14 @@ class Config(Record):
         "gate_timeout",
         "api_token",
         "hook_on_timeout",
+        "hook_via",
         "raw",
         "budget",
         "port_start",
         "port_block",
         "limit_wait",
         "thread_env",
+        "host_lapse",
     )
     instance_ttl: float = 300.0
     lease_ttl: float = 300.0
@@ -106,6 +113,8 @@ class Config(Record):
     gate_timeout: float = 900.0
     api_token: str | None = None
     hook_on_timeout: str = "deny"
+    host_lapse: float = 60.0
+    hook_via: str | None = None  # None: by the store (see ctui.hooks.route)
 
     def __init__(
         self,
@@ -127,6 +136,7 @@ class Config(Record):
         thread_env: dict[str, str] | None = None,
         gate_timeout: float = 900.0,
         api_token: str | None = None,
+        host_lapse: float = 60.0,
     ) -> None:
         self.instance_ttl = instance_ttl
         self.lease_ttl = lease_ttl
@@ -147,6 +157,8 @@ class Config(Record):
         self.port_block = port_block
         self.limit_wait = limit_wait
         self.thread_env: dict[str, str] = {} if thread_env is None else thread_env
+        self.host_lapse = host_lapse
+        """Seconds without a heartbeat before a host's work is freed (`[hosts] lapse_s`)."""
 
     @classmethod
     def load(cls, store_dir: Path) -> Config:
@@ -216,12 +228,16 @@ class Config(Record):
             port_block=get("thread", "port_block", int, 10),
             limit_wait=get("threads", "limit_wait", float, 900.0),
             thread_env=_env(raw.get("thread", {}).get("env", {}), path),
+            host_lapse=get("hosts", "lapse_s", float, cls.host_lapse),
         )
         if config.port_start + config.port_block > 65535:
             raise UsageError(f"{path}: [thread] port_start + port_block must stay below 65536")
         config.hook_on_timeout = get("hooks", "on_timeout", str, cls.hook_on_timeout)
         if config.hook_on_timeout not in ("deny", "fail-open"):
             raise UsageError(f"{path}: [hooks] on_timeout must be 'deny' or 'fail-open'")
+        config.hook_via = raw.get("hooks", {}).get("via")
+        if config.hook_via not in (None, "serve", "direct"):
+            raise UsageError(f"{path}: [hooks] via must be 'serve' or 'direct'")
         if config.release_policy not in ("hold", "release-after-edit"):
             raise UsageError(f"{path}: [leases] release must be 'hold' or 'release-after-edit'")
         return config
@@ -246,7 +262,8 @@ KNOWN = {
         "warn_at",
     ),
     "thread": ("port_start", "port_block", "env"),
-    "hooks": ("on_timeout",),
+    "hooks": ("on_timeout", "via"),
+    "hosts": ("lapse_s",),
     "store": ("url", "schema"),
     "permissions": ("wait", "sessions"),
     "notify": ("webhooks", "topic", "retries"),

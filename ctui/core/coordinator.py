@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from ctui.core.decisions import Decisions
     from ctui.core.events import Events
+    from ctui.core.hosts import Hosts
     from ctui.core.instances import Instances
     from ctui.core.leases import Leases
     from ctui.core.merge import MergeQueue
@@ -103,6 +104,12 @@ class Coordinator(Context):
         from ctui.core.instances import Instances
 
         return Instances(self)
+
+    @cached_property
+    def hosts(self) -> Hosts:
+        from ctui.core.hosts import Hosts
+
+        return Hosts(self)
 
     @cached_property
     def leases(self) -> Leases:
@@ -194,9 +201,14 @@ class Coordinator(Context):
         return [] if lister is None else [item.to_dict() for item in lister()]
 
     def cleanup(self) -> dict[str, Any]:
-        """Reap stale instances, expired leases and task claims (and orphaned threads)."""
+        """Reap stale instances, expired leases and task claims (and orphaned threads).
+
+        The caller's host beats first (at most every few seconds): whoever reaps
+        is alive, and a host that lapsed frees its work here.
+        """
         from ctui.core.tasks import expire_claims
 
+        self.hosts.beat()
         with self.store.write() as conn:
             threads_failed = self.threads.reap(conn)
             reaped = self.instances.reap(conn=conn)

@@ -6,11 +6,11 @@ drown the feed. Everything that changes who holds, owns or runs what is.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 
+from ctui.core import fastjson as json  # the hook's path: see ctui.core.fastjson
 from ctui.core.clock import iso
 from ctui.core.record import FrozenRecord
 

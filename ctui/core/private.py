@@ -23,6 +23,7 @@ from ctui.core.errors import UsageError
 
 TYPE_CHECKING = False  # not imported from typing: the hook's start-up (see ctui.core.record)
 if TYPE_CHECKING:
+    import socket
     from typing import IO, Any
 
 DIR_MODE = 0o700
@@ -210,3 +211,42 @@ def agent_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENVS}
     env.update(extra or {})
     return env
+
+
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the NUL
+
+
+def bind_unix(path: Path) -> socket.socket:
+    """Listen on a Unix socket only the owner can open (0600, in the store's 0700 folder).
+
+    The API's `api.sock` (`ctui serve --no-auth`) and the hooks' `hooks.sock`.
+
+    The caller has made sure no live server uses `path`; a stale socket left by a
+    killed server is replaced, anything else there is refused.
+    """
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise UsageError(
+            f"the socket path {path} is longer than a Unix socket allows ({MAX_SOCKET_PATH} "
+            "bytes): use a store with a shorter path (--dir or CTUI_DIR)"
+        )
+    import socket
+
+    try:
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise UsageError(f"{path} exists and is not a socket: move it away and try again")
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # born 0600: nobody else can connect even for an instant
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {path}: {exc.strerror}") from None
+    finally:
+        os.umask(old)
+    os.chmod(path, FILE_MODE)
+    sock.listen(128)
+    sock.set_inheritable(True)  # `ctui serve --workers N` hands the API's socket to its workers
+    return sock

@@ -34,10 +34,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ctui.core.errors import LeaseHeld, StoreError, UsageError
+from ctui.core.errors import CtuiError, LeaseHeld, StoreError, UsageError
 from ctui.core.leases import Lease
 from ctui.core.leases.globs import escape
-from ctui.hooks.session import Session, open_store
+from ctui.hooks.call import one_line, retry_deny
+from ctui.hooks.session import CALLER, Session, open_store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
@@ -71,12 +72,23 @@ def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def lease_check(payload: dict[str, Any], path: str, tool: str) -> dict[str, Any] | None:
-    """PreToolUse on a file: allow, or deny with a reason; never an unanswered allow."""
+    """PreToolUse on a file: allow, or deny with a reason; never an unanswered allow.
+
+    Whatever goes wrong inside it, a store that cannot answer or an unexpected
+    exception (a row it cannot read, a bug), is a deny that says to retry,
+    unless the repository opted out (`_unanswered`).
+    """
     cwd = Path(payload["cwd"])
     try:
-        c = open_store(payload)
+        return _lease_check(payload, path, tool, cwd)
     except StoreError as exc:
-        return _unanswered(cwd, exc)
+        return _unanswered(cwd, exc, f"it could not check the file's lease in time ({exc.message})")
+    except Exception as exc:
+        return _unanswered(cwd, exc, f"its lease check failed ({one_line(exc)})")
+
+
+def _lease_check(payload: dict[str, Any], path: str, tool: str, cwd: Path) -> dict[str, Any] | None:
+    c = open_store(payload)
     try:
         if c.leases.key(escape(path), cwd) is None:
             return None
@@ -85,10 +97,7 @@ def lease_check(payload: dict[str, Any], path: str, tool: str) -> dict[str, Any]
         refusal = exc.message
     if refusal:
         return deny(f"ctui refused this edit on purpose: {refusal}")
-    try:
-        return before_edit(Session(payload, c), escape(path), tool)
-    except StoreError as exc:
-        return _unanswered(cwd, exc)
+    return before_edit(Session(payload, c), escape(path), tool)
 
 
 def deny(reason: str) -> dict[str, Any]:
@@ -129,32 +138,39 @@ def _not_one_file(c: Any, path: str, cwd: Path) -> str | None:
     return None
 
 
-def _unanswered(cwd: Path, exc: StoreError) -> dict[str, Any] | None:
-    """The store cannot answer: deny (retry soon), unless this repository opted out.
+def _unanswered(cwd: Path, exc: Exception, why: str) -> dict[str, Any] | None:
+    """The lease check got no answer (`why`): deny (retry soon), unless this repository opted out.
 
     No store at all means the repository never opted in: the edit passes.
     """
     from ctui.core.config import Config
-    from ctui.core.paths import resolve_store_dir
     from ctui.core.store import exists
 
-    try:
-        folder = resolve_store_dir(None, cwd)
-    except Exception:
-        folder = None
+    folder = _store_folder(cwd)
     if folder is None or not exists(folder):  # a SQLite file, or a PostgreSQL marker
         return None
     try:
         fail_open = Config.load(folder).hook_on_timeout == "fail-open"
     except Exception:
         fail_open = False
-    if fail_open:
-        raise exc
-    return deny(
-        "ctui refused this edit on purpose: it could not check the file's lease in time "
-        f"({exc.message}). Nothing was changed. Retry this edit in a moment; if it keeps "
-        "happening, tell the user (`ctui hooks doctor` checks the store)."
-    )
+    if fail_open:  # exit 1 with one line, a non-blocking error, as the repository asked
+        if isinstance(exc, CtuiError):
+            raise exc
+        raise CtuiError(f"internal error ({one_line(exc)}): please report it") from exc
+    return retry_deny(why)
+
+
+def _store_folder(cwd: Path) -> Path | None:
+    """The store this call is for: the server's when `ctui serve` answers it, else by `cwd`."""
+    from ctui.core.paths import resolve_store_dir
+
+    caller = CALLER.get()
+    if caller is not None:
+        return caller.store
+    try:
+        return resolve_store_dir(None, cwd)
+    except Exception:
+        return None
 
 
 def _file_path(payload: dict[str, Any], tool: str) -> str:

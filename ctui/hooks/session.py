@@ -17,6 +17,8 @@ repository create it on purpose.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 
 from ctui.core.coordinator import Coordinator
@@ -35,8 +37,45 @@ SHELLS = frozenset(
 MAX_ANCESTORS = 16
 
 
+class Caller:
+    """The hook process behind a call `ctui serve` answers for it (`ctui.hooks.serve`).
+
+    The handlers read who is calling through `environ`, `parent_pid` and
+    `open_store`, which fall back to this process when no `Caller` is set: the
+    served call then acts exactly as the hook process would have, with that
+    process's variables and parent, on the server's store (`store`, opened by
+    `opener` with the busy timeout the handler asks for).
+    """
+
+    __slots__ = ("env", "opener", "ppid", "store")
+
+    def __init__(
+        self, env: dict[str, str], ppid: int, store: Path, opener: Callable[[float], Coordinator]
+    ) -> None:
+        self.env = env
+        self.ppid = ppid
+        self.store = store
+        self.opener = opener
+
+
+CALLER: ContextVar[Caller | None] = ContextVar("ctui_hook_caller", default=None)
+
+
+def environ(name: str) -> str | None:
+    caller = CALLER.get()
+    return (caller.env if caller is not None else os.environ).get(name)
+
+
+def parent_pid() -> int:
+    caller = CALLER.get()
+    return caller.ppid if caller is not None else os.getppid()
+
+
 def open_store(payload: dict[str, Any], *, timeout: float = HOOK_BUSY_TIMEOUT_S) -> Coordinator:
     """The store for the payload's `cwd` (or `CTUI_DIR`): never created, short busy timeout."""
+    caller = CALLER.get()
+    if caller is not None:
+        return caller.opener(timeout)
     return Coordinator.open(payload["cwd"], create=False, timeout=timeout)
 
 
@@ -61,7 +100,7 @@ def session_pid(start: int | None = None) -> int | None:
     its parent is the session. None when /proc cannot tell (then liveness rests
     on heartbeats alone) or when the walk reaches init.
     """
-    pid = os.getppid() if start is None else start
+    pid = parent_pid() if start is None else start
     for _ in range(MAX_ANCESTORS):
         if pid <= 1:
             return None
@@ -99,13 +138,8 @@ class Session:
     @property
     def thread_instance(self) -> str | None:
         """The instance id a ctui supervisor gave this agent run, if any."""
-        wanted = os.environ.get("CTUI_INSTANCE_ID")
-        if (
-            wanted
-            and os.environ.get("CTUI_THREAD_ID")
-            and ID_RE.match(wanted)
-            and wanted != "operator"
-        ):
+        wanted = environ("CTUI_INSTANCE_ID")
+        if wanted and environ("CTUI_THREAD_ID") and ID_RE.match(wanted) and wanted != "operator":
             return wanted
         return None
 
@@ -157,9 +191,7 @@ class Session:
         )
 
     def _thread_id(self, agent_id: str | None) -> str | None:
-        return (
-            os.environ.get("CTUI_THREAD_ID") if agent_id is None and self.thread_instance else None
-        )
+        return environ("CTUI_THREAD_ID") if agent_id is None and self.thread_instance else None
 
     def _new_id(self, agent_id: str | None, parent: Instance | None) -> str:
         """`claude-<8>` (or `<parent>.<8>`), lengthened when another session owns that id."""

@@ -13,7 +13,9 @@ worktree's `.venv` (a linked worktree has none of its own), the Python of a
 `ctui` on PATH (pipx and the like), then `python3`. It runs that Python with
 `-I -S`, the fastest start measured (see `benchmarks/bench_hooks.py`): `site`
 is skipped, so the code finds ctui in the venv's site-packages itself (reading
-only ctui's own `.pth` for an editable install) and falls back to a full `site`
+only ctui's own `.pth` for an editable install, and for a setuptools editable finder
+only the folder it maps `ctui` to, without importing the finder and `importlib.util`)
+and falls back to a full `site`
 start only when that fails. Where no Python has ctui (a teammate without it,
 CI), the hook exits 0 with no output: a silent no-op, not an error on every
 tool call. `-I` also ignores the working folder and `PYTHON*` variables, so a
@@ -70,7 +72,13 @@ def found():
    if n.endswith(".pth") and "ctui" in n:
     for l in open(os.path.join(s,n)):
      l=l.strip()
-     if l.startswith("import "):exec(l)
+     if l.startswith("import "):
+      try:
+       t=open(os.path.join(s,l[7:].split(";")[0].strip()+".py")).read()
+       t=t[t.index("{'ctui': ")+9:];d=t[1:t.index(t[0],1)]
+      except (OSError,ValueError,IndexError):d=""
+      if d and os.path.isfile(os.path.join(d,"hook.py")):sys.path.append(os.path.dirname(d))
+      else:exec(l)
      elif l and l[0]!="#":sys.path.append(l)
   try:
    import ctui.hook;return 1

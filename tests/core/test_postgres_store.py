@@ -496,3 +496,12 @@ def test_a_refused_login_is_one_line_exit_17_without_the_password(
     assert len(lines) == 1 and "refused the login" in lines[0] and "pgpass" in lines[0], lines
     assert "wrong-pw" not in proc.stderr
     assert not (repo / ".ctui").exists()
+
+
+def test_the_store_has_the_servers_clock_for_host_offsets(pg: str, repo: Path) -> None:
+    c = Coordinator.open(repo)
+    server = c.store.server_time()
+    assert server is not None
+    (again,) = c.store.conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+    assert server <= again  # the server's own clock, read from the server
+    c.close()

@@ -244,3 +244,41 @@ def test_payload_arriving_in_pieces_is_read_whole(started: Hook, repo: Path) -> 
     cut = text.index("}") + 1
     answer = run_without_eof(started.command, repo, text[:cut].encode(), text[cut:].encode())
     assert answer.denied, answer
+
+
+def _unreadable_lease(db: Path) -> None:
+    """A lease row whose time is text: the lease check crashes on it (a TypeError), not a
+    store error; a store the hook cannot parse, written by hand or by a buggy tool."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("UPDATE leases SET acquired_at = 'garbage'")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_crash_in_the_lease_check_denies_with_retry(started: Hook, repo: Path) -> None:
+    """An unexpected exception (not a timeout) in the lease check never lets the edit through."""
+    db = repo / ".ctui" / "ctui.db"
+    _unreadable_lease(db)
+    before = snapshot(db)
+    app = repo / "src" / "app.py"
+    answer = started("PreToolUse-Edit", session="another-session-0005", file=app)
+    assert answer.denied, answer
+    assert "on purpose" in answer.reason and "lease check failed (TypeError" in answer.reason
+    assert "Retry this edit in a moment" in answer.reason
+    assert "\n" not in answer.reason and "Traceback" not in answer.reason + answer.err
+    assert snapshot(db) == before
+
+
+def test_crash_in_the_lease_check_fails_open_when_the_repository_opts_out(
+    started: Hook, repo: Path
+) -> None:
+    (repo / ".ctui" / "config.toml").write_text('[hooks]\non_timeout = "fail-open"\n')
+    db = repo / ".ctui" / "ctui.db"
+    _unreadable_lease(db)
+    before = snapshot(db)
+    app = repo / "src" / "app.py"
+    answer = started("PreToolUse-Edit", session="another-session-0006", file=app)
+    _assert_failed_open(answer, "internal error (TypeError")
+    assert snapshot(db) == before

@@ -92,6 +92,37 @@ def test_edit_path_does_not_load_inspect(hook: Hook, repo: Path) -> None:
             assert heavy not in modules, (name, heavy)
 
 
+def test_edit_path_leaves_deferred_modules_unloaded(hook: Hook, repo: Path) -> None:
+    """Guard for start-up: what `defer_imports` defers (`re` among them) stays a stand-in on
+    the edit path; it loads no `json` or `enum` (`ctui.core.fastjson`), and the direct path
+    no `threading`, `tomllib` or `socket` (those are for `ctui serve`)."""
+    from ctui.hook import DEFERRED
+
+    ending = 'found() and sys.modules["ctui.hook"].run()'
+    command = hook.command.replace(
+        ending,
+        "found();import ctui.hook as h;h.defer_imports();code=h.main([]);"
+        'sys.stderr.write("\\nSTANDINS "+" ".join(sorted(n for n,m in sys.modules.items() '
+        'if type(m).__name__=="Deferred"))+"\\nLOADED "+" ".join(sys.modules))',
+    )
+    hook.start()
+    for name in ("PreToolUse-Edit", "PostToolUse-Edit"):
+        payload = fixture(name, SESSION=SESSION_A, CWD=str(repo), FILE=str(repo / "src" / "app.py"))
+        proc = subprocess.run(
+            ["sh", "-c", command],
+            input=json.dumps(payload).encode(),
+            capture_output=True,
+            timeout=30,
+            cwd=repo,
+        )
+        err = proc.stderr.decode()
+        standins = err.rsplit("STANDINS ", 1)[1].split("\n")[0].split()
+        loaded = err.rsplit("LOADED ", 1)[1].split()
+        assert sorted(standins) == sorted(DEFERRED), (name, err)
+        for module in ("threading", "tomllib", "socket", "_socket", "json", "enum"):
+            assert module not in loaded, (name, module)
+
+
 def test_sessions_racing_for_one_file_get_one_lease(hook: Hook, repo: Path) -> None:
     """Six sessions send PreToolUse for one file at once: exactly one is allowed, every round.
 

@@ -150,9 +150,11 @@ def server_pids(repo: Path) -> set[int]:
 
 
 def unchanged_by_tools(repo: Path) -> dict[str, Any]:
-    """The whole store but the instances table: every MCP tool call heartbeats its caller."""
+    """The whole store but the instances and hosts tables: every MCP tool call heartbeats
+    its caller (and so its host)."""
     rows = dict(dump(repo / ".ctui" / "ctui.db"))
     rows.pop("instances")
+    rows.pop("hosts")
     return rows
 
 

@@ -7,7 +7,7 @@ always exists and never goes stale.
 
 This module is the facade, `c.instances`: each method names one operation and
 hands it to the module that owns it. The record and its readers are in
-`record`, pids and staleness in `liveness`, registering and
+`record`, pids, hosts and staleness in `liveness`, registering and
 ending in `lifecycle`, heartbeats and self-updates in
 `heartbeat`, and listing and reaping in `reap`. The hook and
 `ctui lock acquire` import this module on every call, so neither it nor those
@@ -25,7 +25,15 @@ from ctui.core.instances import liveness as instance_liveness
 from ctui.core.instances import reap as instance_reap
 from ctui.core.instances import record as instance_record
 from ctui.core.instances.lifecycle import ID_RE, ensure_operator
-from ctui.core.instances.liveness import HOST, is_stale, pid_alive, pid_start_time
+from ctui.core.instances.liveness import (
+    HOST,
+    is_here,
+    is_stale,
+    pid_alive,
+    pid_start_time,
+    quiet_hosts,
+    stale_why,
+)
 from ctui.core.instances.record import LIVE_STATES, OPERATOR, STATES, Instance
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -57,12 +65,13 @@ class Instances:
         ttl: float | None = None,
         state: str = "idle",
         host: str | None = None,
+        host_id: str | None = None,
     ) -> Instance:
         """Create an instance (or revive one with the same id) and reap stale ones.
 
-        `host` is where the agent runs (default: here); its pid is checked for
-        liveness only on this host, so an agent registering through the API
-        from elsewhere should name its own.
+        `host` (hostname) and `host_id` say where the agent runs (default: here);
+        its pid is checked for liveness only on this host id, so an agent
+        registering through the API from elsewhere should name its own.
         """
         return instance_lifecycle.register(
             self._c,
@@ -81,6 +90,7 @@ class Instances:
             ttl=ttl,
             state=state,
             host=host,
+            host_id=host_id,
         )
 
     def get(self, instance_id: str) -> Instance:
@@ -137,7 +147,10 @@ __all__ = [
     "Instance",
     "Instances",
     "ensure_operator",
+    "is_here",
     "is_stale",
     "pid_alive",
     "pid_start_time",
+    "quiet_hosts",
+    "stale_why",
 ]

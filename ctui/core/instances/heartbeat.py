@@ -2,7 +2,9 @@
 
 A heartbeat keeps an instance from going stale and, by default, renews every
 unexpired lease it holds in the same transaction, so an agent that is alive
-does not lose its files. A state change is logged only when the state differs.
+does not lose its files. From the instance's own host it also touches that
+host's heartbeat (`hosts.beat.touch`): a machine whose agents only run hooks
+stays live while they work. A state change is logged only when the state differs.
 `mark_seen` remembers the newest event the hook has shown the instance.
 """
 
@@ -11,7 +13,8 @@ from __future__ import annotations
 import sqlite3
 
 from ctui.core.errors import UsageError
-from ctui.core.instances.liveness import require_live
+from ctui.core.hosts.beat import touch
+from ctui.core.instances.liveness import is_here, require_live
 from ctui.core.instances.record import LIVE_STATES, Instance, get
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -29,6 +32,8 @@ def heartbeat(
     with c.store.write() as conn:
         inst = require_live(c, instance_id, conn)
         conn.execute("UPDATE instances SET heartbeat_at = ? WHERE id = ?", (now, instance_id))
+        if is_here(inst):
+            touch(conn, inst.host_id or "", now)
         if state is not None and state != inst.state:
             _set_state(c, conn, inst, state, now)
         if renew_leases:

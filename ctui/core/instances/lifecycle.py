@@ -1,10 +1,11 @@
 """An instance's life: registering (or reviving) one, and ending it.
 
 Registration checks everything before it writes: the id, TTL, state and pid
-(which must run, when on this host). Then, in one transaction, it reaps stale
-instances, picks an id when none is given (`ROLE-NNNN`), finds the worktree
-and branch from `cwd`, and upserts the row, so registering an id again revives
-it. Unregistering frees what the instance holds (`Context.release_holdings`:
+(which must run, when on this host: the same host id, `ctui.core.hostid`).
+Then, in one transaction, it beats for this host, reaps stale instances,
+picks an id when none is given (`ROLE-NNNN`), finds the worktree and branch
+from `cwd`, and upserts the row, so registering an id again revives it.
+Unregistering frees what the instance holds (`Context.release_holdings`:
 leases, queued waits, task claims) before marking it ended.
 """
 
@@ -14,7 +15,9 @@ import re
 import sqlite3
 from pathlib import Path
 
+from ctui.core import hostid
 from ctui.core.errors import UsageError
+from ctui.core.hosts import beat as host_beat
 from ctui.core.instances.liveness import HOST, pid_alive, pid_start_time
 from ctui.core.instances.reap import reap
 from ctui.core.instances.record import LIVE_STATES, OPERATOR, Instance, get
@@ -24,7 +27,22 @@ TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from ctui.core.context import Context
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+class _Pattern:
+    """`re.compile(pattern)`, made at its first use: the hook's usual call (a heartbeat)
+    checks no id, and the hook process loads `re` only when something uses it."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def match(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.match(text)
+
+
+ID_RE = _Pattern(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
 def register(
@@ -45,12 +63,15 @@ def register(
     ttl: float | None = None,
     state: str = "idle",
     host: str | None = None,
+    host_id: str | None = None,
 ) -> Instance:
     """Create an instance (or revive one with the same id) and reap stale ones.
 
-    `host` is where the agent runs (default: here); its pid is checked for
-    liveness only on this host, so an agent registering through the API
-    from elsewhere should name its own.
+    `host` (a hostname) and `host_id` say where the agent runs (default: here);
+    its pid is checked for liveness only on this host id, so an agent
+    registering through the API from elsewhere should name its own. A
+    hostname alone other than this one's means "not here": its pid is never
+    looked up, only its heartbeat counts.
     """
     if instance_id is not None and not ID_RE.match(instance_id):
         raise UsageError(
@@ -65,13 +86,20 @@ def register(
         raise UsageError(f"bad state {state!r}: one of {', '.join(LIVE_STATES)}")
     if pid is not None and pid <= 0:
         raise UsageError(f"bad pid {pid}")
+    if host_id is not None:
+        host_id = hostid.check(host_id, "the host id")
+    elif host is None or host == HOST:
+        host_id = hostid.local()
     host = host or HOST
-    if pid is not None and host == HOST and not pid_alive(pid):
+    here = host_id == hostid.local()
+    if pid is not None and here and not pid_alive(pid):
         raise UsageError(
             f"no running process {pid} on this host: give the agent's own pid, or none"
         )
     now = c.now()
     with c.store.write() as conn:
+        if here:
+            host_beat.record(c, conn, host_id or "", host_beat.clock_offset(c))
         reap(c, conn=conn)
         if instance_id is None:
             instance_id = _new_id(c, conn, role)
@@ -90,8 +118,9 @@ def register(
             "worktree": worktree,
             "branch": branch,
             "pid": pid,
-            "pid_start": pid_start_time(pid) if pid else None,
+            "pid_start": pid_start_time(pid) if pid and here else None,
             "host": host,
+            "host_id": host_id,
             "agent": agent,
             "thread_id": thread_id,
             "started_at": now,

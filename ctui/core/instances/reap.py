@@ -3,9 +3,10 @@
 A reader never writes, so `select` shows an instance that is stale by now
 (`instance_liveness.is_stale`) as `stale` without changing its row. `reap`,
 inside a write transaction, marks such instances stale, frees what they hold
-(`Context.release_holdings`) and logs why: the heartbeat ran out or the
-process is gone. Registration and `ctui cleanup` reap everyone; a lease grant
-or a claim that finds nothing free reaps only the holders or claimants in its way.
+(`Context.release_holdings`) and logs why: the heartbeat ran out, the
+process is gone, or its host stopped answering (`ctui.core.hosts`).
+Registration and `ctui cleanup` reap everyone; a lease grant or a claim that
+finds nothing free reaps only the holders or claimants in its way.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import builtins
 import sqlite3
 
-from ctui.core.instances.liveness import is_stale
+from ctui.core.instances.liveness import is_stale, quiet_hosts, stale_why
 from ctui.core.instances.record import Instance
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -30,10 +31,11 @@ def select(c: Context, *, include_ended: bool = False) -> list[Instance]:
         sql += " WHERE state NOT IN ('ended', 'stale')"
     sql += " ORDER BY id = 'operator' DESC, started_at"
     now = c.now()
+    quiet = quiet_hosts(c)
     found = []
-    for row in c.store.conn.execute(sql):
+    for row in c.store.conn.execute(sql).fetchall():
         inst = Instance.from_row(row)
-        if is_stale(inst, now):
+        if is_stale(inst, now, quiet):
             inst.state = "stale"
             if not include_ended:
                 continue
@@ -57,12 +59,13 @@ def reap(
     if only is not None:
         sql += f" AND id IN ({', '.join('?' for _ in only)})"
         args.extend(only)
+    quiet = quiet_hosts(c, conn)
     reaped = []
     for row in conn.execute(sql, args).fetchall():
         inst = Instance.from_row(row)
-        if not is_stale(inst, now):
+        why = stale_why(inst, now, quiet)
+        if why is None:
             continue
-        why = "heartbeat" if now - inst.heartbeat_at > inst.ttl else "process gone"
         freed = c.release_holdings(conn, inst.id, reason=f"stale ({why})")
         conn.execute(
             "UPDATE instances SET state = 'stale', state_at = ? WHERE id = ?", (now, inst.id)

@@ -48,6 +48,7 @@ class Instance(Record):
         "state_at",
         "ended_at",
         "last_seen_event",
+        "host_id",
     )
     __slots__ = FIELDS
     id: str
@@ -71,6 +72,7 @@ class Instance(Record):
     state_at: float
     ended_at: float | None
     last_seen_event: int
+    host_id: str | None
 
     def __init__(
         self,
@@ -95,6 +97,7 @@ class Instance(Record):
         state_at: float,
         ended_at: float | None,
         last_seen_event: int,
+        host_id: str | None = None,
     ) -> None:
         self.id = id
         self.session_id = session_id
@@ -117,6 +120,8 @@ class Instance(Record):
         self.state_at = state_at
         self.ended_at = ended_at
         self.last_seen_event = last_seen_event
+        self.host_id = host_id
+        """The machine it runs on (`ctui.core.hostid`); its pid means something only there."""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Instance:

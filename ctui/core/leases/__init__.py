@@ -131,7 +131,8 @@ class Leases:
         found = select(self._c, holder=holder, include_expired=include_expired)
         if include_expired:
             return found
-        return lease_holders.live(self._c.store.conn, found, self._c.now())
+        c = self._c
+        return lease_holders.live(c.store.conn, found, c.now(), c.config.host_lapse)
 
 
 __all__ = ["ABSENT", "Lease", "Leases", "file_sha1"]

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ctui.core.clock import ago, iso
 from ctui.core.errors import LeaseExpired, LeaseHeld, NotFound
-from ctui.core.instances import Instance, is_stale
+from ctui.core.hosts import NONE, lapsed
+from ctui.core.instances import Instance, is_here, is_stale
 from ctui.core.leases.keys import overlapping, require_key
 from ctui.core.leases.record import Lease, row
 
@@ -25,17 +26,25 @@ if TYPE_CHECKING:
     from ctui.core.context import Context
 
 
-def holder_gone(conn: sqlite3.Connection, holder: str, now: float) -> bool:
-    """Whether the holder is stale or ended (its leases go at the next write)."""
+def holder_gone(
+    conn: sqlite3.Connection, holder: str, now: float, lapse_s: float | None = None
+) -> bool:
+    """Whether the holder is stale or ended (its leases go at the next write).
+
+    With `lapse_s` (`[hosts] lapse_s`), a holder on another host is also gone
+    once that host and the holder have both been silent that long.
+    """
     found = conn.execute("SELECT * FROM instances WHERE id = ?", (holder,)).fetchone()
-    return (
-        found is None
-        or is_stale(Instance.from_row(found), now)
-        or found["state"] in ("ended", "stale")
-    )
+    if found is None or found["state"] in ("ended", "stale"):
+        return True
+    inst = Instance.from_row(found)
+    quiet = NONE if lapse_s is None or is_here(inst) else lapsed(conn, now, lapse_s)
+    return is_stale(inst, now, quiet)
 
 
-def live(conn: sqlite3.Connection, leases: list[Lease], now: float) -> list[Lease]:
+def live(
+    conn: sqlite3.Connection, leases: list[Lease], now: float, lapse_s: float | None = None
+) -> list[Lease]:
     """The leases that still count: unexpired, and held by an instance that is not gone."""
     gone: dict[str, bool] = {}
     kept = []
@@ -43,7 +52,7 @@ def live(conn: sqlite3.Connection, leases: list[Lease], now: float) -> list[Leas
         if lease.expired(now):
             continue
         if lease.holder not in gone:
-            gone[lease.holder] = holder_gone(conn, lease.holder, now)
+            gone[lease.holder] = holder_gone(conn, lease.holder, now, lapse_s)
         if not gone[lease.holder]:
             kept.append(lease)
     return kept
@@ -101,12 +110,12 @@ def own(
 def check(c: Context, path: str, *, cwd: Path | None = None) -> Lease | None:
     """The unexpired lease that covers `path` (exactly or through a glob), if any."""
     key = require_key(c, path, cwd)
-    now = c.now()
+    now, lapse = c.now(), c.config.host_lapse
     conn = c.store.conn
     live = [
         lease
         for lease in overlapping(conn, key)
-        if not lease.expired(now) and not holder_gone(conn, lease.holder, now)
+        if not lease.expired(now) and not holder_gone(conn, lease.holder, now, lapse)
     ]
     live.sort(key=lambda lease: (lease.path != key, lease.acquired_at))
     return live[0] if live else None
@@ -114,13 +123,13 @@ def check(c: Context, path: str, *, cwd: Path | None = None) -> Lease | None:
 
 def held_by_other(c: Context, key: str, instance: str) -> Lease | None:
     """An unexpired lease overlapping `key` whose holder is not `instance`."""
-    now = c.now()
+    now, lapse = c.now(), c.config.host_lapse
     conn = c.store.conn
     for lease in overlapping(conn, key):
         if (
             lease.holder != instance
             and not lease.expired(now)
-            and not holder_gone(conn, lease.holder, now)
+            and not holder_gone(conn, lease.holder, now, lapse)
         ):
             return lease
     return None

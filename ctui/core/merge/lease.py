@@ -2,7 +2,7 @@
 
 Taking it is a compare-and-set in one write transaction; it is free when
 nobody holds it, when it expired, or when its holder's process is gone (same
-host). Every step that changes the queue or moves the base checks the token
+host id, `ctui.core.hostid`). Every step that changes the queue or moves the base checks the token
 inside its own write transaction, so a runner that lost its lease (paused
 past its expiry, say) cannot land anything.
 """
@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 
+from ctui.core import hostid
 from ctui.core.instances.liveness import HOST, pid_alive, pid_start_time
 from ctui.core.merge.context import MergeContext
 from ctui.core.store import open_store
@@ -30,7 +31,8 @@ def holder(conn: sqlite3.Connection) -> sqlite3.Row:
 def _free(row: sqlite3.Row, now: float) -> bool:
     if row["holder"] is None or row["expires_at"] <= now:
         return True
-    return bool(row["host"] == HOST and row["pid"] and not pid_alive(row["pid"], row["pid_start"]))
+    here = hostid.is_local(row["host_id"], row["host"])
+    return bool(here and row["pid"] and not pid_alive(row["pid"], row["pid_start"]))
 
 
 def acquire(ctx: MergeContext, conn: sqlite3.Connection, name: str, ttl: float) -> int | None:
@@ -42,9 +44,9 @@ def acquire(ctx: MergeContext, conn: sqlite3.Connection, name: str, ttl: float) 
     token = int(row["token"]) + 1
     pid = os.getpid()
     conn.execute(
-        "UPDATE merge_runner SET holder = ?, pid = ?, pid_start = ?, host = ?, token = ?, "
-        "expires_at = ? WHERE id = 1 AND token = ?",
-        (name, pid, pid_start_time(pid), HOST, token, now + ttl, row["token"]),
+        "UPDATE merge_runner SET holder = ?, pid = ?, pid_start = ?, host = ?, host_id = ?, "
+        "token = ?, expires_at = ? WHERE id = 1 AND token = ?",
+        (name, pid, pid_start_time(pid), HOST, hostid.local(), token, now + ttl, row["token"]),
     )
     ctx.log(conn, "merge.runner", subject=name, data={"token": token, "took_over": row["holder"]})
     return token

@@ -10,8 +10,9 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-import threading
 import time
+from _thread import LockType, allocate_lock
+from _thread import _local as local  # threading's own classes, without importing threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +48,7 @@ class Store:
         self.db_path = path / DB_NAME
         self.timeout = timeout
         self.created = False  # True when `open` made the database (the CLI says so)
-        self._local = threading.local()
+        self._local = local()
         self._writer = _writer_lock(self.db_path)
         self._queue = WriterQueue(path / WRITER_QUEUE)
 
@@ -264,6 +265,15 @@ class Store:
         """A number that changes when another connection commits (cheap change check)."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
+    def server_time(self) -> float | None:
+        """The store's own clock in epoch seconds, or None when it has none.
+
+        An embedded SQLite file has no clock apart from the caller's, so this
+        is None here; a server backend returns its server's time, and each
+        host records how far its own clock is from it (`hosts.clock_offset`).
+        """
+        return None
+
     def decision_search(
         self, conn: sqlite3.Connection, words: list[str], limit: int
     ) -> list[sqlite3.Row]:
@@ -310,11 +320,11 @@ def _statements(script: str) -> Iterator[str]:
         yield buffer.strip()
 
 
-_WRITERS: dict[Path, threading.Lock] = {}
-_WRITERS_GUARD = threading.Lock()
+_WRITERS: dict[Path, LockType] = {}
+_WRITERS_GUARD = allocate_lock()
 
 
-def _writer_lock(db_path: Path) -> threading.Lock:
+def _writer_lock(db_path: Path) -> LockType:
     """One lock per database file in this process: its threads queue here for writes.
 
     SQLite's busy handler makes a blocked writer sleep 1, 2, 5, 10... ms between
@@ -324,7 +334,7 @@ def _writer_lock(db_path: Path) -> threading.Lock:
     """
     key = db_path.absolute()
     with _WRITERS_GUARD:
-        return _WRITERS.setdefault(key, threading.Lock())
+        return _WRITERS.setdefault(key, allocate_lock())
 
 
 class WriterQueue:

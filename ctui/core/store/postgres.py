@@ -319,6 +319,12 @@ class PgStore(Store):
             (query, query, limit),
         ).fetchall()
 
+    def server_time(self) -> float | None:
+        """The server's clock now (one round trip; `clock` is the cheap estimate)."""
+        (server,) = self.conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+        self._seen = (float(server), time.monotonic())
+        return float(server)
+
     def clock(self) -> float:
         """The server's time: the last one read, plus local monotonic time since."""
         server, local = self._seen

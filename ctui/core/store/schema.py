@@ -270,6 +270,28 @@ ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
 UPDATE tasks SET attempt = attempts;
 """
 
+# Hosts (issue 18): each machine has a stable id and a heartbeat, and what runs somewhere says
+# where. A pid is checked only on its own host; a host whose heartbeat lapses has its work
+# freed. `clock_offset` is the host's clock minus the store's (0 where the store has no
+# clock of its own). A thread's `host_id` is its home (where its supervisor runs), and a stop
+# asked from another host is written on the thread's row for that supervisor to obey.
+HOSTS = """
+CREATE TABLE hosts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    heartbeat_at REAL NOT NULL,
+    clock_offset REAL NOT NULL DEFAULT 0
+);
+ALTER TABLE instances ADD COLUMN host_id TEXT;
+CREATE INDEX instances_host ON instances(host_id);
+ALTER TABLE threads ADD COLUMN host_id TEXT;
+ALTER TABLE threads ADD COLUMN stop_requested_at REAL;
+ALTER TABLE threads ADD COLUMN stop_requested_by TEXT;
+ALTER TABLE runs ADD COLUMN host_id TEXT;
+ALTER TABLE merge_runner ADD COLUMN host_id TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     CORE + WORK,
     MERGE_QUEUE,
@@ -277,6 +299,7 @@ MIGRATIONS: list[str] = [
     TASK_SOURCE,
     THREAD_USAGE,
     CLAIM_ATTEMPT,
+    HOSTS,
 ]
 
 VERSION = len(MIGRATIONS)

@@ -17,7 +17,7 @@ import sqlite3
 from functools import cached_property
 from pathlib import Path
 
-from ctui.core import private
+from ctui.core import hostid, private
 from ctui.core.errors import Conflict, NotFound, UsageError
 from ctui.core.instances import HOST
 from ctui.core.threads import agents
@@ -230,8 +230,18 @@ class Threads:
             "UPDATE threads SET status = 'running', run_id = ?, started_at = ?, "
             "ended_at = NULL, exit_code = NULL, error = NULL, api_error_status = NULL, "
             "supervisor_pid = NULL, supervisor_start = NULL, agent_pid = NULL, host = ?, "
+            "host_id = ?, stop_requested_at = NULL, stop_requested_by = NULL, "
             "resume_at = NULL, port_base = ?, updated_at = ? WHERE name = ? AND run_id = ?",
-            (run_id, now, HOST, self._free_ports(conn, name), now, name, t.run_id),
+            (
+                run_id,
+                now,
+                HOST,
+                hostid.local(),
+                self._free_ports(conn, name),
+                now,
+                name,
+                t.run_id,
+            ),
         )
         if cur.rowcount != 1:
             raise Conflict(f"thread {name!r} changed while starting: try again")

@@ -88,6 +88,9 @@ class Thread(Record):
         "port_base",
         "budget",
         "run_group",
+        "host_id",
+        "stop_requested_at",
+        "stop_requested_by",
     )
     __slots__ = FIELDS
     name: str
@@ -128,6 +131,9 @@ class Thread(Record):
     port_base: int | None
     budget: str | None
     run_group: str | None
+    host_id: str | None
+    stop_requested_at: float | None
+    stop_requested_by: str | None
 
     def __init__(
         self,
@@ -169,6 +175,9 @@ class Thread(Record):
         port_base: int | None = None,
         budget: str | None = None,
         run_group: str | None = None,
+        host_id: str | None = None,
+        stop_requested_at: float | None = None,
+        stop_requested_by: str | None = None,
     ) -> None:
         self.name = name
         self.mode = mode
@@ -208,6 +217,11 @@ class Thread(Record):
         self.port_base = port_base
         self.budget = budget
         self.run_group = run_group
+        self.host_id = host_id
+        """The home host (`ctui.core.hostid`): where its supervisor runs."""
+        self.stop_requested_at = stop_requested_at
+        """When a stop was asked for this run; the supervisor on the home host obeys it."""
+        self.stop_requested_by = stop_requested_by
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Thread:
@@ -248,6 +262,9 @@ class Thread(Record):
             "supervisor_pid": self.supervisor_pid,
             "agent_pid": self.agent_pid,
             "host": self.host,
+            "host_id": self.host_id,
+            "stop_requested_at": iso(self.stop_requested_at),
+            "stop_requested_by": self.stop_requested_by,
             "exit_code": self.exit_code,
             "error": self.error,
             "log_path": self.log_path,

@@ -122,10 +122,12 @@ def open_run(
     c: Context, conn: sqlite3.Connection, name: str, run_id: int, resumes: str | None
 ) -> None:
     """Add the `runs` row of a run just claimed (inside the claiming transaction)."""
+    from ctui.core import hostid
+
     conn.execute(
-        "INSERT OR REPLACE INTO runs(thread, run, kind, resumes, status, started_at) "
-        "VALUES (?, ?, ?, ?, 'running', ?)",
-        (name, run_id, "resume" if resumes else "start", resumes, c.now()),
+        "INSERT OR REPLACE INTO runs(thread, run, kind, resumes, status, started_at, host_id) "
+        "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+        (name, run_id, "resume" if resumes else "start", resumes, c.now(), hostid.local()),
     )
 
 
@@ -175,6 +177,7 @@ def listed(c: Context, name: str) -> list[dict[str, Any]]:
             "tokens": r["tokens"],
             "started_at": iso(r["started_at"]),
             "ended_at": iso(r["ended_at"]),
+            "host_id": r["host_id"],
         }
         for r in rows
     ]
@@ -198,6 +201,29 @@ def end_early(c: Context, name: str, run_id: int, status: str, error: str, data:
         close_run(c, conn, name, run_id, status, None, error)
         c.log(conn, f"thread.{status}", subject=name, data={"run": run_id, **data})
         return True
+
+
+def stop_reason(c: Context, name: str, run_id: int) -> str | None:
+    """Why this run's agent should stop now, or None while it may go on.
+
+    The supervisor polls this once a second: a stop asked on another host
+    (`ctui thread stop`) cannot signal its pid, and a run that someone else
+    ended (its host judged dead, its work already freed) must not go on alone.
+    """
+    row = c.store.conn.execute(
+        "SELECT run_id, status, error, stop_requested_at, stop_requested_by "
+        "FROM threads WHERE name = ?",
+        (name,),
+    ).fetchone()
+    if row is None:
+        return "the thread was removed"
+    if row["run_id"] != run_id:
+        return f"a newer run ({row['run_id']}) took the thread"
+    if row["stop_requested_at"] is not None:
+        return f"stop asked by {row['stop_requested_by'] or 'someone'}"
+    if row["status"] not in ("running", "waiting"):
+        return f"the thread is {row['status']}" + (f" ({row['error']})" if row["error"] else "")
+    return None
 
 
 def set_active(c: Context, name: str, run_id: int, status: str) -> None:
