@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--prompt-file", type=Path)
     args = parser.parse_args(argv)
+    c = Coordinator.open(store_dir=os.environ.get("CTUI_DIR"))
     for name in private.SECRET_ENVS:
         os.environ.pop(name, None)  # the agent and any tmux server started here inherit this
-    c = Coordinator.open(store_dir=os.environ.get("CTUI_DIR"))
     status = runs.record_supervisor(
         c, args.thread, args.run_id, os.getpid(), pid_start_time(os.getpid())
     )

@@ -21,7 +21,7 @@ from ctui.core.errors import UsageError
 
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_PORT = 31337
-TOKEN_ENVS = private.SECRET_ENVS
+TOKEN_ENVS = private.TOKEN_ENVS
 API_FILE = "api.json"
 REMOTE_FILE = "remote.json"
 SOCKET_NAME = "api.sock"

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-SECRET_ENVS = ("CT_API_TOKEN", "N8N_API_TOKEN", "CTUI_STORE_URL")
+TOKEN_ENVS = ("CT_API_TOKEN", "N8N_API_TOKEN")
+SECRET_ENVS = (*TOKEN_ENVS, "CTUI_STORE_URL")
+"""Never in an agent's environment: the API's tokens and the store's URL (it may hold a
+password; agents find a PostgreSQL store through `.ctui/store.json`)."""
 SKIP = ("worktrees",)  # whole checkouts: the folder itself is made 0700, its contents are git's
 
 

@@ -1,8 +1,9 @@
 """Where a hook call is answered: in the hook process, or by `ctui serve` on this host.
 
-On a PostgreSQL store (`CTUI_STORE_URL`, or `[store] url = "postgresql://..."`
-in `.ctui/config.toml`) the hook process must not open the store: its driver
-alone costs far more than the whole hook. It sends its payload to the
+On a PostgreSQL store (`CTUI_STORE_URL`, `[store] url = "postgresql://..."`
+in `.ctui/config.toml`, or the `.ctui/store.json` a PostgreSQL store leaves)
+the hook process must not open the store: its driver alone costs far more
+than the whole hook. It sends its payload to the
 `ctui serve` of its own host instead, over `.ctui/hooks.sock` (a Unix socket
 only its owner can open, `ctui.hooks.serve`), and prints what the server
 answers: the very output and exit code the direct call would have given.
@@ -45,7 +46,7 @@ ENV_DIR = "CTUI_DIR"  # ctui.core.paths.ENV_DIR
 ENV_URL = "CTUI_STORE_URL"
 CONFIG_NAME = "config.toml"
 SOCKET_NAME = "hooks.sock"
-MARKER = "store.json"  # ctui.core.store.target.MARKER
+MARKER_NAME = "store.json"  # ctui.core.store.target.MARKER
 POSTGRES = ("postgresql:", "postgres:")
 CONNECT_TIMEOUT_S = 1.0
 ANSWER_TIMEOUT_S = 8.0  # inside the client's 10 s hook timeout (ctui.hooks.settings.TIMEOUT_S)
@@ -90,9 +91,17 @@ def via_serve(store: str) -> bool:
         section = doc.get("store")
         found = section.get("url") if isinstance(section, dict) else None
         url = url or (found if isinstance(found, str) else "")
-    if not url:  # an earlier open on PostgreSQL left its marker (ctui.core.store.target)
-        return os.path.exists(os.path.join(store, MARKER))
-    return url.startswith(POSTGRES)
+    return url.startswith(POSTGRES) or (not url and _marked(store))
+
+
+def _marked(store: str) -> bool:
+    """`.ctui/store.json` says the store is PostgreSQL (`ctui.core.store.target.MARKER`):
+    agents never get `CTUI_STORE_URL`, so their hooks learn it here."""
+    try:
+        with open(os.path.join(store, MARKER_NAME), "rb") as fh:
+            return b'"postgresql"' in fh.read(4096)
+    except OSError:
+        return False
 
 
 def config_bytes(store: str) -> bytes:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from ctui.core.store import failure
 from ctui.core.store.pg_schema import split
 from ctui.core.store.postgres import Catalog, lock_key, redact, translate
 from tests.conftest import CTUI
-from tests.support import FakeClock, dump, pg_url_or_skip
+from tests.support import FakeClock, dump, pg_dump, pg_url_or_skip
 
 pytestmark = pytest.mark.postgres
 
@@ -456,3 +457,103 @@ def test_a_connection_the_server_ended_is_not_idle(pg: str, repo: Path) -> None:
     again = Coordinator.open(repo)
     assert again.tasks.add("after the restart").id and again.store.idle()
     again.close()
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(pg: str, repo: Path) -> None:
+    c = Coordinator.open(repo)
+    c.tasks.add("keep me")
+    c.store.conn.execute("UPDATE ctui_schema SET version = 999")
+    before = dump(c.store)
+    c.close()
+    with pytest.raises(StoreError, match="newer than this ctui knows"):
+        Coordinator.open(repo)
+    assert pg_dump(pg, os.environ["CTUI_STORE_SCHEMA"]) == before  # version 999 still
+
+
+def _use_inherited(c: Coordinator) -> None:
+    import gc
+
+    c.tasks.add("from the child")  # through the parent's Coordinator, inherited by fork
+    c.close()
+    gc.collect()
+
+
+def test_a_forked_child_never_uses_or_closes_its_parents_connection(pg: str, repo: Path) -> None:
+    c = Coordinator.open(repo)
+    c.tasks.add("from the parent")
+    child = CTX.Process(target=_use_inherited, args=(c,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    c.tasks.add("from the parent again")  # its session survived the child
+    assert sorted(t.description for t in c.tasks.list()) == [
+        "from the child",
+        "from the parent",
+        "from the parent again",
+    ]
+    c.close()
+
+
+def _refusing_server() -> tuple[int, Any]:
+    """A server on 127.0.0.1 that speaks just enough of PostgreSQL's protocol to ask for a
+    password and refuse it, as a server with password auth does for a wrong one."""
+    import socket
+    import struct
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    while True:  # SSL or GSS encryption requests: answered "no"
+                        size, code = struct.unpack("!ii", conn.recv(8, socket.MSG_WAITALL))
+                        if code in (80877103, 80877104):
+                            conn.sendall(b"N")
+                            continue
+                        conn.recv(size - 8, socket.MSG_WAITALL)  # the startup message
+                        break
+                    conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # cleartext password, please
+                    conn.recv(1024)
+                    fields = (
+                        b"SFATAL\0VFATAL\0C28P01\0"
+                        b'Mpassword authentication failed for user "ctui"\0\0'
+                    )
+                    conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+                except (OSError, struct.error):
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], listener
+
+
+def test_a_refused_login_is_one_line_exit_17_without_the_password(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, listener = _refusing_server()
+    try:
+        monkeypatch.setenv("CTUI_STORE_URL", f"postgresql://ctui:wrong-pw@127.0.0.1:{port}/ctui")
+        proc = subprocess.run([CTUI, "task", "list"], cwd=repo, capture_output=True, text=True)
+    finally:
+        listener.close()
+    assert proc.returncode == 17, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused the login" in lines[0] and "pgpass" in lines[0], lines
+    assert "wrong-pw" not in proc.stderr
+    assert not (repo / ".ctui").exists()
+
+
+def test_the_store_has_the_servers_clock_for_host_offsets(pg: str, repo: Path) -> None:
+    c = Coordinator.open(repo)
+    server = c.store.server_time()
+    assert server is not None
+    (again,) = c.store.conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+    assert server <= again  # the server's own clock, read from the server
+    c.close()

@@ -449,6 +449,19 @@ def test_which_calls_go_through_serve(
     assert via_serve(str(tmp_path)) is served
 
 
+def test_the_postgresql_marker_sends_an_agents_hook_to_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Agents never get `CTUI_STORE_URL`: `.ctui/store.json` tells their hooks instead."""
+    from ctui.hooks.route import via_serve
+
+    monkeypatch.delenv("CTUI_STORE_URL", raising=False)
+    (tmp_path / "store.json").write_text('{"backend": "postgresql", "url": "postgresql://u@db/c"}')
+    assert via_serve(str(tmp_path)) is True
+    (tmp_path / "config.toml").write_text('[hooks]\nvia = "direct"\n')
+    assert via_serve(str(tmp_path)) is False
+
+
 def test_a_postgresql_url_sends_the_hook_to_serve(hook: Hook, repo: Path) -> None:
     """`CTUI_STORE_URL` naming PostgreSQL: the hook process never opens a store itself; with
     no server on this host the lease check is refused, never let through."""

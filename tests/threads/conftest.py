@@ -31,10 +31,12 @@ def fake_agent(
     monkeypatch.delenv("FAKE_AGENT", raising=False)
     monkeypatch.delenv("FAKE_AGENT_HOOKS", raising=False)
     monkeypatch.delenv("TMUX", raising=False)
+    if "backend" in request.fixturenames:
+        request.getfixturevalue("backend")  # set up first, so its schema outlives the stop below
     repo = request.getfixturevalue("repo") if "repo" in request.fixturenames else None
     yield
     if repo is not None and (repo / ".ctui").exists():
-        c = Coordinator.open(repo)
+        c = Coordinator.open(repo, create=False)
         try:
             for t in c.threads.list():
                 if t.status in ("running", "waiting"):

@@ -11,8 +11,9 @@ PostgreSQL's: `REAL` is `double precision`, `INTEGER` is `bigint`
 - the FTS5 table and its triggers become a generated `tsvector` column with a
   GIN index (`decision_search` in `postgres.py` queries it);
 - tables that ordered by SQLite's `rowid` get a `rowid bigserial` column;
-- `glob`, `json_extract`, `json_set`, `json_remove` and `json_each(text)` are
-  SQL functions of the schema, so domain SQL keeps its words.
+- `glob_regex` (for `x GLOB ?`, as `x ~ glob_regex(?)`), `json_extract`,
+  `json_set`, `json_remove` and `json_each(text)` are SQL functions of the
+  schema, so domain SQL keeps its words.
 
 No psycopg here: `postgres.py` is the only module that imports it.
 """
@@ -61,8 +62,6 @@ BEGIN
     RETURN out || '$';
 END
 $$;
-CREATE FUNCTION glob(pattern text, value text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE AS $$ SELECT value ~ @.glob_regex(pattern) $$;
 CREATE FUNCTION json_path(path text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT string_to_array(substr(path, 3), '.')
 $$;

@@ -246,6 +246,8 @@ class PgStore(Store):
             return
         psycopg = load_psycopg()
         try:
+            # One round trip: begin, wait for the lock, then (holding it) bump the change
+            # counter `data_version` reads and read the server's clock.
             cur = conn.raw.execute(
                 f"BEGIN; SELECT pg_advisory_xact_lock({self._key}); "
                 "UPDATE ctui_schema SET changes = changes + 1 "
@@ -312,10 +314,10 @@ class PgStore(Store):
         """Close this thread's connection (other threads close theirs on exit)."""
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is not None and conn.fork != _FORKS[0]:
-            _INHERITED.append(conn)
+            _INHERITED.append(conn)  # the parent's: left open (see `_forked`)
         elif conn is not None:
             conn.raw.close()
-            self._local.conn = None
+        self._local.conn = None
 
     # -- the named seams
 
@@ -349,14 +351,10 @@ class PgStore(Store):
         ).fetchall()
 
     def server_time(self) -> float | None:
-        """The server's clock now, read in one round trip: each host measures its own
-        clock's offset against it (`ctui.core.hosts.beat`), and `doctor` warns past 1 s."""
-        psycopg = load_psycopg()
-        try:
-            row = self._pg.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
-        except psycopg.Error as exc:
-            raise failure_of(exc) from None
-        return float(row[0])
+        """The server's clock now (one round trip; `clock` is the cheap estimate)."""
+        (server,) = self.conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+        self._seen = (float(server), time.monotonic())
+        return float(server)
 
     def clock(self) -> float:
         """The server's time: the last one read, plus local monotonic time since."""

@@ -6,7 +6,6 @@ No psycopg and no TOML parsing unless a config file exists: the hook reads this 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from ctui.core.store.connection import DB_NAME
@@ -55,7 +54,10 @@ def target(path: Path) -> Target | None:
 
 def default_schema(path: Path) -> str:
     """`ctui_` and the repository folder's name, lower-cased, other characters as `_`."""
-    name = re.sub(r"[^a-z0-9_]", "_", path.resolve().parent.name.lower())
+    name = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_"
+        for ch in path.resolve().parent.name.lower()
+    )
     return f"ctui_{name}"[:63]
 
 
@@ -65,30 +67,45 @@ def exists(path: Path) -> bool:
 
 
 def _config_section(path: Path) -> dict[str, object]:
-    config = path / "config.toml"
-    if not config.exists():
+    try:
+        with open(path / "config.toml", "rb") as fh:
+            raw = fh.read()
+    except OSError:
         return {}
+    if b"store" not in raw:
+        return {}  # no [store] section: the TOML parser is not even loaded
     import tomllib
 
     try:
-        section = tomllib.loads(config.read_text(encoding="utf-8")).get("store", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        section = tomllib.loads(raw.decode("utf-8")).get("store", {})
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}  # Config.load names what is wrong with the file
     return section if isinstance(section, dict) else {}
 
 
 def _marker(path: Path) -> dict[str, object]:
+    """`.ctui/store.json`, parsed only when it names PostgreSQL (the hook's edit path on a
+    SQLite store loads no `json`: one failed open is all it costs)."""
+    try:
+        with open(path / MARKER, "rb") as fh:
+            raw = fh.read(65536)
+    except OSError:
+        return {}
+    if b'"postgresql"' not in raw:
+        return {}
     import json
 
     try:
-        doc = json.loads((path / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = json.loads(raw)
+    except ValueError:
         return {}
     return doc if isinstance(doc, dict) else {}
 
 
 def redact(url: str) -> str:
     """The URL without its password (what messages and the marker file show)."""
+    import re
+
     return re.sub(r"^([a-z]+://[^:/@]*):[^@]*@", r"\1@", url, flags=re.I)
 
 
