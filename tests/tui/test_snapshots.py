@@ -36,8 +36,11 @@ Running pytest -q: 12 passed
 
 
 @pytest.fixture
-def frozen() -> Any:
+def frozen(monkeypatch: pytest.MonkeyPatch) -> Any:
     """A seeded demo store written at T0, always at the same path; the app sees T0 + 42 s.
+
+    Its host is the same on every machine: a fixed host id, and the hostname on rows
+    written as `build-box`.
 
     The path is shared by every run on the machine, so a lock file next to it makes a
     second run (another checkout, another user's CI job) wait instead of deleting the
@@ -49,7 +52,11 @@ def frozen() -> Any:
         shutil.rmtree(ROOT, ignore_errors=True)
         make_repo(ROOT)
         writer = Coordinator.open(ROOT, clock=lambda: T0)
+        monkeypatch.setenv("CTUI_HOST_ID", "h-build-box")
         seed(writer)
+        with writer.store.write() as conn:
+            for table in ("threads", "instances"):
+                conn.execute(f"UPDATE {table} SET host = 'build-box' WHERE host IS NOT NULL")
         logs = writer.store.path / "logs"
         logs.mkdir(exist_ok=True)
         (logs / "fix-cart-total.log").write_text(LOG)
