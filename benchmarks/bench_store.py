@@ -23,6 +23,7 @@ SQLite process measured in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import shutil
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +73,10 @@ def worker(
     c.close()
 
 
-def cell(op: str, backend: str, procs: int, seconds: float, pg_url: str | None) -> float:
-    """Pairs per second for one operation, backend and process count (a fresh store)."""
+@contextlib.contextmanager
+def scratch(backend: str, pg_url: str | None) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A fresh repository (and on PostgreSQL a fresh schema, dropped afterwards), with the
+    store variables set for this process and the workers it starts."""
     root = Path(tempfile.mkdtemp(prefix="ctui-bench-store-"))
     repo = root / "repo"
     repo.mkdir()
@@ -84,6 +88,21 @@ def cell(op: str, backend: str, procs: int, seconds: float, pg_url: str | None) 
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
+        yield repo, env
+    finally:
+        if backend == "postgresql" and pg_url:
+            drop_schema(pg_url, env["CTUI_STORE_SCHEMA"])
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def cell(op: str, backend: str, procs: int, seconds: float, pg_url: str | None) -> float:
+    """Pairs per second for one operation, backend and process count (a fresh store)."""
+    with scratch(backend, pg_url) as (repo, env):
         fill(repo, QUEUE_PER_S[backend] * seconds if op == "task" else 0, env)
         ctx = mp.get_context("spawn")
         start, out = ctx.Barrier(procs + 1), ctx.Queue()
@@ -98,15 +117,6 @@ def cell(op: str, backend: str, procs: int, seconds: float, pg_url: str | None) 
         for w in workers:
             w.join(60)
         return sum(done for done, _ in results) / max(took for _, took in results)
-    finally:
-        if backend == "postgresql" and pg_url:
-            drop_schema(pg_url, env["CTUI_STORE_SCHEMA"])
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def wake_ms(backend: str, pg_url: str | None, samples: int = 40) -> float:
@@ -117,17 +127,7 @@ def wake_ms(backend: str, pg_url: str | None, samples: int = 40) -> float:
 
     from ctui.core import Coordinator
 
-    root = Path(tempfile.mkdtemp(prefix="ctui-bench-store-"))
-    repo = root / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    env = {"CTUI_STORE_URL": "", "CTUI_STORE_SCHEMA": ""}
-    if backend == "postgresql":
-        assert pg_url is not None
-        env = {"CTUI_STORE_URL": pg_url, "CTUI_STORE_SCHEMA": f"bench_{uuid.uuid4().hex[:12]}"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with scratch(backend, pg_url) as (repo, _env):
         c = Coordinator.open(repo)
         feed = c.store.change_feed()
         feed.wait(0)
@@ -151,15 +151,6 @@ def wake_ms(backend: str, pg_url: str | None, samples: int = 40) -> float:
         feed.close()
         c.close()
         return statistics.median(took) * 1000
-    finally:
-        if backend == "postgresql" and pg_url:
-            drop_schema(pg_url, env["CTUI_STORE_SCHEMA"])
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def fill(repo: Path, count: float, env: dict[str, str]) -> None:

@@ -10,9 +10,16 @@ import pytest
 
 from tests.api.conftest import TOKEN, Server, make_repo
 from tests.conftest import Cli
-from tests.support import dump
+from tests.support import dump as dump_all
 
 pytestmark = pytest.mark.slow
+
+
+def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """The whole store but `hosts`: the server's loop beats for its host on its own."""
+    rows = dump_all(db)
+    rows.pop("hosts")
+    return rows
 
 
 @pytest.mark.timeout(180)

@@ -277,11 +277,10 @@ def test_counts_list_and_status_snapshot(tc: Coordinator) -> None:
     assert snap["tasks"][0]["claimed_by"] == w
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # SQLite's query plan
 def test_claim_query_walks_the_queue_index(tc: Coordinator, backend: str) -> None:
     from ctui.core.tasks import BEST_QUERY
 
-    if backend != "sqlite":
-        pytest.skip("SQLite's query plan")
     plan = tc.store.conn.execute(f"EXPLAIN QUERY PLAN {BEST_QUERY}").fetchall()
     detail = " ".join(row["detail"] for row in plan)
     assert "INDEX tasks_queue (status=?)" in detail
