@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 import subprocess
 import sys
 import time
@@ -341,7 +342,9 @@ def test_doctor_names_the_backend_and_warns_of_a_password(
     doc = json.loads(proc.stdout)
     assert doc["backend"]["kind"] == "postgresql" and doc["warnings"] == [], doc
     assert doc["backend"]["schema"] == os.environ["CTUI_STORE_SCHEMA"]
-    monkeypatch.setenv("CTUI_STORE_URL", pg.replace("://postgres@", "://postgres:pw1234@"))
+    with_password = re.sub(r"://([^:/@]+)@", r"://\1:pw1234@", pg)
+    assert ":pw1234@" in with_password, pg  # the test server's URL names a user
+    monkeypatch.setenv("CTUI_STORE_URL", with_password)
     proc = subprocess.run(
         [CTUI, "hooks", "doctor", "--json"], cwd=repo, capture_output=True, text=True
     )
