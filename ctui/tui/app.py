@@ -54,6 +54,9 @@ def _quiet(b: BindingType) -> BindingType:
 ANSWERS = frozenset({"approve", "deny"})
 NARROW = 110
 """Below this width the preview goes under the list, one line high."""
+LIST_FULL = 144
+"""The agents list's width with every column shown (borders and scrollbar included)."""
+PREVIEW_MIN = 36
 SHORT = 34
 """Below this height the secondary strip starts hidden (v shows it)."""
 
@@ -213,8 +216,15 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
         self.fit_layout(event.size.width, event.size.height)
 
     def fit_layout(self, width: int, height: int) -> None:
-        """Narrow: the preview under the list, one line; short: the strip hidden unless chosen."""
+        """Narrow: the preview under the list, one line; wide: beside it, with what the list
+        leaves once every column shows (at least PREVIEW_MIN, at most 45%); short: the strip
+        hidden unless chosen."""
         self.screen.set_class(width < NARROW, "-narrow")
+        if width >= NARROW:  # the list gets every column once it can, the preview the rest
+            share = max(PREVIEW_MIN, min(width * 45 // 100, width - LIST_FULL))
+            self.query_one(Preview).styles.width = share
+        else:
+            self.query_one(Preview).styles.width = None  # the stylesheet's one line under it
         show = self.views_chosen if self.views_chosen is not None else height >= SHORT
         self.query_one("#lower").display = show
         self._catch_up()

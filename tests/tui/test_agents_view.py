@@ -40,6 +40,36 @@ async def test_agents_list_shows_threads_and_sessions_without_the_operator(
         assert preview.mode == "diff"
 
 
+COLUMN_ORDER = ["STATE", "NAME", "DOING", "FILES", "TASK", "BRANCH", "DIFF", "RUNTIME", "COST"]
+
+
+async def test_the_list_takes_every_column_when_wide_and_drops_the_least_first(
+    seeded: Coordinator,
+) -> None:
+    """At 200 columns every one shows (the preview takes what is left); narrower, BRANCH,
+    TASK, FILES, DIFF go in that order, and COST stays down to 80 columns."""
+    shown = {}
+    for width, height in ((200, 50), (160, 45), (120, 40), (80, 24)):
+        app = control_room(seeded)
+        async with app.run_test(size=(width, height)) as pilot:
+            await loaded(pilot)
+            await pilot.pause()
+            shown[width] = [str(c.label) for c in app.agents.columns.values()]
+            inner = app.agents.scrollable_content_region.width
+            assert sum(c.get_render_width(app.agents) for c in app.agents.columns.values()) <= (
+                inner
+            ), f"a column is cut at {width} columns"
+            assert not app.agents.show_horizontal_scrollbar
+    assert shown[200] == COLUMN_ORDER
+    for wide, narrow in ((200, 160), (160, 120), (120, 80)):
+        assert set(shown[narrow]) <= set(shown[wide])
+        gone = [c for c in COLUMN_ORDER if c in shown[wide] and c not in shown[narrow]]
+        assert all(COLUMN_ORDER.index(c) in (3, 4, 5, 6) for c in gone), (
+            f"{gone} dropped before the lower-priority columns"
+        )
+    assert {"STATE", "NAME", "DOING", "RUNTIME", "COST"} <= set(shown[80])
+
+
 async def test_ended_agents_are_hidden_until_e(seeded: Coordinator) -> None:
     seeded.threads.create("quick", prompt="FAKE_SLEEP=0", worktree=False)
     seeded.threads.start("quick")

@@ -63,7 +63,7 @@ class AgentList(Pane):
         return old.keys() == new.keys() and all(old[k] == new[k] for k in old if k != "runtime")
 
     def on_resize(self, event: events.Resize) -> None:
-        self.refit(event.size.width)
+        self.refit(self.size.width)  # inside the border (the event's size includes it)
 
     def refit(self, width: int) -> None:
         """Choose the columns for `width`; rebuild the table only when they change."""
