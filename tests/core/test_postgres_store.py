@@ -560,3 +560,30 @@ def test_the_store_has_the_servers_clock_for_host_offsets(pg: str, repo: Path) -
     (again,) = c.store.conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
     assert server <= again  # the server's own clock, read from the server
     c.close()
+
+
+def test_a_new_store_notifies_before_anyone_listens(pg: str, repo: Path) -> None:
+    """The triggers come with the schema: a plain LISTEN (a role that could not create
+    them) hears the first write, with no ctui listener ever started."""
+    import psycopg
+    from psycopg import sql
+
+    from ctui.core.store.listen import channel
+
+    c = Coordinator.open(repo)
+    schema = os.environ["CTUI_STORE_SCHEMA"]
+    try:
+        with psycopg.connect(pg, autocommit=True) as conn:
+            triggers = conn.execute(
+                "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND t.tgname = 'ctui_notify' ORDER BY c.relname",
+                (schema,),
+            ).fetchall()
+            assert [t[0] for t in triggers] == ["ctui_schema", "events"]
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel(schema))))
+            c.tasks.add("heard at once")
+            heard = list(conn.notifies(timeout=30, stop_after=1))
+        assert [n.channel for n in heard] == [channel(schema)]
+    finally:
+        c.close()

@@ -1,8 +1,11 @@
 """The PostgreSQL store's change feed: LISTEN, because there is no shared folder to watch.
 
 Every write transaction on a PostgreSQL store bumps `ctui_schema.changes`, and
-every event is a row in `events`; a statement trigger on each (`install`) calls
-`pg_notify` on the schema's channel (`channel`). PostgreSQL delivers a
+every event is a row in `events`; a statement trigger on each calls `pg_notify`
+on the schema's channel (`channel`). The store creates them with its schema
+(`create_missing`, in the creating transaction), so a role that may not create
+triggers still hears every change; a listener on a schema made by an older ctui
+adds them (`install`). PostgreSQL delivers a
 notification when the transaction commits, and folds identical ones of one
 transaction into one, so a waiter wakes once per commit, on any host.
 
@@ -59,29 +62,36 @@ def install(conn: psycopg.Connection[Any], schema: str, lock: int | None = None)
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '5s'")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
-        missing = _missing(conn, schema)
-        if missing:
-            conn.execute(
-                sql.SQL(
-                    "CREATE OR REPLACE FUNCTION {}.ctui_notify() RETURNS trigger "
-                    "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify(TG_ARGV[0], ''); "
-                    "RETURN NULL; END $$"
-                ).format(sql.Identifier(schema))
-            )
-        for table in missing:
-            conn.execute(
-                sql.SQL(
-                    "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {}.{} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION {}.ctui_notify({})"
-                ).format(
-                    sql.Identifier(TRIGGER),
-                    sql.Identifier(schema),
-                    sql.Identifier(table),
-                    sql.Identifier(schema),
-                    sql.Literal(channel(schema)),
-                )
-            )
+        missing = create_missing(conn, schema)
     return bool(missing)
+
+
+def create_missing(conn: Any, schema: str) -> list[str]:
+    """Create the function and the triggers `schema` lacks, in the caller's transaction
+    (which holds a lock against a second creator); the tables it made them on."""
+    missing = _missing(conn, schema)
+    if missing:
+        conn.execute(
+            sql.SQL(
+                "CREATE OR REPLACE FUNCTION {}.ctui_notify() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify(TG_ARGV[0], ''); "
+                "RETURN NULL; END $$"
+            ).format(sql.Identifier(schema))
+        )
+    for table in missing:
+        conn.execute(
+            sql.SQL(
+                "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {}.{} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {}.ctui_notify({})"
+            ).format(
+                sql.Identifier(TRIGGER),
+                sql.Identifier(schema),
+                sql.Identifier(table),
+                sql.Identifier(schema),
+                sql.Literal(channel(schema)),
+            )
+        )
+    return missing
 
 
 def _missing(conn: psycopg.Connection[Any], schema: str) -> list[str]:

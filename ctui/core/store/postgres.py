@@ -220,6 +220,10 @@ class PgStore(Store):
                     for statement in pg_schema.ddl(step, self.schema):
                         conn.execute(statement)
                     conn.execute(f"UPDATE {self.schema}.ctui_schema SET version = %s", (step + 1,))
+                if version < pg_schema.VERSION:  # made or migrated: it notifies from the start
+                    from ctui.core.store.listen import create_missing
+
+                    create_missing(conn, self.schema)
                 (server,) = conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()
                 conn.execute("COMMIT")
                 self._seen = (float(server), time.monotonic())
