@@ -9,7 +9,7 @@ from typing import Any
 
 from ctui.api.wire import Part, decision_of, event_of, instance_of, lease_of, seg, send_import
 from ctui.core.decisions import Decision
-from ctui.core.events import Event, follow
+from ctui.core.events import Event
 from ctui.core.instances import Instance
 from ctui.core.leases import Lease
 
@@ -175,6 +175,14 @@ class RemoteEvents(Part):
         return int(self.api.call("POST", "/api/events", body=body)["id"])
 
     def follow(
-        self, cursor: int = 0, *, poll: float = 0.5, until: float | None = None
+        self,
+        cursor: int = 0,
+        *,
+        poll: float = 0.5,
+        until: float | None = None,
+        kinds: builtins.list[str] | None = None,
     ) -> Iterator[Event]:
-        return follow(self.since, cursor, poll=poll, until=until)
+        """Events as the server logs them, from its event stream (no polling); `poll`
+        is kept for the local signature."""
+        for item in self.api.events(cursor, kinds=kinds, until=until):
+            yield event_of(item)

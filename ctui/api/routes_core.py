@@ -90,11 +90,13 @@ def publish(c: C, body: EventIn) -> JSON:
 
 @router.get(
     "/events/stream",
-    summary="server-sent events: every new event as it is logged",
+    summary="server-sent events: every new event as it is logged (kind=GLOB: only those)",
     response_class=StreamingResponse,
 )
 async def stream(
-    request: Request, since: Annotated[int | None, Query(ge=0, le=2**62)] = None
+    request: Request,
+    since: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    kind: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> StreamingResponse:
     st = state(request)
     c = st.coord
@@ -114,7 +116,7 @@ async def stream(
         async with contextlib.aclosing(feed.changes(idle=STREAM_TICK_S)) as changes:
             while True:
                 while read:
-                    batch = await run_in_threadpool(c.events.since, cursor, limit=500)
+                    batch = await run_in_threadpool(c.events.since, cursor, limit=500, kinds=kind)
                     for e in batch:
                         if await request.is_disconnected():  # a backlog to a closed socket
                             return

@@ -8,6 +8,7 @@ exit code the server sent; the `*_of` functions rebuild the core's records
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -114,6 +115,36 @@ class Api:
             return answer.json() if answer.content else None
         raise self._error(answer)
 
+    def events(
+        self, cursor: int, *, kinds: list[str] | None = None, until: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Each event after `cursor` as the server logs it, from its event stream (SSE),
+        until the monotonic deadline. A dropped stream is opened again from the last
+        event seen; a server that does not answer raises as `call` does."""
+        params: dict[str, Any] = {"since": cursor, "kind": kinds or None}
+        while until is None or time.monotonic() < until:
+            left = None if until is None else max(0.05, until - time.monotonic())
+            wait = httpx.Timeout(10.0, read=STREAM_READ_S if left is None else min(left, 60.0))
+            try:
+                with self.http.stream(
+                    "GET", "/api/events/stream", params=params, timeout=wait
+                ) as answer:
+                    if answer.status_code >= 400:
+                        answer.read()
+                        raise self._error(answer)
+                    for item in _sse(answer.iter_lines()):
+                        params["since"] = int(item["id"])
+                        yield item
+            except httpx.ReadTimeout:
+                continue  # quiet past the deadline's share (the loop checks it) or a stall
+            except httpx.RemoteProtocolError:
+                continue  # the server closed the stream (a restart): open it again
+            except httpx.TransportError as exc:
+                raise CtuiError(
+                    f"the ctui server at {self.url} does not answer ({type(exc).__name__}): "
+                    "start it (`ctui serve`), or use --local for this repository's store"
+                ) from None
+
     def _error(self, answer: httpx.Response) -> CtuiError:
         if answer.status_code == 401:
             return CtuiError(
@@ -130,6 +161,30 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+
+
+STREAM_READ_S = 60.0
+"""The longest quiet on an event stream before it is opened again (the server's
+keep-alive comes every 15 s)."""
+
+
+def _sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The events of a server-sent event stream: each `data:` document with its `id:`."""
+    import json
+
+    ident: str | None = None
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if ident is not None and data:
+                item = json.loads("\n".join(data))
+                item["id"] = int(ident)
+                yield item
+            ident, data = None, []
+        elif line.startswith("id:"):
+            ident = line[3:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip(" "))
 
 
 def lease_of(data: dict[str, Any], path_key: str = "path") -> Lease:

@@ -252,8 +252,8 @@ def events(ctx: Ctx) -> int:
     def since(after: int) -> list[Any]:
         return list(c.events.since(after, kinds=kinds))
 
-    if server_line(c):  # a remote poll is a request: a modest pace
-        for e in follow(since, cursor, poll=0.5, until=until):
+    if server_line(c):  # the server's event stream: each event as it is logged
+        for e in c.events.follow(cursor, until=until, kinds=kinds):
             _print_event(ctx, e)
         return 0
     feed = c.store.change_feed()  # woken by the store itself: file changes or LISTEN

@@ -127,6 +127,52 @@ def test_a_bounded_follow_prints_the_same_lines_as_on_the_server(
     ], "--json lines only, no server line"
 
 
+def requests_to(served: Server, route: str) -> int:
+    """How many GET requests the server answered on `route` (its /metrics histogram)."""
+    with served.client() as http:
+        text = http.get("/metrics").text
+    key = f'_count{{method="GET",route="{route}"}} '
+    return sum(int(float(line.split()[-1])) for line in text.splitlines() if key in line)
+
+
+def test_a_remote_follow_reads_the_servers_event_stream_instead_of_polling(
+    served: Server, client_dir: Cli
+) -> None:
+    with served.client() as http:
+        start = int(http.get("/api/events/latest").json()["id"])
+    streams = requests_to(served, "/api/events/stream")  # the server is shared by the module
+    proc = subprocess.Popen(
+        [CTUI, "events", "--follow", "--json", "--since", str(start), "--kind", "streamed.*"],
+        cwd=client_dir.cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        got = lines_of(proc)
+        first = publish(served, "streamed.one")
+        assert json.loads(got.get(timeout=LINE_WAIT_S))["id"] == first[0]
+        polls = requests_to(served, "/api/events")
+        later = publish(served, "noise.skip", "streamed.two", "noise.skip", "streamed.three")
+        seen = [json.loads(got.get(timeout=LINE_WAIT_S)) for _ in range(2)]
+        assert [(e["id"], e["kind"]) for e in seen] == [
+            (later[1], "streamed.two"),
+            (later[3], "streamed.three"),
+        ], "the server filters the stream by --kind"
+        assert requests_to(served, "/api/events") == polls, "no polling while it streams"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        assert proc.returncode == 130
+        deadline = time.monotonic() + 30  # a stream is counted once the server sees it close
+        while requests_to(served, "/api/events/stream") == streams and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert requests_to(served, "/api/events/stream") == streams + 1, "one stream, kept open"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def test_follow_sees_each_later_event_once_in_order_until_ctrl_c(
     served: Server, client_dir: Cli
 ) -> None:
