@@ -217,11 +217,11 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
 
     def fit_layout(self, width: int, height: int) -> None:
         """Narrow: the preview under the list, one line; wide: beside it, with what the list
-        leaves once every column shows (at least PREVIEW_MIN, at most 45%); short: the strip
-        hidden unless chosen."""
+        leaves once every column shows (at most 45%, at least 28% and PREVIEW_MIN, so the
+        list drops its last columns first); short: the strip hidden unless chosen."""
         self.screen.set_class(width < NARROW, "-narrow")
         if width >= NARROW:  # the list gets every column once it can, the preview the rest
-            share = max(PREVIEW_MIN, min(width * 45 // 100, width - LIST_FULL))
+            share = max(PREVIEW_MIN, width * 28 // 100, min(width * 45 // 100, width - LIST_FULL))
             self.query_one(Preview).styles.width = share
         else:
             self.query_one(Preview).styles.width = None  # the stylesheet's one line under it

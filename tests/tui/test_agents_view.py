@@ -219,3 +219,55 @@ async def test_the_diff_column_counts_a_worktrees_changes_and_follows_them(
         (tree / "NOTES.md").unlink()
         await until(pilot, lambda: diff() == "+1 -0", timeout=30)  # measured again within secs
         assert str(app.agents.get_cell("thread:fix-cart-total", "diff")) == "-"  # no worktree
+
+
+async def test_the_selection_stays_on_its_agent_when_a_change_moves_its_row(
+    seeded: Coordinator,
+) -> None:
+    """A session starting to wait sorts above the selected agent: the cursor moves with
+    the selected agent, and the preview keeps showing it."""
+    app = control_room(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+
+        def rows() -> list[str]:
+            keys = [
+                app.agents.coordinate_to_cell_key((i, 0)).row_key.value
+                for i in range(app.agents.row_count)
+            ]
+            return [app.agents.records[str(k)]["name"] for k in keys]
+
+        by_name = {r["name"]: r for r in app.agents.records.values()}
+        before = rows()
+        movers = [
+            i
+            for i, n in enumerate(before)
+            if by_name[n].get("instance") and by_name[n]["state"] != "waiting"
+        ]
+        mover = before[movers[-1]]
+        chosen = before[movers[-1] - 1]
+        assert by_name[chosen]["state"] != "waiting", before
+        select(app, chosen)
+        await until(pilot, lambda: (app.query_one(Preview).agent or {}).get("name") == chosen)
+        seeded.instances.set_state(by_name[mover]["instance"], "needs_input")
+        await until(pilot, lambda: rows().index(chosen) == before.index(chosen) + 1)
+        assert app.agents.selected is not None and app.agents.selected["name"] == chosen
+        await pilot.pause(0.2)
+        assert (app.query_one(Preview).agent or {}).get("name") == chosen
+
+
+async def test_the_question_view_wraps_its_sentences_in_a_narrow_preview(
+    seeded: Coordinator,
+) -> None:
+    app = control_room(seeded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        select(app, "backend-0001")  # not waiting: a sentence longer than the preview
+        await pilot.press("p")
+        preview = app.query_one(Preview)
+        await until(pilot, lambda: any("not waiting" in line for line in preview.lines))
+        await pilot.pause(0.2)
+        scroll = preview.query_one("#preview-scroll")
+        assert scroll.virtual_size.width <= scroll.size.width, "a sentence runs off the side"
+        await pilot.press("p")  # the diff: code keeps its lines, and may scroll sideways
+        await until(pilot, lambda: preview.mode == "diff" and preview.shown)

@@ -3,7 +3,8 @@
 A `Pane` whose columns follow its width: on a resize the lowest-priority
 columns drop (or come back) and DOING takes the rest, so nothing is cut off
 half-way at any terminal size. Moving the cursor posts `AgentList.Selected`
-so the preview follows the selection.
+so the preview follows the selection; the selection stays on its agent when
+a change of state moves the agent's row.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class AgentList(Pane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Details", id="agents.details", show=False),
     ]
+    keep_selection = True
 
     @dataclass
     class Selected(Message):

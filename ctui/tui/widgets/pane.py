@@ -24,6 +24,10 @@ from ctui.tui.rows import Cell, PaneSpec, Record, matches
 class Pane(DataTable[Any]):
     """One pane of the control room."""
 
+    keep_selection: ClassVar[bool] = False
+    """Whether the cursor stays on its record when a re-read moves its row (the agents
+    list); the other views keep the row, so a cursor at the top follows the newest."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "enter",
@@ -116,6 +120,7 @@ class Pane(DataTable[Any]):
         self, records: list[Record], now: float, total: int | None, needle: str, tick: bool
     ) -> None:
         self._deferred = None
+        chosen = self.selected if self.keep_selection else None
         wanted: dict[str, list[Cell]] = {}
         kept: dict[str, Record] = {}
         drawn, first, last = self._drawn, *self._in_view()
@@ -164,7 +169,18 @@ class Pane(DataTable[Any]):
         self.total = len(records) if total is None else total
         if order_changed:
             self._resort()
+        if chosen is not None:
+            self._follow(str(chosen[self.spec.key]))
         self._titles(needle)
+
+    def _follow(self, key: str) -> None:
+        """Keep the cursor on the record it was on, wherever a re-sort moved its row."""
+        try:
+            row = self.get_row_index(key)
+        except RowDoesNotExist:
+            return
+        if row != self.cursor_row:
+            self.move_cursor(row=row)
 
     def _titles(self, needle: str) -> None:
         shown = len(self._cells)

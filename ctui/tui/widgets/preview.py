@@ -41,7 +41,8 @@ class Preview(Vertical):
     Preview { border: round $panel-lighten-2; border-title-color: $text-muted; }
     Preview #preview-tabs { height: 1; padding: 0 1; }
     Preview #preview-scroll { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
-    Preview #preview-body { width: auto; min-width: 100%; }
+    Preview #preview-body { width: 100%; }
+    Preview #preview-body.-code { width: auto; min-width: 100%; }
     """
 
     mode: reactive[str] = reactive("output")
@@ -136,7 +137,9 @@ class Preview(Vertical):
             return
         self.lines = lines
         self.shown += 1
-        self.query_one("#preview-body", Static).update(body)
+        shown = self.query_one("#preview-body", Static)
+        shown.set_class(mode == "diff", "-code")  # code scrolls sideways; sentences wrap
+        shown.update(body)
         if mode == "output":  # once the new body is laid out, its newest lines in view
             scroll = self.query_one("#preview-scroll", VerticalScroll)
             scroll.call_after_refresh(scroll.scroll_end, animate=False)
