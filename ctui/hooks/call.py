@@ -36,6 +36,15 @@ EVENTS = {
 
 FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 """The tools whose PreToolUse is the lease check (blocking; it never fails open)."""
+LONG_TOOLS = ("Bash", "Task", "Agent", "WebFetch", "WebSearch", "mcp__.*")
+"""The tools shown while they run besides the file tools (`ctui.hooks.running`): commands,
+subagents, the web, MCP servers. Read, Grep, Glob and the like are quick and frequent: a
+hook process each would cost more than showing them is worth."""
+
+
+def is_shown(tool: str) -> bool:
+    """Whether ctui's hooks follow `tool` from start to end (the settings' matchers)."""
+    return tool in FILE_TOOLS or tool in LONG_TOOLS or tool.startswith("mcp__")
 
 
 def is_lease_check(payload: dict[str, Any]) -> bool:

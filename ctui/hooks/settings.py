@@ -46,14 +46,14 @@ from pathlib import Path
 from typing import Any
 
 from ctui.core.errors import UsageError
+from ctui.hooks.call import LONG_TOOLS
 
 SCOPES = ("project", "local", "user")
 FILE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
-LONG_TOOLS = ("Task", "Agent", "WebFetch", "WebSearch", "mcp__.*")
-"""Tools that can run for minutes and are shown while they run (with Bash): subagents, the
-web, MCP servers. Read, Grep, Glob and the like are quick and frequent: not worth a process."""
-RUNNING = "^(" + "|".join(("Bash", *LONG_TOOLS)) + ")$"
-ENDED = "^(" + "|".join(LONG_TOOLS) + ")$"
+RUNNING = "^(" + "|".join(LONG_TOOLS) + ")$"
+"""Bash, subagents, the web and MCP tools (`ctui.hooks.call.LONG_TOOLS`): started in the
+background; as a regex, anchored, so `Task` is not `TaskCreate`."""
+ENDED = "^(" + "|".join(t for t in LONG_TOOLS if t != "Bash") + ")$"
 
 
 class Group:

@@ -1,0 +1,68 @@
+"""What a hand-started session runs now, driven by the real client: a Bash command is shown
+(tool and command) while it runs and cleared when it ends.
+
+The command blocks until the test creates a file, so the test looks at the store while the
+command certainly runs, without a timed wait; deadlines only turn a hang into a failure.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ctui.core import Coordinator
+from ctui.core.flows.notify import read_agents
+from tests.conftest import Cli
+from tests.realclient.conftest import Session, wait_for
+from tests.realclient.fake_api import FakeAnthropic, Text, ToolUse
+from tests.realclient.test_real_sessions import installed, s_session, tool_result
+
+pytestmark = [pytest.mark.realclient, pytest.mark.slow]
+
+Claude = Callable[..., Session]
+Api = Callable[[], FakeAnthropic]
+BLOCKS = "while [ ! -f go ]; do sleep 0.05; done; echo released"
+
+
+def _agent(repo: Path, me: str) -> dict[str, object] | None:
+    c = Coordinator.open(repo)
+    try:
+        return next((a for a in read_agents(c) if a["instance"] == me), None)
+    finally:
+        c.close()
+
+
+def test_a_running_bash_command_is_shown_until_it_ends(
+    repo: Path, cli: Cli, claude: Claude, fake_api: Api
+) -> None:
+    installed(repo, cli, commit=False)
+    hold = threading.Event()
+    api = fake_api().script(
+        ToolUse("Bash", {"command": BLOCKS, "description": "wait for the go file"}),
+        Text("done", hold=hold),
+    )
+    s = claude(repo, api, "run the command", "--allowedTools", "Bash")
+    api.wait_requests(1)
+    me = f"claude-{s_session(api)[:8]}"
+
+    def running() -> dict[str, object] | None:
+        agent = _agent(repo, me)
+        return agent if agent is not None and agent["tool"] == "Bash" else None
+
+    agent = wait_for(running, what=f"{me} shown running Bash")
+    assert (agent["state"], agent["tool_target"], agent["doing"]) == ("working", BLOCKS, BLOCKS)
+    assert s.proc.poll() is None and len(api.main_requests()) == 1, "the command still runs"
+
+    (repo / "go").touch()
+    api.wait_requests(2)  # the tool's result is in: the call has ended (PostToolUse ran)
+    assert "released" in tool_result(api, 1)
+    agent = wait_for(lambda: _agent(repo, me), what=f"{me} in the agents list")
+    assert agent["tool"] is None and agent["tool_target"] is None, agent
+    hold.set()
+    s.wait()
+    assert s.result["is_error"] is False, s.err
+    agent = _agent(repo, me)
+    assert agent is None or agent["tool"] is None, agent
