@@ -17,6 +17,7 @@ import pytest
 
 from ctui.core import Coordinator
 from ctui.core.flows.notify import read_agents
+from ctui.tui.agent_rows import cells
 from tests.api.conftest import Server
 from tests.hooks.support import SESSION_A, SESSION_B, Hook, rows
 
@@ -93,6 +94,8 @@ def test_a_bash_call_shows_its_command_until_it_ends(hook: Hook, repo: Path) -> 
     try:
         (agent,) = [a for a in read_agents(c) if a["instance"] == ME]
         assert (agent["tool"], agent["doing"]) == ("Bash", "npm test")
+        row = cells(agent, c.now())  # the control room's agents list
+        assert (row["state"].text, row["doing"].text) == ("⚙ running Bash", "npm test")
     finally:
         c.close()
     assert hook("PostToolUse-Bash").code == 0
