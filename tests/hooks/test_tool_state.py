@@ -9,6 +9,8 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from ctui.core import Coordinator
 from ctui.core.flows.notify import read_agents
 from ctui.tui.agent_rows import cells
 from tests.api.conftest import Server
-from tests.hooks.support import SESSION_A, SESSION_B, Hook, rows
+from tests.hooks.support import SESSION_A, SESSION_B, Hook, fixture, rows
 
 ME = "claude-4f2c9a1e"
 
@@ -195,3 +197,37 @@ def test_a_background_start_never_denies_even_without_its_server(hook: Hook, rep
     assert answer.code == 1 and answer.out == "", answer
     assert answer.err.startswith("ctui hook: ") and len(answer.err.strip().splitlines()) == 1
     assert hook("PreToolUse-Edit", file=repo / "src" / "app.py").denied
+
+
+@pytest.mark.usefixtures("via")
+def test_a_start_and_its_end_racing_always_leave_nothing_running(hook: Hook, repo: Path) -> None:
+    """Pre and Post of one call as two real processes at once, round after round: whichever
+    lands first, the call has ended, so nothing may be left running (the start's check of the
+    ended ids and its write are one transaction)."""
+    hook.start(SESSION_A)
+    assert hook("UserPromptSubmit").code == 0
+    for n in range(10):
+        procs = []
+        for name in ("PostToolUse-Bash", "PreToolUse-Bash")[:: 1 if n % 2 else -1]:
+            payload = fixture(name, SESSION=SESSION_A, CWD=str(repo), FILE="")
+            payload.update(_bash(100 + n))
+            proc = subprocess.Popen(
+                ["sh", "-c", hook.command],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=repo,
+            )
+            procs.append((proc, json.dumps(payload).encode()))
+        for proc, body in procs:  # both payloads in before either is read back
+            assert proc.stdin is not None
+            proc.stdin.write(body)
+            proc.stdin.close()
+        for proc, _ in procs:
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.wait(timeout=60)
+            out, err = proc.stdout.read(), proc.stderr.read()
+            proc.stdout.close()
+            proc.stderr.close()
+            assert (proc.returncode, out) == (0, b""), err
+        assert _now(repo) == (None, None, "working"), f"round {n}"
