@@ -30,10 +30,11 @@ The lease check (PreToolUse) carries `"onFailure": "block"`: from Claude Code
 through unleased (older clients ignore the key).
 
 Each event gets one group, and three get a second one the client runs in the
-background (`"async": true`, from Claude Code 2.x): PreToolUse of Bash and the
-other long tools (`RUNNING`) records what runs without slowing the call, and
-PostToolUse / PostToolUseFailure of the long tools but Bash clear it. Bash's
-end stays a foreground group with the file tools.
+background (`"async": true`, as the pinned client 2.1.328 has it): PreToolUse of
+Bash and the other long tools (`RUNNING`) records what runs without slowing the
+call, and PostToolUse / PostToolUseFailure of the long tools but Bash clear it.
+Bash's end stays a foreground group with the file tools (a failed command fires
+PostToolUseFailure, not PostToolUse, as the real client shows).
 """
 
 from __future__ import annotations
