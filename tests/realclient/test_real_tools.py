@@ -36,13 +36,17 @@ def _agent(repo: Path, me: str) -> dict[str, object] | None:
         c.close()
 
 
+@pytest.mark.parametrize("exit_code", [0, 3])
 def test_a_running_bash_command_is_shown_until_it_ends(
-    repo: Path, cli: Cli, claude: Claude, fake_api: Api
+    repo: Path, cli: Cli, claude: Claude, fake_api: Api, exit_code: int
 ) -> None:
+    """Ended well (PostToolUse) or failed (the client fires PostToolUseFailure instead):
+    either end clears it."""
     installed(repo, cli, commit=False)
     hold = threading.Event()
+    command = BLOCKS + (f"; exit {exit_code}" if exit_code else "")
     api = fake_api().script(
-        ToolUse("Bash", {"command": BLOCKS, "description": "wait for the go file"}),
+        ToolUse("Bash", {"command": command, "description": "wait for the go file"}),
         Text("done", hold=hold),
     )
     s = claude(repo, api, "run the command", "--allowedTools", "Bash")
@@ -54,12 +58,13 @@ def test_a_running_bash_command_is_shown_until_it_ends(
         return agent if agent is not None and agent["tool"] == "Bash" else None
 
     agent = wait_for(running, what=f"{me} shown running Bash")
-    assert (agent["state"], agent["tool_target"], agent["doing"]) == ("working", BLOCKS, BLOCKS)
+    assert (agent["state"], agent["tool_target"], agent["doing"]) == ("working", command, command)
     assert s.proc.poll() is None and len(api.main_requests()) == 1, "the command still runs"
 
     (repo / "go").touch()
     api.wait_requests(2)  # the tool's result is in: the call has ended (PostToolUse ran)
-    assert "released" in tool_result(api, 1)
+    result = tool_result(api, 1)
+    assert "released" in result and (f"Exit code {exit_code}" in result) == bool(exit_code)
     agent = wait_for(lambda: _agent(repo, me), what=f"{me} in the agents list")
     assert agent["tool"] is None and agent["tool_target"] is None, agent
     hold.set()
