@@ -21,7 +21,9 @@ measured, not assumed.
 `--real-client PATH` (a Claude Code binary, as in tests/realclient/) also runs
 whole sessions of the real client against a scripted fake Messages API on
 127.0.0.1, without ctui's hooks, with them, and with them through `ctui serve`,
-and reports what a hook call adds to a session, as a user feels it.
+and reports what a hook call adds to a session, as a user feels it; then sessions of
+Bash calls with and without the background PreToolUse group that shows the command
+running (and with that group made blocking), for what it adds to a Bash call.
 
 Served hooks: a second scratch repository whose hooks go through a real
 `ctui serve` on this host (`.ctui/hooks.sock`, see `ctui.hooks.route`), timed
@@ -322,6 +324,55 @@ def _real_client(claude: str, root: Path, store_url: str | None) -> dict[str, An
     return {"median_ms": med, "calls": calls}
 
 
+def _real_bash(claude: str, root: Path) -> dict[str, float]:
+    """Wall time of real sessions of REAL_WRITES Bash calls (`true`): ctui's hooks as
+    installed (Bash's start recorded in the background), without that background group (as
+    before it existed), with it made blocking, and without hooks. Medians in ms."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.realclient.conftest import client_env
+    from tests.realclient.fake_api import FakeAnthropic, Text, ToolUse
+
+    ctui = str(Path(sys.executable).parent / "ctui")
+    names = ("no hooks", "without the async group", "installed (async)", "the group blocking")
+    repos = {name: _scratch_repo(root, f"rb-{n}") for n, name in enumerate(names)}
+    for name, repo in repos.items():
+        (repo / ".venv").symlink_to(sys.prefix)
+        if name == "no hooks":
+            continue
+        subprocess.run([ctui, "hooks", "install"], cwd=repo, check=True, capture_output=True)
+        path = repo / ".claude" / "settings.json"
+        doc = json.loads(path.read_text())
+        pre = doc["hooks"]["PreToolUse"]
+        if name == "without the async group":
+            doc["hooks"]["PreToolUse"] = [g for g in pre if not g["hooks"][0].get("async")]
+        elif name == "the group blocking":
+            for group in pre:
+                group["hooks"][0].pop("async", None)
+        path.write_text(json.dumps(doc))
+    spent: dict[str, list[float]] = {name: [] for name in repos}
+    for _ in range(REAL_ROUNDS):
+        for name, repo in repos.items():
+            steps = [ToolUse("Bash", {"command": "true"}) for _ in range(REAL_WRITES)]
+            with FakeAnthropic() as api:
+                api.script(*steps, Text("done"))
+                argv = [claude, "-p", "run them", "--output-format", "stream-json", "--verbose"]
+                argv += ["--permission-mode", "acceptEdits", "--allowedTools", "Bash"]
+                start = time.perf_counter()
+                proc = subprocess.run(
+                    argv,
+                    cwd=repo,
+                    env=client_env(api),
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    stdin=subprocess.DEVNULL,
+                )
+                spent[name].append(time.perf_counter() - start)
+                if proc.returncode != 0 or len(api.main_requests()) != REAL_WRITES + 1:
+                    raise SystemExit(f"real Bash session in {name} failed: {proc.stderr[-2000:]}")
+    return {name: statistics.median(values) * 1000 for name, values in spent.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -421,6 +472,7 @@ def main() -> int:
         real = (
             _real_client(args.real_client, Path(tmp), args.store_url) if args.real_client else None
         )
+        bash = _real_bash(args.real_client, Path(tmp)) if args.real_client else None
     med = {name: statistics.median(values) * 1000 for name, values in times.items()}
     bare = med["bare"]
     print(f"command written by `ctui hooks install`:\n  {command}\n")
@@ -485,6 +537,15 @@ def main() -> int:
                 f"latency a call adds through the real client, ctui's hook, {name}: {added:.1f} ms "
                 f"({added - trivial:.1f} ms more than the hook that does nothing)"
             )
+    if bash is not None:
+        print(
+            f"\nreal client, {REAL_WRITES} Bash calls a session (median of {REAL_ROUNDS}): "
+            + ", ".join(f"{name} {ms:.0f} ms" for name, ms in bash.items())
+        )
+        base = bash["without the async group"]
+        for name in ("installed (async)", "the group blocking"):
+            added = (bash[name] - base) / REAL_WRITES
+            print(f"a Bash call's start recorded, {name}: {added:+.1f} ms a call")
     ratio = med["installed"] / bare
     verdict = "ok" if ratio <= TARGET else "OVER"
     print(f"\npair / bare start-up = {ratio:.2f}x (target <= {TARGET}x): {verdict}")

@@ -115,7 +115,8 @@ def main(argv: Sequence[str] = ()) -> int:
 
         store = route.served_store(payload["cwd"])
         if store is not None:
-            code, out, err = route.ask(store, raw, args, payload["hook_event_name"])
+            event = payload["hook_event_name"]
+            code, out, err = route.ask(store, raw, args, event, call.is_lease_check(payload))
         else:
             code, out, err = call.run(payload)
     sys.stdout.write(out)

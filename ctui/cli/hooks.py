@@ -238,7 +238,7 @@ def doctor(ctx: Ctx) -> int:
         if not path.exists():
             continue
         found = settings.installed(settings.load(path))
-        missing = [e for e in settings.EVENTS if e not in found]
+        missing = [e for e in settings.HOOKS if e not in found]
         report["settings"].append(
             {"scope": scope, "path": str(path), "events": sorted(found), "missing": missing}
         )
@@ -478,12 +478,12 @@ def _check_command(command: str, project: Path, problems: list[str]) -> dict[str
 
 
 def _doctor_text(report: dict[str, Any]) -> str:
-    from ctui.hooks.settings import EVENTS
+    from ctui.hooks.settings import HOOKS
 
     lines = []
     for s in report["settings"]:
         lines.append(
-            f"{s['scope']:8} {s['path']}: {len(s['events'])} of {len(EVENTS)} events hooked"
+            f"{s['scope']:8} {s['path']}: {len(s['events'])} of {len(HOOKS)} hook groups installed"
         )
     lines.append(f"store    {report['store'] or 'does not open (see below)'}")
     served = report.get("served")

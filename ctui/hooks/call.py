@@ -29,8 +29,28 @@ EVENTS = {
     "SubagentStop": "lifecycle",
     "PreToolUse": "edits",
     "PostToolUse": "edits",
+    "PostToolUseFailure": "edits",
     "PermissionRequest": "permission",
 }
+
+
+FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
+"""The tools whose PreToolUse is the lease check (blocking; it never fails open)."""
+LONG_TOOLS = ("Bash", "Task", "Agent", "WebFetch", "WebSearch", "mcp__.*")
+"""The tools shown while they run besides the file tools (`ctui.hooks.running`): commands,
+subagents, the web, MCP servers. Read, Grep, Glob and the like are quick and frequent: a
+hook process each would cost more than showing them is worth."""
+
+
+def is_shown(tool: str) -> bool:
+    """Whether ctui's hooks follow `tool` from start to end (the settings' matchers)."""
+    return tool in FILE_TOOLS or tool in LONG_TOOLS or tool.startswith("mcp__")
+
+
+def is_lease_check(payload: dict[str, Any]) -> bool:
+    """A PreToolUse on a file tool: the one call that denies rather than fail open. The
+    background PreToolUse of the other tools (`ctui.hooks.running`) never denies."""
+    return payload.get("hook_event_name") == "PreToolUse" and payload.get("tool_name") in FILE_TOOLS
 
 
 class HookInputError(Exception):
@@ -98,7 +118,7 @@ def run(payload: dict[str, Any]) -> Outcome:
 
         if isinstance(exc, CtuiError):
             return fail(exc.message)
-        if payload.get("hook_event_name") != "PreToolUse":
+        if not is_lease_check(payload):
             return fail(f"internal error ({exc.__class__.__name__}: {exc}): please report it")
         answer = retry_deny(f"its lease check failed ({one_line(exc)})")  # a last guard
     if answer is None:

@@ -5,9 +5,10 @@ file's lease for the acting instance; if another live instance holds it, the
 answer is a `deny` whose reason tells Claude who holds it, for what, since
 when, until when and what to do. PostToolUse records the holder's new SHA-1
 (so its own edit is never a conflict), renews, and releases the lease when
-`[leases] release = "release-after-edit"`. PostToolUse on Bash reports files
+`[leases] release = "release-after-edit"`. PostToolUse on Bash (and
+PostToolUseFailure: a command that failed may have written too) reports files
 the command changed that another instance holds, since Bash writes never pass
-through the Write|Edit matcher.
+through the Write|Edit matcher. Both end the call's tool in the control room.
 
 A subagent may edit under its parent's lease (and the parent under its
 subagent's): the lease stays with its holder. Paths outside the repository
@@ -37,24 +38,26 @@ from pathlib import Path
 from ctui.core.errors import CtuiError, LeaseHeld, StoreError, UsageError
 from ctui.core.leases import Lease
 from ctui.core.leases.globs import escape
-from ctui.hooks.call import one_line, retry_deny
+from ctui.hooks.call import FILE_TOOLS, one_line, retry_deny
 from ctui.hooks.session import CALLER, Session, open_store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
 if TYPE_CHECKING:
     from typing import Any
 
-FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 MAX_TEXT = 9_500
 MAX_LISTED = 20
 WAIT_S = 90  # inside the Bash tool's 2-minute default timeout, with room to start
 
 
 def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """File tools: the lease check and the edit's record. Bash's end (success or failure):
+    leased files it changed. Every other call (the background PreToolUse of Bash, the
+    ends of the other long tools, a failed edit): what runs now (`ctui.hooks.running`)."""
     event, tool = payload["hook_event_name"], payload.get("tool_name")
     if not isinstance(tool, str) or not tool:
         raise UsageError(f"{event} payload has no tool_name")
-    if tool in FILE_TOOLS:
+    if tool in FILE_TOOLS and event != "PostToolUseFailure":
         path = _file_path(payload, tool)
         if event == "PreToolUse":
             return lease_check(payload, path, tool)
@@ -66,8 +69,11 @@ def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
         except UsageError:  # the lease check refused it already
             return None
         return after_edit(Session(payload, c), escape(path))
-    if tool == "Bash" and event == "PostToolUse":
+    if tool == "Bash" and event != "PreToolUse":
         return after_bash(Session(payload, open_store(payload)))
+    from ctui.hooks import running
+
+    running.handle(payload)
     return None
 
 
@@ -203,7 +209,7 @@ def before_edit(
         inst = s.ensure("working")
         try:
             c.leases.acquire(path, instance=inst.id, intent=f"{tool.lower()} it", cwd=s.cwd)
-            c.instances.set_tool(inst.id, tool, target or path)
+            c.instances.set_tool(inst.id, tool, target or path, _call(s))
             return None
         except LeaseHeld as held:
             refusal = held
@@ -211,7 +217,7 @@ def before_edit(
         if lease is not None and lease.holder in s.family(inst):
             try:
                 c.leases.acquire(path, instance=lease.holder, cwd=s.cwd)
-                c.instances.set_tool(inst.id, tool, target or path)
+                c.instances.set_tool(inst.id, tool, target or path, _call(s))
                 return None
             except LeaseHeld as third:
                 refusal = third
@@ -275,7 +281,7 @@ def after_edit(s: Session, path: str) -> dict[str, Any] | None:
     c = s.c
     with c.transaction():
         inst = s.ensure("working")
-        c.instances.set_tool(inst.id, None)
+        c.instances.end_tool(inst.id, _call(s))
         mine = c.leases.record_edit(path, instance=inst.id, cwd=s.cwd)
         if mine is None:
             current = c.leases.check(path, cwd=s.cwd)
@@ -305,7 +311,7 @@ def after_bash(s: Session) -> dict[str, Any] | None:
     since = before.heartbeat_at if before is not None and s.is_live(before) else 0.0
     with c.transaction():
         inst = s.ensure("working")
-        c.instances.set_tool(inst.id, None)
+        c.instances.end_tool(inst.id, _call(s))
     family = s.family(inst)
     live = {i.id for i in c.instances.list()}
     others = [
@@ -329,14 +335,24 @@ def after_bash(s: Session) -> dict[str, Any] | None:
         f"{', '.join(listed)}{more}. Undo your change to them or coordinate with the holder before "
         f"going on (`ctui lock check FILE` shows who holds a file; you are {inst.id})."
     )
-    return _tell(text, f"ctui: a command changed {len(hits)} file(s) leased by other agents")
+    return _tell(
+        text,
+        f"ctui: a command changed {len(hits)} file(s) leased by other agents",
+        s.payload["hook_event_name"],
+    )
 
 
-def _tell(context: str, summary: str) -> dict[str, Any]:
+def _call(s: Session) -> str | None:
+    from ctui.hooks.running import call_id
+
+    return call_id(s.payload)
+
+
+def _tell(context: str, summary: str, event: str = "PostToolUse") -> dict[str, Any]:
     return {
         "systemMessage": summary[:500],
         "hookSpecificOutput": {
-            "hookEventName": "PostToolUse",
+            "hookEventName": event,
             "additionalContext": context[:MAX_TEXT],
         },
     }

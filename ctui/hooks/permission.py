@@ -1,10 +1,15 @@
 """PermissionRequest: hold a tool's permission request open until the operator answers in
 ctui (approve or deny), or the configured wait passes (then no answer: the client asks
-in its own prompt). See `ctui.core.flows.permissions`."""
+in its own prompt). See `ctui.core.flows.permissions`.
+
+Waiting for the operator clears what the agent runs (it is `needs_input`); an approved call
+is shown running again (its PostToolUse clears it), since its start was reported before."""
 
 from __future__ import annotations
 
 from ctui.core.flows import permissions
+from ctui.hooks.call import is_shown
+from ctui.hooks.running import target
 from ctui.hooks.session import Session, open_store
 
 TYPE_CHECKING = False  # not imported from typing: see ctui.core.record
@@ -25,5 +30,8 @@ def handle(payload: dict[str, Any]) -> dict[str, Any] | None:
     answer = permissions.wait(s.c, rid, wait)
     if answer is None:
         return None
-    s.ensure("working")
+    with s.c.transaction():
+        me = s.ensure("working")
+        if answer["behavior"] == "allow" and is_shown(tool):  # it runs now: show it again
+            s.c.instances.start_tool(me.id, tool, target(payload), None)
     return permissions.hook_output(answer)

@@ -233,15 +233,19 @@ def _common_dir(gitdir: str) -> str:
     return os.path.realpath(os.path.join(gitdir, rel))
 
 
-def ask(store: str, raw: bytes, argv: list[str], event: str) -> Outcome:
-    """What `ctui serve` answers for this call; when it cannot, a refusal (never an allow)."""
+def ask(store: str, raw: bytes, argv: list[str], event: str, lease_check: bool = True) -> Outcome:
+    """What `ctui serve` answers for this call; when it cannot, a refusal (never an allow).
+
+    Only the lease check (`lease_check`: a PreToolUse on a file tool) denies; every other
+    call, the background PreToolUse of Bash and the like included, exits 1 with one line.
+    """
     from ctui.hooks import call
 
     try:
         return request(os.path.join(store, SOCKET_NAME), raw, argv, BUDGET_S.get(event))
     except NotServed as exc:
         why = f"{NOT_RUNNING} or did not answer ({exc})"
-        if event != "PreToolUse" or _fails_open(store):
+        if event != "PreToolUse" or not lease_check or _fails_open(store):
             return call.fail(f"{why}: start `ctui serve` in the repository")
         from ctui.core import fastjson
 

@@ -28,6 +28,13 @@ never leave this machine: threads ctui spawns (`claude --settings`) and
 The lease check (PreToolUse) carries `"onFailure": "block"`: from Claude Code
 2.1.295 a hook that crashes or times out blocks the edit instead of letting it
 through unleased (older clients ignore the key).
+
+Each event gets one group, and three get a second one the client runs in the
+background (`"async": true`, as the pinned client 2.1.328 has it): PreToolUse of
+Bash and the other long tools (`RUNNING`) records what runs without slowing the
+call, and PostToolUse / PostToolUseFailure of the long tools but Bash clear it.
+Bash's end stays a foreground group with the file tools (a failed command fires
+PostToolUseFailure, not PostToolUse, as the real client shows).
 """
 
 from __future__ import annotations
@@ -40,21 +47,54 @@ from pathlib import Path
 from typing import Any
 
 from ctui.core.errors import UsageError
+from ctui.hooks.call import LONG_TOOLS
 
 SCOPES = ("project", "local", "user")
 FILE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
-EVENTS: dict[str, str | None] = {
-    "SessionStart": None,
-    "UserPromptSubmit": None,
-    "PreToolUse": FILE_TOOLS,
-    "PostToolUse": FILE_TOOLS + "|Bash",
-    "Notification": None,
-    "Stop": None,
-    "SubagentStart": None,
-    "SubagentStop": None,
-    "SessionEnd": None,
-    "PermissionRequest": None,
-}
+RUNNING = "^(" + "|".join(LONG_TOOLS) + ")$"
+"""Bash, subagents, the web and MCP tools (`ctui.hooks.call.LONG_TOOLS`): started in the
+background; as a regex, anchored, so `Task` is not `TaskCreate`."""
+ENDED = "^(" + "|".join(t for t in LONG_TOOLS if t != "Bash") + ")$"
+
+
+class Group:
+    """One of ctui's hook groups in a settings file: an event, a tool matcher, and whether
+    the client runs it in the background (`"async": true`: it waits for nothing)."""
+
+    __slots__ = ("background", "event", "matcher")
+
+    def __init__(self, event: str, matcher: str | None = None, background: bool = False) -> None:
+        self.event = event
+        self.matcher = matcher
+        self.background = background
+
+    @property
+    def name(self) -> str:
+        return f"{self.event} async" if self.background else self.event
+
+
+GROUPS = (
+    Group("SessionStart"),
+    Group("UserPromptSubmit"),
+    Group("PreToolUse", FILE_TOOLS),
+    Group("PreToolUse", RUNNING, background=True),
+    Group("PostToolUse", FILE_TOOLS + "|Bash"),
+    Group("PostToolUse", ENDED, background=True),
+    Group("PostToolUseFailure", FILE_TOOLS + "|Bash"),
+    Group("PostToolUseFailure", ENDED, background=True),
+    Group("Notification"),
+    Group("Stop"),
+    Group("SubagentStart"),
+    Group("SubagentStop"),
+    Group("SessionEnd"),
+    Group("PermissionRequest"),
+)
+"""The lease check blocks (its PreToolUse group for the file tools); the long tools' start is
+recorded in the background, so no Bash call waits for a hook (`ctui.hooks.running`). Bash's
+end stays in the foreground: its answer can tell Claude about leased files it changed."""
+EVENTS = tuple(dict.fromkeys(g.event for g in GROUPS))
+HOOKS = tuple(g.name for g in GROUPS)
+"""Every group by name (`PreToolUse`, `PreToolUse async`, ...): what `installed` reports."""
 TIMEOUT_S = 10
 BLOCKING = frozenset({"PreToolUse"})  # `"onFailure": "block"`: a failed lease check blocks
 
@@ -211,17 +251,19 @@ def merge(doc: dict[str, Any], command: str) -> dict[str, Any]:
     """The document with ctui's entries replaced by fresh ones for every event."""
     strip(doc)
     hooks = doc.setdefault("hooks", {})
-    for event, matcher in EVENTS.items():
-        group: dict[str, Any] = {"matcher": matcher} if matcher else {}
+    for g in GROUPS:
+        group: dict[str, Any] = {"matcher": g.matcher} if g.matcher else {}
         entry: dict[str, Any] = {
             "type": "command",
             "command": command,
-            "timeout": TIMEOUTS.get(event, TIMEOUT_S),
+            "timeout": TIMEOUTS.get(g.event, TIMEOUT_S),
         }
-        if event in BLOCKING:
+        if g.background:
+            entry["async"] = True
+        elif g.event in BLOCKING:
             entry["onFailure"] = "block"
         group["hooks"] = [entry]
-        hooks.setdefault(event, []).append(group)
+        hooks.setdefault(g.event, []).append(group)
     return doc
 
 
@@ -235,13 +277,15 @@ def document(command: str | None = None) -> dict[str, Any]:
 
 
 def installed(doc: dict[str, Any]) -> dict[str, list[str]]:
-    """ctui's commands per event in a settings document."""
+    """ctui's commands per group in a settings document, by the group's name (`HOOKS`): the
+    event, with ` async` for an entry the client runs in the background."""
     found: dict[str, list[str]] = {}
     for event, groups in doc.get("hooks", {}).items():
         for group in groups:
             for entry in group.get("hooks", []) if isinstance(group, dict) else []:
                 if isinstance(entry, dict) and is_ours(entry.get("command")):
-                    found.setdefault(event, []).append(entry["command"])
+                    name = f"{event} async" if entry.get("async") is True else event
+                    found.setdefault(name, []).append(entry["command"])
     return found
 
 

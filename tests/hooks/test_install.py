@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from ctui.hooks.settings import GROUPS, HOOKS, installed, thread_settings
 from tests.conftest import Cli
 from tests.hooks.support import install
 
@@ -24,6 +25,7 @@ EVENTS = {
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
+    "PostToolUseFailure",
     "Notification",
     "Stop",
     "SubagentStart",
@@ -55,6 +57,48 @@ def test_install_merges_and_keeps_other_hooks(repo: Path) -> None:
     assert (repo / ".ctui" / "ctui.db").exists(), "project install creates the store"
 
 
+def test_long_tools_start_in_the_background_and_end_in_a_failure_too(repo: Path) -> None:
+    """Bash and the other long tools get a second PreToolUse group the client runs without
+    waiting (`async`, never `onFailure: block`); a failed call ends the tool as well."""
+    assert install(repo).returncode == 0
+    hooks = json.loads(_settings(repo).read_text())["hooks"]
+    lease_check, running = hooks["PreToolUse"]
+    assert lease_check["matcher"] == "Write|Edit|MultiEdit|NotebookEdit"
+    assert (
+        lease_check["hooks"][0]["onFailure"] == "block" and "async" not in lease_check["hooks"][0]
+    )
+    assert running["matcher"] == "^(Bash|Task|Agent|WebFetch|WebSearch|mcp__.*)$"
+    assert running["hooks"][0]["async"] is True and "onFailure" not in running["hooks"][0]
+    for event in ("PostToolUse", "PostToolUseFailure"):
+        ends = hooks[event]
+        assert [g["matcher"] for g in ends] == [
+            "Write|Edit|MultiEdit|NotebookEdit|Bash",
+            "^(Task|Agent|WebFetch|WebSearch|mcp__.*)$",
+        ]
+        assert "async" not in ends[0]["hooks"][0] and ends[1]["hooks"][0]["async"] is True
+    found = installed({"hooks": hooks})
+    assert set(found) == set(HOOKS) and "PreToolUse async" in found
+    assert set(installed(thread_settings())) == set(HOOKS), "threads get every group too"
+    proc = Cli(repo)("hooks", "uninstall", "--json")
+    assert json.loads(proc.stdout)["removed"] == len(GROUPS)
+    assert not _settings(repo).read_text().count("async")
+
+
+def test_doctor_names_a_missing_background_group(repo: Path) -> None:
+    """An install from before the background group: doctor says to install again."""
+    assert install(repo).returncode == 0
+    path = _settings(repo)
+    doc = json.loads(path.read_text())
+    doc["hooks"]["PreToolUse"] = doc["hooks"]["PreToolUse"][:1]
+    path.write_text(json.dumps(doc))
+    proc = Cli(repo)("hooks", "doctor", "--json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["settings"][0]["missing"] == ["PreToolUse async"]
+    assert any("PreToolUse async" in p and "hooks install" in p for p in report["problems"])
+    assert install(repo).returncode == 0
+    assert Cli(repo)("hooks", "doctor", "--json").returncode == 0
+
+
 def test_install_twice_is_install_once(repo: Path) -> None:
     assert install(repo).returncode == 0
     once = _settings(repo).read_text()
@@ -70,7 +114,7 @@ def test_reinstall_with_another_command_replaces_ours(repo: Path) -> None:
     commands = [
         h["command"] for groups in doc["hooks"].values() for g in groups for h in g["hooks"]
     ]
-    assert len(commands) == len(EVENTS) and all(c.endswith("ctui hook") for c in commands)
+    assert len(commands) == len(GROUPS) and all(c.endswith("ctui hook") for c in commands)
 
 
 def test_uninstall_removes_only_ours(repo: Path) -> None:
@@ -81,7 +125,7 @@ def test_uninstall_removes_only_ours(repo: Path) -> None:
     cli = Cli(repo)
     proc = cli("hooks", "uninstall", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["removed"] == len(EVENTS)
+    assert json.loads(proc.stdout)["removed"] == len(GROUPS)
     assert json.loads(path.read_text()) == USER_SETTINGS
     again = cli("hooks", "uninstall", "--json")
     assert json.loads(again.stdout)["removed"] == 0
@@ -122,9 +166,7 @@ def test_doctor_reports_ok_and_times_a_call(repo: Path) -> None:
     assert timed["warm_calls"] == 5  # `ms` is their median; the cold first call is apart
     text = Cli(repo)("hooks", "doctor").stdout
     assert "median of 5 warm calls" in text and "the first, cold call took" in text
-    from ctui.hooks.settings import EVENTS
-
-    assert f": {len(EVENTS)} of {len(EVENTS)} events hooked" in text
+    assert f": {len(GROUPS)} of {len(GROUPS)} hook groups installed" in text
 
 
 def test_doctor_stops_at_the_first_failing_call(repo: Path) -> None:

@@ -96,7 +96,10 @@ def test_a_real_request_waits_for_the_operator_and_gets_the_answer(
     assert again.returncode == 4 and "no permission request waiting" in again.stderr
     c = Coordinator.open(repo)
     try:
-        assert c.instances.get(INSTANCE).state == "working"
+        me = c.instances.get(INSTANCE)
+        assert me.state == "working"
+        shown = ("Bash", "npm run build") if verb == "approve" else (None, None)
+        assert (me.tool, me.tool_target) == shown, "an approved command runs now: shown"
     finally:
         c.close()
 

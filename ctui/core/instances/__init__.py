@@ -115,9 +115,23 @@ class Instances:
     def set_state(self, instance_id: str, state: str) -> Instance:
         return self.heartbeat(instance_id, state=state)
 
-    def set_tool(self, instance_id: str, tool: str | None, target: str | None = None) -> None:
-        """The tool the instance runs now and its target (None: it runs none)."""
-        instance_heartbeat.set_tool(self._c, instance_id, tool, target)
+    def set_tool(
+        self,
+        instance_id: str,
+        tool: str | None,
+        target: str | None = None,
+        call: str | None = None,
+    ) -> None:
+        """The tool the instance runs now, its target and its call id (None: it runs none)."""
+        instance_heartbeat.set_tool(self._c, instance_id, tool, target, call)
+
+    def start_tool(self, instance_id: str, tool: str, target: str | None, call: str | None) -> bool:
+        """Record that `call` runs `tool` now; False (nothing written) when it has ended."""
+        return instance_heartbeat.start_tool(self._c, instance_id, tool, target, call)
+
+    def end_tool(self, instance_id: str, call: str | None) -> None:
+        """`call` has ended: remembered, and the running tool cleared if it is that call."""
+        instance_heartbeat.end_tool(self._c, instance_id, call)
 
     def set_task(self, instance_id: str, task: str | None) -> Instance:
         """Say what the instance works on (the hook takes it from a session's first prompt)."""

@@ -6,8 +6,10 @@ does not lose its files. From the instance's own host it also touches that
 host's heartbeat (`hosts.beat.touch`): a machine whose agents only run hooks
 stays live while they work. A state change is logged only when the state differs.
 `set_tool` records the tool a hook saw start (cleared when it ends, and by any
-state other than working). `mark_seen` remembers the newest event the hook has
-shown the instance.
+state other than working); `start_tool` and `end_tool` do it for one call named
+by its `tool_use_id`, so a start reported after its end (a background hook
+that lost the race to a fast command) writes nothing. `mark_seen` remembers
+the newest event the hook has shown the instance.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ def _set_state(
 ) -> None:
     conn.execute(
         "UPDATE instances SET state = ?, state_at = ?, tool = CASE WHEN ? = 'working' "
-        "THEN tool END, tool_target = CASE WHEN ? = 'working' THEN tool_target END WHERE id = ?",
-        (state, now, state, state, inst.id),
+        "THEN tool END, tool_target = CASE WHEN ? = 'working' THEN tool_target END, "
+        "tool_call = CASE WHEN ? = 'working' THEN tool_call END WHERE id = ?",
+        (state, now, state, state, state, inst.id),
     )
     c.log(
         conn,
@@ -67,17 +70,64 @@ def _set_state(
 TARGET_CHARS = 200
 
 
-def set_tool(c: Context, instance_id: str, tool: str | None, target: str | None = None) -> None:
-    """Say which tool the instance runs now (None: none). One UPDATE, no event: the hook's
-    hot path calls it inside the transaction it already holds, and only a change is written."""
+ENDED_KEPT = 16
+"""How many ended calls an instance remembers: more than a turn runs at once."""
+
+
+def set_tool(
+    c: Context,
+    instance_id: str,
+    tool: str | None,
+    target: str | None = None,
+    call: str | None = None,
+) -> None:
+    """Say which tool the instance runs now (None: none), and which call it is. One UPDATE,
+    no event: the hook's hot path calls it inside the transaction it already holds, and only
+    a change is written."""
     if target is not None and len(target) > TARGET_CHARS:
         target = target[: TARGET_CHARS - 1] + "…"
+    if not tool:
+        target = call = None
     with c.store.write() as conn:
         conn.execute(
-            "UPDATE instances SET tool = ?, tool_target = ? WHERE id = ? "
-            "AND (tool IS NOT ? OR tool_target IS NOT ?)",
-            (tool, target if tool else None, instance_id, tool, target if tool else None),
+            "UPDATE instances SET tool = ?, tool_target = ?, tool_call = ? WHERE id = ? "
+            "AND (tool IS NOT ? OR tool_target IS NOT ? OR tool_call IS NOT ?)",
+            (tool, target, call, instance_id, tool, target, call),
         )
+
+
+def ended(inst: Instance, call: str) -> bool:
+    """Whether the call `call` of this instance has already ended (`end_tool`)."""
+    return call in (inst.tools_ended or "").split()
+
+
+def start_tool(
+    c: Context, instance_id: str, tool: str, target: str | None, call: str | None
+) -> bool:
+    """Record that `call` of `tool` runs now, unless that call has ended already (a start
+    that arrives late): then nothing is written and the answer is False."""
+    with c.store.write() as conn:
+        if call is not None and ended(get(conn, instance_id), call):
+            return False
+        set_tool(c, instance_id, tool, target, call)
+    return True
+
+
+def end_tool(c: Context, instance_id: str, call: str | None) -> None:
+    """The call `call` has ended: remember it, and clear the running tool if it is that call
+    (or a tool recorded without a call id). Without `call`, clear whatever runs."""
+    if call is None or not call or any(ch.isspace() for ch in call):
+        set_tool(c, instance_id, None)
+        return
+    with c.store.write() as conn:
+        inst = get(conn, instance_id)
+        if not ended(inst, call):
+            kept = [call, *(inst.tools_ended or "").split()][:ENDED_KEPT]
+            conn.execute(
+                "UPDATE instances SET tools_ended = ? WHERE id = ?", (" ".join(kept), instance_id)
+            )
+        if inst.tool is not None and inst.tool_call in (None, call):
+            set_tool(c, instance_id, None)
 
 
 def set_task(c: Context, instance_id: str, task: str | None) -> Instance:

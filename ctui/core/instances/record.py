@@ -51,6 +51,8 @@ class Instance(Record):
         "host_id",
         "tool",
         "tool_target",
+        "tool_call",
+        "tools_ended",
     )
     __slots__ = FIELDS
     id: str
@@ -79,6 +81,10 @@ class Instance(Record):
     """The tool the agent is running now (a PreToolUse hook saw it start), else None."""
     tool_target: str | None
     """What that tool works on: a file, a command (cut short)."""
+    tool_call: str | None
+    """The running call's `tool_use_id`, when the hook payload carried one."""
+    tools_ended: str | None
+    """The ids of the last calls that ended, newest first, space-separated."""
 
     def __init__(
         self,
@@ -106,6 +112,8 @@ class Instance(Record):
         host_id: str | None = None,
         tool: str | None = None,
         tool_target: str | None = None,
+        tool_call: str | None = None,
+        tools_ended: str | None = None,
     ) -> None:
         self.id = id
         self.session_id = session_id
@@ -132,6 +140,8 @@ class Instance(Record):
         """The machine it runs on (`ctui.core.hostid`); its pid means something only there."""
         self.tool = tool
         self.tool_target = tool_target
+        self.tool_call = tool_call
+        self.tools_ended = tools_ended
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Instance:
@@ -143,6 +153,7 @@ class Instance(Record):
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         data = self.field_dict()
+        del data["tools_ended"]  # the hooks' bookkeeping, not something to show
         for key in ("started_at", "heartbeat_at", "state_at", "ended_at"):
             data[key] = iso(data[key])
         if now is not None:

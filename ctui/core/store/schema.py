@@ -301,6 +301,15 @@ ALTER TABLE instances ADD COLUMN tool_target TEXT;
 CREATE INDEX IF NOT EXISTS events_actor ON events(actor, id);
 """
 
+# Which call a running tool is (issue 12): `tool_call` is the running call's `tool_use_id` and
+# `tools_ended` the ids of the last calls that ended (newest first, space-separated). The
+# background PreToolUse hook may land after its call's PostToolUse; it then finds its id here
+# and writes nothing, so a finished command is never shown as running.
+TOOL_CALL = """
+ALTER TABLE instances ADD COLUMN tool_call TEXT;
+ALTER TABLE instances ADD COLUMN tools_ended TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     CORE + WORK,
     MERGE_QUEUE,
@@ -310,6 +319,7 @@ MIGRATIONS: list[str] = [
     CLAIM_ATTEMPT,
     HOSTS,
     INSTANCE_TOOL,
+    TOOL_CALL,
 ]
 
 VERSION = len(MIGRATIONS)
