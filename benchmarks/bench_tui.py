@@ -254,7 +254,7 @@ async def measure(
                 committed = float(await asyncio.to_thread(writer.stdout.readline))
                 deadline = time.monotonic() + 10
                 while path not in leases._cells and time.monotonic() < deadline:
-                    await pilot.pause(0.002)
+                    await asyncio.sleep(0.002)  # not Pilot's pause (see agents_screen)
                 latencies.append(time.time() - committed)
                 await pilot.pause(0.2)
         finally:
@@ -377,7 +377,9 @@ async def agents_screen(app: Any, pilot: Any, c: Coordinator, samples: int) -> d
             while time.monotonic() < deadline and (
                 agents.records.get(rec["key"], {}).get("state") != want
             ):
-                await pilot.pause(0.002)
+                # a bare sleep: Pilot's pause first waits for every widget to drain its
+                # queue, which under load adds its own latency to the app's
+                await asyncio.sleep(0.002)
             if agents.records.get(rec["key"], {}).get("state") == want:
                 changes.append(time.time() - committed)
             else:  # the simulation changed (or ended) the same agent meanwhile
