@@ -1,7 +1,7 @@
 """How the control room stays live: watch, coalesce, read in a thread, diff in place.
 
 An async worker iterates the store's change feed (on SQLite, watchfiles on
-`.ctui/` with a 20 ms debounce; on PostgreSQL, LISTEN) and posts `StoreChanged`,
+`.ctui/` with a 10 ms debounce; on PostgreSQL, LISTEN) and posts `StoreChanged`,
 which replaces any copy already queued; `reload()` starts one read at a time
 (a change during a read asks for one more read, never a queue of them) through
 the store's reader (`ctui.tui.aio`: aiosqlite on the event loop for a local
