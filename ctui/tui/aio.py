@@ -141,7 +141,7 @@ class SqliteReader:
             only=only,
             instances=instances,
             events=events,
-            compare=True,
+            compare=only is None or not new,  # the rows tell what no event did
         )
 
     async def close(self) -> None:

@@ -144,8 +144,9 @@ def load(
     app reads them through aiosqlite). `compare` (a local SQLite store) also
     reads again the panes whose rows (`SIGNATURES`) differ from `previous`'s,
     in the same transaction: what changed without an event saying so (a
-    heartbeat renewing leases, a thread's running cost). The agents list is
-    always folded anew.
+    heartbeat renewing leases, a thread's running cost); the reader asks for it
+    on full reads and on changes without a new event, so a change the events
+    explain costs no comparison. The agents list is always folded anew.
     """
     started = time.perf_counter()
     now = coord.now() if now is None else now
@@ -167,6 +168,9 @@ def load(
                 }
             if only is not None and previous is not None:
                 only = only | {p for p in SIGNATURES if previous.sigs.get(p) != snap.sigs[p]}
+        elif only is not None and previous is not None:  # a pane read again has no rows to
+            # compare with until a read compares (it then reads that pane once more)
+            snap.sigs = {p: rows for p, rows in previous.sigs.items() if p not in only}
         fresh = (lambda pane: True) if only is None else (lambda pane: pane in only)
         if not fresh("threads") and previous is not None:
             snap.spend, snap.lines, snap.tools = previous.spend, previous.lines, previous.tools
