@@ -5,12 +5,15 @@ reads everything through the core's sync API in a thread (any store: a remote
 server, a store that is not SQLite). `SqliteReader`, for a local SQLite store,
 reads on the event loop through aiosqlite what changes most (the instances and
 the events since the last read) in one read transaction, and lets the event log
-say which other panes changed: an agent's state change re-reads no lease,
-thread, task or decision. Those, and the agents list folded from them, come
+say which other panes changed: an agent's state change re-reads no thread, task
+or decision. Those, and the agents list folded from them, come
 from the core in a thread (their records carry domain rules only the core
 applies: a thread whose supervisor died reads as failed). A change with no new
-event, or an event of a kind not listed in PANES_OF, reads everything; so does
-`full=True` (the app's one-second reconciliation after any partial read).
+event (an agent's heartbeat renewing its leases, a thread's running cost) re-reads
+only the panes whose rows differ from the last read's (`snapshot.SIGNATURES`,
+compared in the core's read transaction); an event of a kind not listed in
+PANES_OF reads everything, and so does `full=True` (the app's reconciliation
+after partial reads).
 
 `EventReader` reads one agent's recent events for the preview.
 """
@@ -105,29 +108,28 @@ class SqliteReader:
             self._conn = await _connect(self.db_path)
         conn = self._conn
         last = int(previous.totals.get("activity", 0)) if previous is not None else 0
+        since = 0 if previous is None or full else last
         await conn.execute("BEGIN")
-        try:
-            async with conn.execute("SELECT * FROM instances") as cur:
-                rows = await cur.fetchall()
-            since = 0 if previous is None or full else last
-            sql = "SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?"
-            args = (since, limit + 1 if since else limit)
-            async with conn.execute(sql, args) as cur:
-                new = [_event(r) for r in await cur.fetchall()]
+        try:  # one trip to aiosqlite's thread per statement
+            rows = await conn.execute_fetchall("SELECT * FROM instances")
+            found = await conn.execute_fetchall(
+                "SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
+                (since, limit + 1 if since else limit),
+            )
         finally:
             await conn.execute("COMMIT")
+        new = [_event(r) for r in found]
         instances = []
         for row in rows:
             inst = Instance.from_row(row)
             if is_stale(inst, now):
                 inst.state = "stale"
             instances.append(inst.field_dict())
-        only: frozenset[str] | None = None
         events = new[:limit]
-        if since and previous is not None and len(new) <= limit:  # new ones on top of the last
+        partial = bool(since) and previous is not None and len(new) <= limit
+        if partial and previous is not None:  # new ones on top of the last
             events = (new + previous.records.get("activity", []))[:limit]
-            if new:  # no new event: something changed without one, so read everything
-                only = panes_for({str(e["kind"]) for e in new})
+        only = panes_for({str(e["kind"]) for e in new}) if partial else None
         if only is not None:
             self.partial_reads += 1
         return await asyncio.to_thread(
@@ -139,6 +141,7 @@ class SqliteReader:
             only=only,
             instances=instances,
             events=events,
+            compare=only is None or not new,  # the rows tell what no event did
         )
 
     async def close(self) -> None:
@@ -162,12 +165,11 @@ class EventReader:
     async def by_actor(self, actor: str, limit: int = 200) -> list[dict[str, Any]]:
         """The newest `limit` events `actor` made, oldest first, as plain dicts."""
         conn = await self._connection()
-        async with conn.execute(
+        rows = await conn.execute_fetchall(  # one trip to aiosqlite's thread
             "SELECT id, at, kind, actor, subject, data FROM events WHERE actor = ? "
             "ORDER BY id DESC LIMIT ?",
             (actor, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_event(row) for row in reversed(list(rows))]
 
     async def close(self) -> None:

@@ -243,6 +243,7 @@ class ControlRoom(Live, AgentActions, Actions, App[None]):
     async def on_unmount(self) -> None:
         await self.stop_watching()
         await self.reader.close()
+        self.restore_memory()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ANSWERS:  # shown (and bound) only while the selected agent waits

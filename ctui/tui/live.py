@@ -1,7 +1,7 @@
 """How the control room stays live: watch, coalesce, read in a thread, diff in place.
 
 An async worker iterates the store's change feed (on SQLite, watchfiles on
-`.ctui/` with a 20 ms debounce; on PostgreSQL, LISTEN) and posts `StoreChanged`,
+`.ctui/` with a 10 ms debounce; on PostgreSQL, LISTEN) and posts `StoreChanged`,
 which replaces any copy already queued; `reload()` starts one read at a time
 (a change during a read asks for one more read, never a queue of them) through
 the store's reader (`ctui.tui.aio`: aiosqlite on the event loop for a local
@@ -17,6 +17,7 @@ A store whose file was replaced is reopened.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import subprocess
 import time
@@ -34,6 +35,11 @@ from ctui.tui.widgets.header import StatusBar
 
 RECONCILE_S = 3.0
 """At most this long between full reads while the watcher reports changes."""
+GC_THRESHOLD = (20_000, 50, 100)
+"""The collector's thresholds while the control room runs live. Each read makes thousands
+of short-lived records; at Python's default (700 allocations) a young collection ran
+every millisecond or two during a read, and a full one (every object the app holds)
+paused the event loop for tens of milliseconds now and then."""
 
 
 def reader_for(coord: Any) -> SnapshotReader:
@@ -69,6 +75,7 @@ class Live:
         self._measuring = False
         self._pending_full = False
         self._full_at = 0.0
+        self._gc_before: tuple[int, int, int] | None = None
         self._watched = False
         """Whether the watcher saw a change since the last full read (then the tick waits)."""
         self.reader: SnapshotReader = reader_for(self.coord)
@@ -138,6 +145,22 @@ class Live:
         self._inode = inode
         return again
 
+    def settle_memory(self) -> None:
+        """Live: collect less often, and leave what the first paint built (Textual, the
+        widgets, the first snapshot) out of every later full collection (`gc.freeze`
+        only moves them aside: no pause)."""
+        if self._gc_before is None:
+            self._gc_before = gc.get_threshold()
+            gc.set_threshold(*GC_THRESHOLD)
+            gc.freeze()
+
+    def restore_memory(self) -> None:
+        """Leaving: the collector as it was (tests run many apps in one process)."""
+        before, self._gc_before = self._gc_before, None
+        if before is not None:
+            gc.unfreeze()
+            gc.set_threshold(*before)
+
     def on_loaded(self, message: Loaded) -> None:
         app = self._app
         self._loading = False
@@ -155,6 +178,8 @@ class Live:
                 {p for p in PANE_IDS if p in TICKING or new.records.get(p) != old.records.get(p)}
             )
         self.last_refresh_s = time.perf_counter() - self._load_started
+        if old is None and app.live:
+            self.settle_memory()
         self.measure_diffs()
         if self._pending:
             self._pending = False

@@ -18,6 +18,22 @@ from typing import Any
 from ctui.tui.rows import Record, ts
 
 LIMIT = 200
+SIGNATURES: dict[str, tuple[str, ...]] = {
+    "leases": ("SELECT * FROM leases ORDER BY rowid",),
+    "threads": (
+        "SELECT * FROM threads ORDER BY rowid",
+        "SELECT * FROM merge_queue ORDER BY rowid",
+        "SELECT count(*), total(cost_usd), total(tokens), total(started_at), count(ended_at), "
+        "count(exit_code), group_concat(status) FROM runs",
+    ),
+    "tasks": ("SELECT * FROM tasks ORDER BY rowid", "SELECT * FROM task_deps ORDER BY rowid"),
+    "decisions": (
+        "SELECT count(*), max(rowid), count(supersedes), total(status = 'accepted') FROM decisions",
+    ),
+}
+"""The rows behind each pane (a table's every row, or a summary in SQL where a table grows
+without end): compared with the last read's to tell which panes a change without an event
+touched, so a heartbeat that renewed leases re-reads the leases alone."""
 ORDER = {
     "running": 0,
     "waiting": 1,
@@ -50,6 +66,8 @@ class Snapshot:
     """Running threads' last log lines, kept when a partial read does not look at threads."""
     tools: dict[str, tuple[str, str | None]] | None = None
     """Running threads' tools from their logs, kept likewise."""
+    sigs: dict[str, Any] = field(default_factory=dict)
+    """The rows behind each pane when read (`SIGNATURES`; local SQLite reads only)."""
 
 
 def record(item: Any, now: float | None = None) -> Record:
@@ -116,13 +134,19 @@ def load(
     only: frozenset[str] | None = None,
     instances: list[Record] | None = None,
     events: list[Record] | None = None,
+    compare: bool = False,
 ) -> Snapshot:
     """Read every pane's records from `coord` in one read transaction when local.
 
     With `previous` and `only`, only the panes in `only` are read again and the
     others keep the previous snapshot's records (a change the event log says
     touched nothing else); `instances` and `events` may come read already (the
-    app reads them through aiosqlite). The agents list is always folded anew.
+    app reads them through aiosqlite). `compare` (a local SQLite store) also
+    reads again the panes whose rows (`SIGNATURES`) differ from `previous`'s,
+    in the same transaction: what changed without an event saying so (a
+    heartbeat renewing leases, a thread's running cost); the reader asks for it
+    on full reads and on changes without a new event, so a change the events
+    explain costs no comparison. The agents list is always folded anew.
     """
     started = time.perf_counter()
     now = coord.now() if now is None else now
@@ -134,11 +158,22 @@ def load(
     snap = Snapshot(at=now)
     if previous is None:
         only = None
-    fresh = (lambda pane: True) if only is None else (lambda pane: pane in only)
-    if not fresh("threads") and previous is not None:
-        snap.spend, snap.lines, snap.tools = previous.spend, previous.lines, previous.tools
     reading = coord.read_snapshot() if store is not None else contextlib.nullcontext()
     with reading:
+        if compare and store is not None and store.backend == "sqlite":
+            with store.read() as conn:  # the transaction just begun
+                snap.sigs = {
+                    pane: tuple(conn.execute(sql).fetchall() for sql in queries)
+                    for pane, queries in SIGNATURES.items()
+                }
+            if only is not None and previous is not None:
+                only = only | {p for p in SIGNATURES if previous.sigs.get(p) != snap.sigs[p]}
+        elif only is not None and previous is not None:  # a pane read again has no rows to
+            # compare with until a read compares (it then reads that pane once more)
+            snap.sigs = {p: rows for p, rows in previous.sigs.items() if p not in only}
+        fresh = (lambda pane: True) if only is None else (lambda pane: pane in only)
+        if not fresh("threads") and previous is not None:
+            snap.spend, snap.lines, snap.tools = previous.spend, previous.lines, previous.tools
         if instances is None:
             instances = [record(i) for i in coord.instances.list(include_ended=True)]
         insts = [

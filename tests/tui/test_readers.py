@@ -3,6 +3,8 @@ event log allows, always the same records as a full read through the core."""
 
 from __future__ import annotations
 
+import time
+
 from ctui.core import Coordinator
 from ctui.tui.aio import CoreReader, SqliteReader, panes_for
 from ctui.tui.live import reader_for
@@ -30,18 +32,60 @@ async def test_a_partial_read_shows_what_a_full_read_shows(seeded: Coordinator) 
         assert second.records["threads"] is first.records["threads"]
         _same(second, load(seeded, now=now))
 
-        with seeded.store.write() as conn:  # a change that logs no event: everything is read
+        with seeded.store.write() as conn:  # a change that logs no event: its rows tell
             conn.execute("UPDATE threads SET cost_usd = 1.5 WHERE name = 'docs-sweep'")
         third = await reader.read(seeded, limit=200, now=now, previous=second, full=False)
-        assert reader.partial_reads == 1
+        assert reader.partial_reads == 2
         assert any(t["cost_usd"] == 1.5 for t in third.records["threads"])
+        assert third.records["tasks"] is second.records["tasks"], "no task row changed"
         _same(third, load(seeded, now=now))
 
         seeded.leases.release("src/auth.py", instance="backend-0001")
         seeded.tasks.add("one more")
         fourth = await reader.read(seeded, limit=200, now=now, previous=third, full=False)
-        assert reader.partial_reads == 2
+        assert reader.partial_reads == 3
         _same(fourth, load(seeded, now=now))
+    finally:
+        await reader.close()
+
+
+async def test_changes_without_an_event_show_in_the_panes_they_touched(
+    seeded: Coordinator,
+) -> None:
+    """A heartbeat renews leases and logs nothing; other writes without an event (a task's
+    priority, a decision's status by hand) show too: each re-reads only its own pane."""
+    reader = reader_for(seeded)
+    assert isinstance(reader, SqliteReader)
+    try:
+        now = seeded.now()
+        snap = await reader.read(seeded, limit=200, now=now, previous=None, full=True)
+        before = {x["path"]: x["expires_at"] for x in snap.records["leases"]}
+
+        time.sleep(0.01)  # so the renewal moves the expiry on
+        seeded.instances.heartbeat("backend-0001")
+        now = seeded.now()
+        beat = await reader.read(seeded, limit=200, now=now, previous=snap, full=False)
+        assert reader.partial_reads == 1
+        assert beat.records["threads"] is snap.records["threads"]
+        assert beat.records["decisions"] is snap.records["decisions"]
+        renewed = {x["path"]: x["expires_at"] for x in beat.records["leases"]}
+        assert renewed["src/auth.py"] > before["src/auth.py"]
+        _same(beat, load(seeded, now=now))
+
+        with seeded.store.write() as conn:
+            conn.execute("UPDATE tasks SET priority = 9")
+        tasks = await reader.read(seeded, limit=200, now=now, previous=beat, full=False)
+        assert tasks.raw["leases"] is beat.raw["leases"], "no lease row changed"
+        assert {t["priority"] for t in tasks.records["tasks"]} == {9}
+        _same(tasks, load(seeded, now=now))
+
+        with seeded.store.write() as conn:
+            conn.execute("UPDATE decisions SET status = 'rejected' WHERE rowid = 1")
+        decided = await reader.read(seeded, limit=200, now=now, previous=tasks, full=False)
+        assert decided.records["tasks"] is tasks.records["tasks"]
+        assert "rejected" in {d["status"] for d in decided.records["decisions"]}
+        _same(decided, load(seeded, now=now))
+        assert reader.partial_reads == 3
     finally:
         await reader.close()
 

@@ -33,6 +33,10 @@ class StatusBar(Vertical):
     trouble: reactive[str] = reactive("")
     """Why the store cannot be read right now; empty when all is well."""
 
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._drawn: Text | None = None
+
     def compose(self) -> ComposeResult:
         yield Static(id="top")
         yield Static(id="banner")
@@ -45,7 +49,13 @@ class StatusBar(Vertical):
 
     def _draw(self, info: dict[str, Any]) -> None:
         width = max(20, self.size.width - 2) if self.size.width else 200
-        self.query_one("#top", Static).update(top_line(info, width))
+        line = top_line(info, width)
+        if line == self._drawn:
+            return  # each read sets `info`: an unchanged line costs nothing
+        self._drawn = line
+        # one line, its size fixed by the CSS: a new text needs no layout of the screen
+        # (each read redrew every widget when it asked for one)
+        self.query_one("#top", Static).update(line, layout=False)
 
     def watch_trouble(self, text: str) -> None:
         banner = self.query_one("#banner", Static)
