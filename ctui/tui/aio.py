@@ -109,6 +109,8 @@ class SqliteReader:
         conn = self._conn
         last = int(previous.totals.get("activity", 0)) if previous is not None else 0
         since = 0 if previous is None or full else last
+        if conn.in_transaction:  # a read cancelled before its COMMIT: never stuck in it
+            await conn.rollback()
         await conn.execute("BEGIN")
         try:  # one trip to aiosqlite's thread per statement
             rows = await conn.execute_fetchall("SELECT * FROM instances")

@@ -109,3 +109,20 @@ async def test_a_store_that_is_not_local_sqlite_reads_through_the_core(seeded: C
     assert isinstance(reader, CoreReader)
     snap = await reader.read(proxy, limit=200, now=seeded.now(), previous=None, full=False)
     assert "backend-0001" in {i["id"] for i in snap.records["instances"]}
+
+
+async def test_a_read_cancelled_inside_its_transaction_does_not_stick(seeded: Coordinator) -> None:
+    """A read cancelled between BEGIN and COMMIT (a newer read replaced it) left the
+    connection in a transaction; the next read closes it instead of failing forever."""
+    reader = reader_for(seeded)
+    assert isinstance(reader, SqliteReader)
+    try:
+        now = seeded.now()
+        first = await reader.read(seeded, limit=200, now=now, previous=None, full=True)
+        assert reader._conn is not None
+        await reader._conn.execute("BEGIN")  # where a cancelled read stops
+        seeded.tasks.add("after the cancelled read")
+        again = await reader.read(seeded, limit=200, now=seeded.now(), previous=first, full=True)
+        assert any("after the cancelled read" in str(t.values()) for t in again.records["tasks"])
+    finally:
+        await reader.close()
