@@ -19,21 +19,33 @@ from ctui.tui.rows import Record, ts
 
 LIMIT = 200
 SIGNATURES: dict[str, tuple[str, ...]] = {
-    "leases": ("SELECT * FROM leases ORDER BY rowid",),
+    "leases": (  # which leases (held by whom, for what), then their times (a renewal)
+        "SELECT count(*), total(token), total(acquired_at), total(length(intent)), count(sha1), "
+        "total(length(holder)), total(length(path)) FROM leases",
+        "SELECT total(expires_at), total(renewed_at) FROM leases",
+    ),
     "threads": (
-        "SELECT * FROM threads ORDER BY rowid",
-        "SELECT * FROM merge_queue ORDER BY rowid",
+        "SELECT count(*), total(updated_at), total(cost_usd), total(tokens_in), "
+        "total(tokens_out), total(turns), total(run_id), count(ended_at), group_concat(status), "
+        "total(length(error)), count(stop_requested_at), total(agent_pid) FROM threads",
+        "SELECT count(*), max(id), total(updated_at), group_concat(status) FROM merge_queue",
         "SELECT count(*), total(cost_usd), total(tokens), total(started_at), count(ended_at), "
         "count(exit_code), group_concat(status) FROM runs",
     ),
-    "tasks": ("SELECT * FROM tasks ORDER BY rowid", "SELECT * FROM task_deps ORDER BY rowid"),
+    "tasks": (
+        "SELECT count(*), total(num), total(updated_at), group_concat(status), total(priority), "
+        "total(claim_expires_at), total(attempts), count(claimed_by) FROM tasks",
+        "SELECT count(*), total(rowid) FROM task_deps",
+    ),
     "decisions": (
         "SELECT count(*), max(rowid), count(supersedes), total(status = 'accepted') FROM decisions",
     ),
 }
-"""The rows behind each pane (a table's every row, or a summary in SQL where a table grows
-without end): compared with the last read's to tell which panes a change without an event
-touched, so a heartbeat that renewed leases re-reads the leases alone."""
+"""A summary of the rows behind each pane, computed by SQLite (one scan each, no row
+reaches Python): compared with the last read's to tell which panes a change without an
+event touched, so a heartbeat that renewed leases re-reads the leases alone. A change a
+summary cannot see (two edits that cancel out) shows at the next full read (the app's
+reconciliation, `ctui.tui.live.RECONCILE_S`)."""
 ORDER = {
     "running": 0,
     "waiting": 1,
@@ -158,6 +170,7 @@ def load(
     snap = Snapshot(at=now)
     if previous is None:
         only = None
+    renewed: list[Record] | None = None
     reading = coord.read_snapshot() if store is not None else contextlib.nullcontext()
     with reading:
         if compare and store is not None and store.backend == "sqlite":
@@ -167,7 +180,13 @@ def load(
                     for pane, queries in SIGNATURES.items()
                 }
             if only is not None and previous is not None:
-                only = only | {p for p in SIGNATURES if previous.sigs.get(p) != snap.sigs[p]}
+                changed = {p for p in SIGNATURES if previous.sigs.get(p) != snap.sigs[p]}
+                was = previous.sigs.get("leases")
+                same_leases = was is not None and was[0] == snap.sigs["leases"][0]
+                if "leases" in changed and "leases" not in only and same_leases:
+                    changed.discard("leases")  # only renewed: their times are patched in
+                    renewed = _renewed(store, previous)
+                only = only | changed
         elif only is not None and previous is not None:  # a pane read again has no rows to
             # compare with until a read compares (it then reads that pane once more)
             snap.sigs = {p: rows for p, rows in previous.sigs.items() if p not in only}
@@ -192,6 +211,9 @@ def load(
         ):
             if fresh(pane) or previous is None:
                 read()
+            elif pane == "leases" and renewed is not None:
+                snap.raw[pane] = renewed
+                snap.records[pane], snap.totals[pane] = renewed[:limit], len(renewed)
             else:
                 snap.records[pane] = previous.records.get(pane, [])
                 snap.totals[pane] = previous.totals.get(pane, 0)
@@ -219,6 +241,25 @@ def _leases(coord: Any, limit: int, snap: Snapshot) -> None:
     every.sort(key=lambda x: x["path"])
     snap.raw["leases"] = every
     snap.records["leases"], snap.totals["leases"] = every[:limit], len(every)
+
+
+def _renewed(store: Any, previous: Snapshot) -> list[Record]:
+    """The previous read's leases with the times they have now (the same leases, renewed:
+    one narrow query instead of every lease through the core)."""
+    with store.read() as conn:
+        times = {
+            path: (expires, renewed)
+            for path, expires, renewed in conn.execute(
+                "SELECT path, expires_at, renewed_at FROM leases"
+            )
+        }
+    patched = []
+    for lease in previous.raw.get("leases", []):
+        now = times.get(lease["path"])
+        if now is not None and (lease.get("expires_at"), lease.get("renewed_at")) != now:
+            lease = {**lease, "expires_at": now[0], "renewed_at": now[1]}
+        patched.append(lease)
+    return patched
 
 
 def _held(every: list[Record], insts: list[Record], now: float, limit: int) -> list[Record]:

@@ -86,6 +86,12 @@ async def test_changes_without_an_event_show_in_the_panes_they_touched(
         assert "rejected" in {d["status"] for d in decided.records["decisions"]}
         _same(decided, load(seeded, now=now))
         assert reader.partial_reads == 3
+
+        with seeded.store.write() as conn:  # not a renewal: the leases are read again
+            conn.execute("UPDATE leases SET intent = 'a longer intent than before'")
+        moved = await reader.read(seeded, limit=200, now=now, previous=decided, full=False)
+        assert {x["intent"] for x in moved.records["leases"]} == {"a longer intent than before"}
+        _same(moved, load(seeded, now=now))
     finally:
         await reader.close()
 
