@@ -73,6 +73,43 @@ class Hook:
     ) -> Answer:
         return self("SessionStart", session=session, cwd=cwd, env=env)
 
+    def race(self, payloads: list[dict[str, Any]], *, settle: float = 0.0) -> list[Answer]:
+        """One real hook process per payload, racing: all started, then every stdin written
+        and closed in one quick pass (after `settle` seconds, so they wait at their read),
+        so they decide together rather than in turn; the answers in the payloads' order."""
+        procs = [
+            subprocess.Popen(
+                ["sh", "-c", self.command],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self.repo,
+            )
+            for _ in payloads
+        ]
+        try:
+            if settle:
+                time.sleep(settle)
+            for proc, payload in zip(procs, payloads, strict=True):
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(payload).encode())
+                proc.stdin.close()
+            answers = []
+            for proc in procs:
+                code = proc.wait(timeout=60)
+                assert proc.stdout is not None and proc.stderr is not None
+                out, err = proc.stdout.read(), proc.stderr.read()
+                answers.append(Answer(subprocess.CompletedProcess(proc.args, code, out, err)))
+            return answers
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
+                for pipe in (proc.stdout, proc.stderr):
+                    if pipe is not None:
+                        pipe.close()
+
 
 class Answer:
     """What the hook said: exit code, stdout as JSON (or None), stderr text."""

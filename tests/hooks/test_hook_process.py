@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.hooks.support import SESSION_A, Answer, Hook, fixture, rows
+from tests.hooks.support import SESSION_A, Hook, fixture, rows
 
 FORBIDDEN = (
     "textual",
@@ -140,33 +139,8 @@ def test_sessions_racing_for_one_file_get_one_lease(hook: Hook, repo: Path) -> N
             )
             for n in range(6)
         ]
-        procs = [
-            subprocess.Popen(
-                ["sh", "-c", hook.command],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=repo,
-            )
-            for _ in payloads
-        ]
-        try:
-            time.sleep(0.3)  # let them reach their read of stdin; not needed for correctness
-            for proc, payload in zip(procs, payloads, strict=True):
-                assert proc.stdin is not None
-                proc.stdin.write(json.dumps(payload).encode())
-                proc.stdin.close()
-            answers = []
-            for proc in procs:
-                assert proc.stdout is not None and proc.stderr is not None
-                code = proc.wait(timeout=60)
-                out, err = proc.stdout.read(), proc.stderr.read()
-                answers.append(Answer(subprocess.CompletedProcess(proc.args, code, out, err)))
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait(timeout=10)
+        # the settle lets them reach their read of stdin; not needed for correctness
+        answers = hook.race(payloads, settle=0.3)
         assert [a.code for a in answers] == [0] * 6, answers
         assert sum(a.allowed for a in answers) == 1, answers
         assert sum(a.denied for a in answers) == 5, answers

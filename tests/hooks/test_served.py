@@ -79,31 +79,12 @@ def test_two_hooks_race_through_the_server(hook: Hook, server: Server, repo: Pat
     db = repo / ".ctui" / "ctui.db"
     for number in range(6):
         target = repo / "src" / f"race_{number}.py"
-        procs = []
-        for session in (SESSION_A, SESSION_B):
-            payload = fixture("PreToolUse-Edit", SESSION=session, CWD=str(repo), FILE=str(target))
-            proc = subprocess.Popen(
-                ["sh", "-c", hook.command],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=repo,
-            )
-            procs.append((proc, json.dumps(payload).encode()))
-        for proc, body in procs:  # both payloads in before either answer is read
-            assert proc.stdin is not None
-            proc.stdin.write(body)
-            proc.stdin.close()
-        answers = []
-        for proc, _ in procs:
-            assert proc.stdout is not None and proc.stderr is not None
-            proc.wait(timeout=60)
-            out, err = proc.stdout.read(), proc.stderr.read()
-            proc.stdout.close()
-            proc.stderr.close()
-            answers.append(
-                Answer(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
-            )
+        answers = hook.race(
+            [
+                fixture("PreToolUse-Edit", SESSION=session, CWD=str(repo), FILE=str(target))
+                for session in (SESSION_A, SESSION_B)
+            ]
+        )
         assert sorted(a.allowed for a in answers) == [False, True], answers
         assert [a.denied for a in answers].count(True) == 1, answers
         held = rows(db, "SELECT holder FROM leases WHERE path = ?", f"src/race_{number}.py")

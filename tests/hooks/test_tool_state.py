@@ -9,8 +9,6 @@ PostgreSQL.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,27 +205,11 @@ def test_a_start_and_its_end_racing_always_leave_nothing_running(hook: Hook, rep
     hook.start(SESSION_A)
     assert hook("UserPromptSubmit").code == 0
     for n in range(10):
-        procs = []
+        payloads = []
         for name in ("PostToolUse-Bash", "PreToolUse-Bash")[:: 1 if n % 2 else -1]:
             payload = fixture(name, SESSION=SESSION_A, CWD=str(repo), FILE="")
             payload.update(_bash(100 + n))
-            proc = subprocess.Popen(
-                ["sh", "-c", hook.command],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=repo,
-            )
-            procs.append((proc, json.dumps(payload).encode()))
-        for proc, body in procs:  # both payloads in before either is read back
-            assert proc.stdin is not None
-            proc.stdin.write(body)
-            proc.stdin.close()
-        for proc, _ in procs:
-            assert proc.stdout is not None and proc.stderr is not None
-            proc.wait(timeout=60)
-            out, err = proc.stdout.read(), proc.stderr.read()
-            proc.stdout.close()
-            proc.stderr.close()
-            assert (proc.returncode, out) == (0, b""), err
+            payloads.append(payload)
+        for answer in hook.race(payloads):
+            assert (answer.code, answer.out) == (0, ""), answer
         assert _now(repo) == (None, None, "working"), f"round {n}"
