@@ -8,6 +8,7 @@ own store, and a lost server is one line and exit 1, never a local fall-back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import signal
@@ -135,21 +136,34 @@ def requests_to(served: Server, route: str) -> int:
     return sum(int(float(line.split()[-1])) for line in text.splitlines() if key in line)
 
 
-def test_a_remote_follow_reads_the_servers_event_stream_instead_of_polling(
-    served: Server, client_dir: Cli
-) -> None:
+@contextlib.contextmanager
+def following(
+    served: Server, client_dir: Cli, kind: str
+) -> Iterator[tuple[int, subprocess.Popen[str], queue.Queue[str]]]:
+    """A remote `ctui events --follow --json --kind KIND` from the server's newest event on:
+    that event's id, the process, and its lines as they come; killed if still running."""
     with served.client() as http:
         start = int(http.get("/api/events/latest").json()["id"])
-    streams = requests_to(served, "/api/events/stream")  # the server is shared by the module
     proc = subprocess.Popen(
-        [CTUI, "events", "--follow", "--json", "--since", str(start), "--kind", "streamed.*"],
+        [CTUI, "events", "--follow", "--json", "--since", str(start), "--kind", kind],
         cwd=client_dir.cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        got = lines_of(proc)
+        yield start, proc, lines_of(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_a_remote_follow_reads_the_servers_event_stream_instead_of_polling(
+    served: Server, client_dir: Cli
+) -> None:
+    streams = requests_to(served, "/api/events/stream")  # the server is shared by the module
+    with following(served, client_dir, "streamed.*") as (_, proc, got):
         first = publish(served, "streamed.one")
         assert json.loads(got.get(timeout=LINE_WAIT_S))["id"] == first[0]
         polls = requests_to(served, "/api/events")
@@ -167,26 +181,12 @@ def test_a_remote_follow_reads_the_servers_event_stream_instead_of_polling(
         while requests_to(served, "/api/events/stream") == streams and time.monotonic() < deadline:
             time.sleep(0.1)
         assert requests_to(served, "/api/events/stream") == streams + 1, "one stream, kept open"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 def test_follow_sees_each_later_event_once_in_order_until_ctrl_c(
     served: Server, client_dir: Cli
 ) -> None:
-    with served.client() as http:
-        start = int(http.get("/api/events/latest").json()["id"])
-    proc = subprocess.Popen(
-        [CTUI, "events", "--follow", "--json", "--since", str(start), "--kind", "live.*"],
-        cwd=client_dir.cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        got = lines_of(proc)
+    with following(served, client_dir, "live.*") as (start, proc, got):
         published = publish(served, "live.first")
         assert json.loads(got.get(timeout=LINE_WAIT_S))["id"] == published[0], "it is following"
 
@@ -217,10 +217,6 @@ def test_follow_sees_each_later_event_once_in_order_until_ctrl_c(
         while line := got.get(timeout=LINE_WAIT_S):
             rest.append(line)
         assert rest == [], "nothing printed twice after the last one"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
     assert no_local_store(client_dir)
 
 
