@@ -3,7 +3,10 @@ row shows the tool an agent runs: under Pilot, against a real store and the fake
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +30,22 @@ def _config(c: Coordinator, text: str) -> Coordinator:
     return Coordinator.open(store_dir=c.store.path)
 
 
+@contextlib.asynccontextmanager
+async def _probe_starts_waiting(
+    seeded: Coordinator, config: str
+) -> AsyncIterator[tuple[Any, Any, list[str]]]:
+    """The control room under `config`, loaded; then agent probe-1 goes from working to
+    waiting in another connection. Yields the app, its pilot and what it writes from then."""
+    c = _config(seeded, config)
+    seeded.instances.register(instance_id="probe-1", state="working")
+    app = control_room(c)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        written = _capture(app)
+        seeded.instances.heartbeat("probe-1", state="needs_input")
+        yield app, pilot, written
+
+
 @pytest.mark.parametrize(
     ("setting", "env", "wanted"),
     [
@@ -48,13 +67,7 @@ async def test_an_agent_that_starts_waiting_rings_and_notifies_once(
     monkeypatch.delenv("TERM_PROGRAM", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    c = _config(seeded, f"[notify]\n{setting}\n")
-    seeded.instances.register(instance_id="probe-1", state="working")
-    app = control_room(c)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        written = _capture(app)
-        seeded.instances.heartbeat("probe-1", state="needs_input")
+    async with _probe_starts_waiting(seeded, f"[notify]\n{setting}\n") as (app, pilot, written):
         await until(pilot, lambda: wanted in "".join(written))
         first = "".join(written)
         assert first.startswith("\a\x1b]") and first.count("probe-1 needs input\x07") == 1
@@ -67,13 +80,8 @@ async def test_an_agent_that_starts_waiting_rings_and_notifies_once(
 
 
 async def test_alerts_turned_off_write_nothing(seeded: Coordinator) -> None:
-    c = _config(seeded, '[notify]\nbell = false\ndesktop = "off"\n')
-    seeded.instances.register(instance_id="probe-1", state="working")
-    app = control_room(c)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        written = _capture(app)
-        seeded.instances.heartbeat("probe-1", state="needs_input")
+    off = '[notify]\nbell = false\ndesktop = "off"\n'
+    async with _probe_starts_waiting(seeded, off) as (app, pilot, written):
         await until(
             pilot, lambda: app.agents.records.get("instance:probe-1", {}).get("state") == "waiting"
         )
@@ -82,13 +90,8 @@ async def test_alerts_turned_off_write_nothing(seeded: Coordinator) -> None:
 
 
 async def test_a_bad_desktop_setting_is_said_and_the_default_holds(seeded: Coordinator) -> None:
-    c = _config(seeded, '[notify]\ndesktop = "loud"\n')
-    seeded.instances.register(instance_id="probe-1", state="working")
-    app = control_room(c)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        written = _capture(app)
-        seeded.instances.heartbeat("probe-1", state="needs_input")
+    loud = '[notify]\ndesktop = "loud"\n'
+    async with _probe_starts_waiting(seeded, loud) as (app, pilot, written):
         await until(pilot, lambda: "\x1b]" in "".join(written))
         assert any("[notify] desktop must be one of" in str(n.message) for n in app._notifications)
 
