@@ -84,8 +84,8 @@ class AgentList(Pane):
         self.sort_column = None
         records, now, total, needle = self._shown
         Pane.show(self, records, now, total=total, needle=needle)
-        if key is not None and key in self._cells:
-            self.move_cursor(row=self.get_row_index(key))
+        if key is not None:
+            self._follow(str(key))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._announce()
