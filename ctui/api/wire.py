@@ -7,6 +7,7 @@ exit code the server sent; the `*_of` functions rebuild the core's records
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -106,11 +107,7 @@ class Api:
                 "a busy machine? raise CTUI_REMOTE_TIMEOUT or `ctui remote connect --timeout S`"
             ) from None
         except httpx.TransportError as exc:
-            raise CtuiError(
-                f"the ctui server at {self.url} does not answer ({type(exc).__name__}): start it "
-                "(`ctui serve`), use --local for this repository's store, "
-                "or `ctui remote disconnect`"
-            ) from None
+            raise self._unreachable(exc) from None
         if answer.status_code < 400:
             return answer.json() if answer.content else None
         raise self._error(answer)
@@ -140,10 +137,14 @@ class Api:
             except httpx.RemoteProtocolError:
                 continue  # the server closed the stream (a restart): open it again
             except httpx.TransportError as exc:
-                raise CtuiError(
-                    f"the ctui server at {self.url} does not answer ({type(exc).__name__}): "
-                    "start it (`ctui serve`), or use --local for this repository's store"
-                ) from None
+                raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: httpx.TransportError) -> CtuiError:
+        return CtuiError(
+            f"the ctui server at {self.url} does not answer ({type(exc).__name__}): start it "
+            "(`ctui serve`), use --local for this repository's store, "
+            "or `ctui remote disconnect`"
+        )
 
     def _error(self, answer: httpx.Response) -> CtuiError:
         if answer.status_code == 401:
@@ -170,8 +171,6 @@ keep-alive comes every 15 s)."""
 
 def _sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """The events of a server-sent event stream: each `data:` document with its `id:`."""
-    import json
-
     ident: str | None = None
     data: list[str] = []
     for line in lines:
