@@ -10,10 +10,10 @@ or decision. Those, and the agents list folded from them, come
 from the core in a thread (their records carry domain rules only the core
 applies: a thread whose supervisor died reads as failed). A change with no new
 event (an agent's heartbeat renewing its leases, a thread's running cost) re-reads
-only the panes whose rows differ from the last read's (`snapshot.SIGNATURES`,
-compared in the core's read transaction); an event of a kind not listed in
-PANES_OF reads everything, and so does `full=True` (the app's reconciliation
-after partial reads).
+only the panes whose row summaries differ from the last read's (`snapshot.SIGNATURES`,
+compared in the core's read transaction; renewed leases only get their new
+times); an event of a kind not listed in PANES_OF reads everything, and so does
+`full=True` (the app's reconciliation after partial reads).
 
 `EventReader` reads one agent's recent events for the preview.
 """

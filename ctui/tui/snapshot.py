@@ -79,7 +79,7 @@ class Snapshot:
     tools: dict[str, tuple[str, str | None]] | None = None
     """Running threads' tools from their logs, kept likewise."""
     sigs: dict[str, Any] = field(default_factory=dict)
-    """The rows behind each pane when read (`SIGNATURES`; local SQLite reads only)."""
+    """The summary of each pane's rows when read (`SIGNATURES`; local SQLite reads only)."""
 
 
 def record(item: Any, now: float | None = None) -> Record:
@@ -154,11 +154,12 @@ def load(
     others keep the previous snapshot's records (a change the event log says
     touched nothing else); `instances` and `events` may come read already (the
     app reads them through aiosqlite). `compare` (a local SQLite store) also
-    reads again the panes whose rows (`SIGNATURES`) differ from `previous`'s,
-    in the same transaction: what changed without an event saying so (a
-    heartbeat renewing leases, a thread's running cost); the reader asks for it
-    on full reads and on changes without a new event, so a change the events
-    explain costs no comparison. The agents list is always folded anew.
+    reads again the panes whose row summaries (`SIGNATURES`) differ from
+    `previous`'s, in the same transaction: what changed without an event saying
+    so (a thread's running cost); leases that were only renewed (a heartbeat)
+    get their new times patched in instead. The reader asks for it on full
+    reads and on changes without a new event, so a change the events explain
+    costs no comparison. The agents list is always folded anew.
     """
     started = time.perf_counter()
     now = coord.now() if now is None else now
